@@ -2,13 +2,11 @@ package flujo
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/flujo/flujo/internal/kernel"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -144,15 +142,7 @@ func (s *cacheSet) key(fingerprint string, in any) (key uint64, ok bool) {
 		}
 		return s.seed.AddString(fingerprint).AddUint(h).Sum64(), true
 	}
-	data, err := json.Marshal(struct {
-		Step  string `json:"step"`
-		Input any    `json:"input"`
-	}{fingerprint, in})
-	if err != nil {
-		return 0, false
-	}
-	sum := sha256.Sum256(data)
-	return binary.LittleEndian.Uint64(sum[:8]), true
+	return kernel.JSONKey(fingerprint, in)
 }
 
 func (s *cacheSet) each(f func(*nodeBase, stepCache)) {

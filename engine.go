@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/flujo/flujo/internal/kernel"
@@ -45,8 +46,10 @@ type engine struct {
 	// under pressure; nil when enable_memory_optimization is off.
 	resources *runtime.ResourceManager
 
-	// env is what the engine's step executions share.
-	env kernel.Env
+	// env is what the engine's step executions share; slow holds slowNs
+	// for it.
+	env  kernel.Env
+	slow atomic.Int64
 }
 
 // classifierPermanentAfter is how many failed retries of an error pattern,
@@ -215,12 +218,13 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 	for _, f := range inPlace {
 		f()
 	}
+	e.slow.Store(e.slowNs)
 	e.env = kernel.Env{
 		Clock:      c.clock,
 		Limiter:    e.limiter,
 		Classifier: e.classifier,
 		Telemetry:  e.telemetry,
-		SlowNs:     e.slowNs,
+		SlowNs:     &e.slow,
 		Untimed:    e.monitor == nil && e.telemetry == nil && !e.limiter.Adaptive(),
 		Sleep:      c.sleepFor,
 		Track:      &c.track,

@@ -95,29 +95,11 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	for _, pg := range pipes {
 		monitoring = monitoring || pg.monitoring()
 	}
-	f.Add(countersSource(monitoring))
 	if monitoring {
 		f.Comment("flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.")
 		f.Add(c(`func flujogenPercentiles(e *{}, ms {}) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
 }`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
-	}
-	jsonKeys := false
-	for _, pg := range pipes {
-		for _, lp := range pg.caches {
-			jsonKeys = jsonKeys || lp.hashFn == ""
-		}
-	}
-	if jsonKeys {
-		f.Comment("flujogenJSONKey keys an input by its JSON encoding, as the ExecutorCore does without enable_algorithm_optimization; false when it does not encode.")
-		f.Add(c(`func flujogenJSONKey(in any) (uint64, bool) {
-	data, err := {}(in)
-	if err != nil {
-		return 0, false
-	}
-	sum := {}(data)
-	return {}.Uint64(sum[:8]), true
-}`, jen.Qual("encoding/json", "Marshal"), jen.Qual("crypto/sha256", "Sum256"), jen.Qual("encoding/binary", "LittleEndian")))
 	}
 }
 
@@ -365,87 +347,6 @@ func helperSources() []jen.Code {
 }
 
 var _ = strings.Join
-
-// countersSource is the per-step counters type: what OptimizationStats
-// reports of each step, counted as the ExecutorCore counts it. With
-// monitoring on, every finished execution is also recorded in the step's
-// latency histogram, which already counts executions and sums and maximises
-// their latencies: the counters then keep only what the histogram lacks, so
-// a finished execution costs no atomic operation here in the common case.
-func countersSource(monitored bool) jen.Code {
-	u64, i64 := jen.Qual("sync/atomic", "Uint64"), jen.Qual("sync/atomic", "Int64")
-	fields, args := "failures, retries, slow {}\nrecoveryAttempts, recovered {}\n", []jen.Code{u64, u64}
-	record := "if int64(res.Latency) > slowNs {\ns.slow.Add(1)\n}\n"
-	add := ""
-	doc := "// flujogenStepCounters count one step's executions across runs, beside its\n// monitor's histogram, which counts them and sums their latencies.\n"
-	if !monitored {
-		doc = "// flujogenStepCounters count one step's executions across runs.\n"
-		fields, args = fields+"execs {}\ntotalNs, maxNs {}\n", append(args, u64, i64)
-		// An execution whose latency was not measured (no monitoring, no
-		// telemetry, not recorded) adds none.
-		record = `s.execs.Add(1)
-if lat := int64(res.Latency); lat != 0 {
-	s.totalNs.Add(lat)
-	if lat > s.maxNs.Load() {
-		s.maxNs.Store(lat)
-	}
-	if lat > slowNs {
-		s.slow.Add(1)
-	}
-}
-`
-		add = `execs := s.execs.Load()
-st.Execution.Count += execs
-st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
-st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
-st.Errors.Executions += execs
-`
-	}
-	src := doc + "type flujogenStepCounters struct {\n" + fields + `}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *{}, slowNs int64) {
-` + record + `if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]{}, name string) {
-	st := steps[name]
-` + add + `st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64({}) }`
-	args = append(args, qf("StepResult"), qr("StatsStep"), jen.Qual("time", "Millisecond"))
-	if monitored {
-		src += `
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *{}, ms {}) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}`
-		args = append(args, qr("StatsStep"), qr("StepMonitorSnapshot"))
-	}
-	return c(src, args...)
-}
 
 // runners emits FlujogenRunners: every executor of the file behind one
 // dynamically typed signature, for differential tests against the

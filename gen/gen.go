@@ -65,6 +65,7 @@ const StaleMessage = "If a line below fails to compile, this file is stale: run 
 const (
 	flujoPath   = "github.com/flujo/flujo"
 	runtimePath = "github.com/flujo/flujo/runtime"
+	implPath    = "github.com/flujo/flujo/flujoimpl"
 )
 
 // Error is a problem that stops generation, at a position of the user's
@@ -319,3 +320,6 @@ func c(text string, args ...jen.Code) *jen.Statement {
 
 func qf(name string) *jen.Statement { return jen.Qual(flujoPath, name) }
 func qr(name string) *jen.Statement { return jen.Qual(runtimePath, name) }
+
+// qk qualifies a name of the support package for generated code.
+func qk(name string) *jen.Statement { return jen.Qual(implPath, name) }

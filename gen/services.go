@@ -73,6 +73,7 @@ func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
 func (pg *pipelineGen) fields() []jen.Code {
 	fields := []jen.Code{
 		jen.Id("clock").Add(qr("Clock")),
+		jen.Id("env").Add(qk("Env")).Comment("what the steps' executions share"),
 		jen.Id("mu").Qual("sync", "Mutex").Comment("serialises ImportConfig"),
 		jen.Id("cfg").Qual("sync/atomic", "Pointer").Types(qr("OptimizationConfig")),
 		jen.Id("track").Add(qr("RunGate")).Comment("admits runs until Close and counts them"),
@@ -127,15 +128,13 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	for _, lp := range pg.leaves {
 		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
-			jen.Id(cntName(lp.n)).Id("flujogenStepCounters"))
+			jen.Id(kstepName(lp.n)).Add(qk("Step").Types(pg.in(lp.n), pg.out(lp.n))),
+			jen.Id(cntName(lp.n)).Add(qk("StepCounters")))
 		if lp.breaker {
 			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")))
 		}
 		if lp.cache {
 			fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)))
-			// The step's hits and misses before its cache was rebuilt:
-			// they stay the step's, as the ExecutorCore's step counters.
-			fields = append(fields, jen.Id(cacheName(lp.n)+"Hits").Qual("sync/atomic", "Uint64"), jen.Id(cacheName(lp.n)+"Misses").Qual("sync/atomic", "Uint64"))
 		}
 		if pg.monitoring() {
 			fields = append(fields, jen.Id(monName(lp)).Op("*").Add(qr("StepMonitor")))
@@ -149,9 +148,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 // else from the two counters kept instead.
 func (pg *pipelineGen) runTotals() jen.Code {
 	if pg.monitoring() {
-		return c("{\nhs := e.runLatency.Snapshot()\ns.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}\n}", qr("StatsExecution"))
+		return c("{\nhs := e.runLatency.Snapshot()\ns.Execution = {}{Count: e.track.Completed(), TotalMs: {}(int64(hs.Sum)), MaxMs: {}(int64(hs.Max)), Slow: e.slow.Load()}\n}", qr("StatsExecution"), qk("Ms"), qk("Ms"))
 	}
-	return c("s.Execution = {}{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution"))
+	return c("s.Execution = {}{Count: e.track.Completed(), TotalMs: {}(e.totalNs.Load()), MaxMs: {}(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution"), qk("Ms"), qk("Ms"))
 }
 
 // constructor returns the body of NewXExecutor.
@@ -252,6 +251,26 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 		b = append(b, check("err = e.resources.Start()"))
 	}
+	env := jen.Dict{jen.Id("Clock"): jen.Id("clock"), jen.Id("SlowNs"): jen.Id("&e.slowNs"), jen.Id("Track"): jen.Id("&e.track")}
+	if !pg.timed() {
+		env[jen.Id("Untimed")] = jen.True()
+	}
+	if pg.limiter() {
+		env[jen.Id("Limiter")] = jen.Id("e.limiter")
+	}
+	if cfg.EnableOptimizedErrorHandling {
+		env[jen.Id("Classifier")] = jen.Id("e.classifier")
+	}
+	if pg.telemetry() {
+		env[jen.Id("Telemetry")] = jen.Id("e.telemetry")
+	}
+	if pg.resources() && len(pg.caches) > 0 {
+		env[jen.Id("CachePaused")] = jen.Id("&e.cachesShrunk")
+	}
+	b = append(b, jen.Id("e.env").Op("=").Add(qk("Env")).Values(env))
+	for _, lp := range pg.leaves {
+		b = append(b, pg.leafInit(lp))
+	}
 	if pg.autotune() {
 		// The tuner reads and changes the executor only through its
 		// methods, so it starts last, on a complete executor.
@@ -335,21 +354,13 @@ func (pg *pipelineGen) stats() []jen.Code {
 	}
 	for _, lp := range pg.leaves {
 		name := strq(lp.n.Name)
-		b = append(b, c("e."+cntName(lp.n)+".add(s.Steps, "+name+")"))
+		b = append(b, c("e."+cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
 		if lp.cache {
-			// Each cached step has its own cache: its hits and misses
-			// are the step's. A cache counts from its first lookup, as
-			// the ExecutorCore builds a step's cache then.
+			// A cache counts from its first lookup, as the ExecutorCore
+			// builds a step's cache then.
 			cn := cacheName(lp.n)
-			b = append(b, c("cs := e."+cn+".Stats()"), jen.If(jen.Id("h, m := e."+cn+"Hits.Load(), e."+cn+"Misses.Load(); h+m > 0")).Block(
+			b = append(b, c("cs := e."+cn+".Stats()"), jen.If(jen.Id("cs.Hits+cs.Misses > 0")).Block(
 				c("st := s.Steps["+name+"]"),
-				c("st.Cache.Hits += h"),
-				c("st.Cache.Misses += m"),
-				c("s.Steps["+name+"] = st"),
-			), jen.If(jen.Id("cs.Hits+cs.Misses > 0")).Block(
-				c("st := s.Steps["+name+"]"),
-				c("st.Cache.Hits += cs.Hits"),
-				c("st.Cache.Misses += cs.Misses"),
 				c("st.Cache.Evictions += cs.Evictions"),
 				c("st.Cache.Expiries += cs.Expiries"),
 				c("st.Cache.Size += cs.Size"),
@@ -379,9 +390,9 @@ func (pg *pipelineGen) stats() []jen.Code {
 	if pg.monitoring() {
 		b = append(b, jen.Block(
 			c("snap := e.monitor.Snapshot()"),
-			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenHistogramCounts(&st, ms)\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
+			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
 			c("hs := e.runLatency.Snapshot()"),
-			c("s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))"),
+			c("s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = {}(int64(hs.P50)), {}(int64(hs.P95)), {}(int64(hs.P99))", qk("Ms"), qk("Ms"), qk("Ms")),
 			c("s.Execution.Regression = snap.Total.Regressed"),
 		))
 	}
@@ -476,8 +487,6 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		cases = append(cases, jen.Case(jen.Lit("cache_ttl_seconds"), jen.Lit("cache_max_size")).Block(c("return true")))
 		var rebuild []jen.Code
 		for _, lp := range pg.caches {
-			cn := cacheName(lp.n)
-			rebuild = append(rebuild, jen.Block(c("cs := e."+cn+".Stats()"), c("e."+cn+"Hits.Add(cs.Hits)"), c("e."+cn+"Misses.Add(cs.Misses)")))
 			if lp.ownTTL {
 				rebuild = append(rebuild, c("_ = e."+cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, {}) // valid: Import checked it", durationLit(lp.cacheTTL)))
 			} else {

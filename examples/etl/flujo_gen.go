@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"runtime/debug"
 	"strings"
@@ -81,53 +82,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -136,7 +90,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -158,45 +113,51 @@ type OrdersExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "parse".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[string, []Row]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "draft".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Row, Draft]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "normalise-pass".
-	cnt6 flujogenStepCounters
+	k6   flujoimpl.Step[Draft, Draft]
+	cnt6 flujoimpl.StepCounters
 	brk6 *runtime.Breaker
 	mon6 *runtime.StepMonitor
 
 	// Step "quarantine".
-	cnt7 flujogenStepCounters
+	k7   flujoimpl.Step[Draft, Draft]
+	cnt7 flujoimpl.StepCounters
 	brk7 *runtime.Breaker
 	mon7 *runtime.StepMonitor
 
 	// Step "fields".
-	cnt9 flujogenStepCounters
+	k9   flujoimpl.Step[Draft, Record]
+	cnt9 flujoimpl.StepCounters
 	brk9 *runtime.Breaker
 	mon9 *runtime.StepMonitor
 
 	// Step "country-code".
-	cnt11 flujogenStepCounters
+	k11   flujoimpl.Step[Draft, string]
+	cnt11 flujoimpl.StepCounters
 	brk11 *runtime.Breaker
 	mon11 *runtime.StepMonitor
 
 	// Step "lookup-country".
-	cnt12         flujogenStepCounters
-	brk12         *runtime.Breaker
-	cache12       *runtime.ResultCacheK[string, Country]
-	cache12Hits   atomic.Uint64
-	cache12Misses atomic.Uint64
-	mon12         *runtime.StepMonitor
+	k12     flujoimpl.Step[string, Country]
+	cnt12   flujoimpl.StepCounters
+	brk12   *runtime.Breaker
+	cache12 *runtime.ResultCacheK[string, Country]
+	mon12   *runtime.StepMonitor
 
 	// Step "summarise".
-	cnt13 flujogenStepCounters
+	k13   flujoimpl.Step[[]Record, Report]
+	cnt13 flujoimpl.StepCounters
 	brk13 *runtime.Breaker
 	mon13 *runtime.StepMonitor
 }
@@ -306,6 +267,123 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k1 = flujoimpl.Step[string, []Row]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[string, []Row]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in string, _ any) ([]Row, error) {
+				return ParseCSV(ctx, in)
+			},
+			Name: "parse",
+		},
+		Monitor: e.mon1,
+	}
+	e.k4 = flujoimpl.Step[Row, Draft]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Row, Draft]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in Row, _ any) (Draft, error) {
+				return NewDraft(in), nil
+			},
+			Name: "draft",
+		},
+		Monitor: e.mon4,
+	}
+	e.k6 = flujoimpl.Step[Draft, Draft]{
+		Attempts: 2,
+		Breaker:  e.brk6,
+		Counters: &e.cnt6,
+		Leaf: &flujoimpl.Leaf[Draft, Draft]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
+				return NormalisePass(in), nil
+			},
+			Name: "normalise-pass",
+		},
+		Monitor: e.mon6,
+	}
+	e.k7 = flujoimpl.Step[Draft, Draft]{
+		Attempts: 2,
+		Breaker:  e.brk7,
+		Counters: &e.cnt7,
+		Leaf: &flujoimpl.Leaf[Draft, Draft]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
+				return Quarantine(in), nil
+			},
+			Name: "quarantine",
+		},
+		Monitor: e.mon7,
+	}
+	e.k9 = flujoimpl.Step[Draft, Record]{
+		Attempts: 2,
+		Breaker:  e.brk9,
+		Counters: &e.cnt9,
+		Leaf: &flujoimpl.Leaf[Draft, Record]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in Draft, _ any) (Record, error) {
+				return RecordFields(in), nil
+			},
+			Name: "fields",
+		},
+		Monitor: e.mon9,
+	}
+	e.k11 = flujoimpl.Step[Draft, string]{
+		Attempts: 2,
+		Breaker:  e.brk11,
+		Counters: &e.cnt11,
+		Leaf: &flujoimpl.Leaf[Draft, string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in Draft, _ any) (string, error) {
+				return CountryCode(in), nil
+			},
+			Name: "country-code",
+		},
+		Monitor: e.mon11,
+	}
+	e.k12 = flujoimpl.Step[string, Country]{
+		Attempts: 2,
+		Breaker:  e.brk12,
+		Cache:    e.cache12,
+		Counters: &e.cnt12,
+		Leaf: &flujoimpl.Leaf[string, Country]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in string, _ any) (Country, error) {
+				return LookupCountry(ctx, in)
+			},
+			Key: func(in string) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "lookup-country",
+		},
+		Monitor: e.mon12,
+	}
+	e.k13 = flujoimpl.Step[[]Record, Report]{
+		Attempts: 2,
+		Breaker:  e.brk13,
+		Counters: &e.cnt13,
+		Leaf: &flujoimpl.Leaf[[]Record, Report]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in []Record, _ any) (Report, error) {
+				return Summarise(in), nil
+			},
+			Name: "summarise",
+		},
+		Monitor: e.mon13,
+	}
 	return e, nil
 }
 
@@ -373,7 +451,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -387,7 +465,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "parse")
+	e.cnt1.AddTo(s.Steps, "parse")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["parse"]
@@ -398,7 +476,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["parse"] = st
 	}
-	e.cnt4.add(s.Steps, "draft")
+	e.cnt4.AddTo(s.Steps, "draft")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["draft"]
@@ -409,7 +487,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["draft"] = st
 	}
-	e.cnt6.add(s.Steps, "normalise-pass")
+	e.cnt6.AddTo(s.Steps, "normalise-pass")
 	{
 		bc := e.brk6.Counters()
 		st := s.Steps["normalise-pass"]
@@ -420,7 +498,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["normalise-pass"] = st
 	}
-	e.cnt7.add(s.Steps, "quarantine")
+	e.cnt7.AddTo(s.Steps, "quarantine")
 	{
 		bc := e.brk7.Counters()
 		st := s.Steps["quarantine"]
@@ -431,7 +509,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["quarantine"] = st
 	}
-	e.cnt9.add(s.Steps, "fields")
+	e.cnt9.AddTo(s.Steps, "fields")
 	{
 		bc := e.brk9.Counters()
 		st := s.Steps["fields"]
@@ -442,7 +520,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fields"] = st
 	}
-	e.cnt11.add(s.Steps, "country-code")
+	e.cnt11.AddTo(s.Steps, "country-code")
 	{
 		bc := e.brk11.Counters()
 		st := s.Steps["country-code"]
@@ -453,18 +531,10 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["country-code"] = st
 	}
-	e.cnt12.add(s.Steps, "lookup-country")
+	e.cnt12.AddTo(s.Steps, "lookup-country")
 	cs := e.cache12.Stats()
-	if h, m := e.cache12Hits.Load(), e.cache12Misses.Load(); h+m > 0 {
-		st := s.Steps["lookup-country"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["lookup-country"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup-country"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -487,7 +557,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lookup-country"] = st
 	}
-	e.cnt13.add(s.Steps, "summarise")
+	e.cnt13.AddTo(s.Steps, "summarise")
 	{
 		bc := e.brk13.Counters()
 		st := s.Steps["summarise"]
@@ -502,13 +572,12 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -606,11 +675,6 @@ func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache12.Stats()
-			e.cache12Hits.Add(cs.Hits)
-			e.cache12Misses.Add(cs.Misses)
-		}
 		_ = e.cache12.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -758,120 +822,10 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 
 // run1 runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
-	res.Name = "parse"
-	start := e.clock.Nanotime()
-	var out []Row
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]Row), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "parse", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]Row), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "parse", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]Row), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new([]Row), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "parse".
-func (e *OrdersExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "parse", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke1(ctx context.Context, in string) (out []Row, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]Row), &flujo.PanicError{Step: "parse", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return ParseCSV(ctx, in)
-}
-
-// call1 makes one attempt of "parse" holding a concurrency permit.
-func (e *OrdersExecutor) call1(ctx context.Context, in string, r *flujogenRun[struct{}]) ([]Row, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the Map "rows".
@@ -1073,126 +1027,10 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 
 // run4 runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	res.Name = "draft"
-	start := e.clock.Nanotime()
-	var out Draft
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Draft), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Draft), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Draft), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish4 reports a finished execution of "draft".
-func (e *OrdersExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke4(ctx context.Context, in Row) (out Draft, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Draft), &flujo.PanicError{Step: "draft", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return NewDraft(in), nil
-}
-
-// call4 makes one attempt of "draft" holding a concurrency permit.
-func (e *OrdersExecutor) call4(ctx context.Context, in Row, r *flujogenRun[struct{}]) (Draft, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs "normalise" and, when it fails, its fallback "quarantine".
@@ -1203,23 +1041,11 @@ func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[stru
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run7(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Draft), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Draft), nil
+	return fout, nil
 }
 
 // step5 runs the Loop "normalise".
@@ -1288,250 +1114,18 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 
 // run6 runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	res.Name = "normalise-pass"
-	start := e.clock.Nanotime()
-	var out Draft
-	var err error
-	brFrom := uint8(e.brk6.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
-		}
-		permit := e.brk6.Allow()
-		if !permit.Admitted() {
-			err = e.brk6.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk6.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "normalise-pass", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Draft), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call6(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "normalise-pass", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Draft), cerr
-			}
-		}
-		if err == nil {
-			e.brk6.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk6.RecordFailure(permit)
-		} else {
-			e.brk6.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish6(res, start, err, served, brFrom)
-		return *new(Draft), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish6(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish6 reports a finished execution of "normalise-pass".
-func (e *OrdersExecutor) finish6(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt6.record(res, e.slowNs.Load())
-	e.mon6.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "normalise-pass", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk6.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke6 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke6(ctx context.Context, in Draft) (out Draft, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Draft), &flujo.PanicError{Step: "normalise-pass", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return NormalisePass(in), nil
-}
-
-// call6 makes one attempt of "normalise-pass" holding a concurrency permit.
-func (e *OrdersExecutor) call6(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (Draft, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke6(ctx, in)
-	return out, err
+	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run7 runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	res.Name = "quarantine"
-	start := e.clock.Nanotime()
-	var out Draft
-	var err error
-	brFrom := uint8(e.brk7.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Draft), cerr
-		}
-		permit := e.brk7.Allow()
-		if !permit.Admitted() {
-			err = e.brk7.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk7.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "quarantine", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Draft), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call7(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "quarantine", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Draft), cerr
-			}
-		}
-		if err == nil {
-			e.brk7.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk7.RecordFailure(permit)
-		} else {
-			e.brk7.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish7(res, start, err, served, brFrom)
-		return *new(Draft), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish7(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish7 reports a finished execution of "quarantine".
-func (e *OrdersExecutor) finish7(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt7.record(res, e.slowNs.Load())
-	e.mon7.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "quarantine", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk7.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke7 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke7(ctx context.Context, in Draft) (out Draft, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Draft), &flujo.PanicError{Step: "quarantine", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Quarantine(in), nil
-}
-
-// call7 makes one attempt of "quarantine" holding a concurrency permit.
-func (e *OrdersExecutor) call7(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (Draft, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke7(ctx, in)
-	return out, err
+	return e.k7.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run8 runs the Parallel "complete".
@@ -1677,126 +1271,10 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 
 // run9 runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	res.Name = "fields"
-	start := e.clock.Nanotime()
-	var out Record
-	var err error
-	brFrom := uint8(e.brk9.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Record), cerr
-		}
-		permit := e.brk9.Allow()
-		if !permit.Admitted() {
-			err = e.brk9.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk9.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fields", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Record), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call9(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fields", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Record), cerr
-			}
-		}
-		if err == nil {
-			e.brk9.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk9.RecordFailure(permit)
-		} else {
-			e.brk9.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish9(res, start, err, served, brFrom)
-		return *new(Record), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish9(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish9 reports a finished execution of "fields".
-func (e *OrdersExecutor) finish9(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt9.record(res, e.slowNs.Load())
-	e.mon9.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fields", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk9.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke9 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke9(ctx context.Context, in Draft) (out Record, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Record), &flujo.PanicError{Step: "fields", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return RecordFields(in), nil
-}
-
-// call9 makes one attempt of "fields" holding a concurrency permit.
-func (e *OrdersExecutor) call9(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (Record, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke9(ctx, in)
-	return out, err
+	return e.k9.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run10 runs the Pipeline "geo".
@@ -1863,388 +1341,26 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 
 // run11 runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	res.Name = "country-code"
-	start := e.clock.Nanotime()
-	var out string
-	var err error
-	brFrom := uint8(e.brk11.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(string), cerr
-		}
-		permit := e.brk11.Allow()
-		if !permit.Admitted() {
-			err = e.brk11.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk11.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "country-code", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call11(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "country-code", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(string), cerr
-			}
-		}
-		if err == nil {
-			e.brk11.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk11.RecordFailure(permit)
-		} else {
-			e.brk11.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish11(res, start, err, served, brFrom)
-		return *new(string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish11(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish11 reports a finished execution of "country-code".
-func (e *OrdersExecutor) finish11(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt11.record(res, e.slowNs.Load())
-	e.mon11.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "country-code", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk11.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke11 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke11(ctx context.Context, in Draft) (out string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(string), &flujo.PanicError{Step: "country-code", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return CountryCode(in), nil
-}
-
-// call11 makes one attempt of "country-code" holding a concurrency permit.
-func (e *OrdersExecutor) call11(ctx context.Context, in Draft, r *flujogenRun[struct{}]) (string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke11(ctx, in)
-	return out, err
+	return e.k11.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run12 runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	res.Name = "lookup-country"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache12.Get(key, in); ok {
-		start := e.clock.Nanotime()
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish12(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out Country
-	var err error
-	brFrom := uint8(e.brk12.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Country), cerr
-		}
-		permit := e.brk12.Allow()
-		if !permit.Admitted() {
-			err = e.brk12.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk12.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lookup-country", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Country), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call12(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lookup-country", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Country), cerr
-			}
-		}
-		if err == nil {
-			e.brk12.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk12.RecordFailure(permit)
-		} else {
-			e.brk12.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish12(res, start, err, served, brFrom)
-		return *new(Country), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache12.Set(key, in, out)
-	}
-	e.finish12(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish12 reports a finished execution of "lookup-country".
-func (e *OrdersExecutor) finish12(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt12.record(res, e.slowNs.Load())
-	e.mon12.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lookup-country", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk12.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke12 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke12(ctx context.Context, in string) (out Country, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Country), &flujo.PanicError{Step: "lookup-country", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LookupCountry(ctx, in)
-}
-
-// call12 makes one attempt of "lookup-country" holding a concurrency permit.
-func (e *OrdersExecutor) call12(ctx context.Context, in string, r *flujogenRun[struct{}]) (Country, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke12(ctx, in)
-	return out, err
+	return e.k12.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run13 runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	res.Name = "summarise"
-	start := e.clock.Nanotime()
-	var out Report
-	var err error
-	brFrom := uint8(e.brk13.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Report), cerr
-		}
-		permit := e.brk13.Allow()
-		if !permit.Admitted() {
-			err = e.brk13.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk13.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "summarise", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Report), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call13(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "summarise", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Report), cerr
-			}
-		}
-		if err == nil {
-			e.brk13.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk13.RecordFailure(permit)
-		} else {
-			e.brk13.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish13(res, start, err, served, brFrom)
-		return *new(Report), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish13(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish13 reports a finished execution of "summarise".
-func (e *OrdersExecutor) finish13(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt13.record(res, e.slowNs.Load())
-	e.mon13.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "summarise", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk13.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke13 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) invoke13(ctx context.Context, in []Record) (out Report, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Report), &flujo.PanicError{Step: "summarise", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Summarise(in), nil
-}
-
-// call13 makes one attempt of "summarise" holding a concurrency permit.
-func (e *OrdersExecutor) call13(ctx context.Context, in []Record, r *flujogenRun[struct{}]) (Report, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke13(ctx, in)
-	return out, err
+	return e.k13.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.

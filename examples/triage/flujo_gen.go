@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -83,53 +84,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -138,7 +92,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -157,37 +112,44 @@ type TriageExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "classify".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Ticket, Classification]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "classify-cheap".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Ticket, Classification]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "crm".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Classification, CustomerContext]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "sentiment".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[Classification, Sentiment]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
 	// Step "queue".
-	cnt7 flujogenStepCounters
+	k7   flujoimpl.Step[Enriched, Routed]
+	cnt7 flujoimpl.StepCounters
 	brk7 *runtime.Breaker
 	mon7 *runtime.StepMonitor
 
 	// Step "page".
-	cnt8 flujogenStepCounters
+	k8   flujoimpl.Step[Enriched, Routed]
+	cnt8 flujoimpl.StepCounters
 	brk8 *runtime.Breaker
 	mon8 *runtime.StepMonitor
 
 	// Step "backlog".
-	cnt9 flujogenStepCounters
+	k9   flujoimpl.Step[Enriched, Routed]
+	cnt9 flujoimpl.StepCounters
 	brk9 *runtime.Breaker
 	mon9 *runtime.StepMonitor
 }
@@ -284,6 +246,125 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Ticket, Classification]{
+		Attempts: 3,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
+			Backoff:       runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
+				return Classify(ctx, in)
+			},
+			Name: "classify",
+			Usage: func(o Classification) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(Classification) error{ValidClassification},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Ticket, Classification]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
+				return ClassifyCheap(ctx, in)
+			},
+			Name: "classify-cheap",
+			Usage: func(o Classification) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(Classification) error{ValidClassification},
+		},
+		Monitor: e.mon2,
+	}
+	e.k4 = flujoimpl.Step[Classification, CustomerContext]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Classification, _ any) (CustomerContext, error) {
+				return LookupCRM(ctx, in)
+			},
+			Name: "crm",
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(200000000)),
+	}
+	e.k5 = flujoimpl.Step[Classification, Sentiment]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[Classification, Sentiment]{
+			Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
+				st := s.(*TriageState)
+				w := *st
+				w.Flags = flujogenCopy1(st.Flags)
+				out, err := ScoreSentiment(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "sentiment",
+			Usage: func(o Sentiment) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
+	e.k7 = flujoimpl.Step[Enriched, Routed]{
+		Attempts: 2,
+		Breaker:  e.brk7,
+		Counters: &e.cnt7,
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
+				return Enqueue(ctx, in)
+			},
+			Name: "queue",
+		},
+		Monitor: e.mon7,
+	}
+	e.k8 = flujoimpl.Step[Enriched, Routed]{
+		Attempts: 2,
+		Breaker:  e.brk8,
+		Counters: &e.cnt8,
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
+				return PageOnCall(ctx, in)
+			},
+			Name: "page",
+		},
+		Monitor: e.mon8,
+	}
+	e.k9 = flujoimpl.Step[Enriched, Routed]{
+		Attempts: 2,
+		Breaker:  e.brk9,
+		Counters: &e.cnt9,
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
+				return Backlog(ctx, in)
+			},
+			Name: "backlog",
+		},
+		Monitor: e.mon9,
+	}
 	return e, nil
 }
 
@@ -367,7 +448,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -381,7 +462,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "classify")
+	e.cnt1.AddTo(s.Steps, "classify")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["classify"]
@@ -392,7 +473,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["classify"] = st
 	}
-	e.cnt2.add(s.Steps, "classify-cheap")
+	e.cnt2.AddTo(s.Steps, "classify-cheap")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["classify-cheap"]
@@ -403,7 +484,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["classify-cheap"] = st
 	}
-	e.cnt4.add(s.Steps, "crm")
+	e.cnt4.AddTo(s.Steps, "crm")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["crm"]
@@ -414,7 +495,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["crm"] = st
 	}
-	e.cnt5.add(s.Steps, "sentiment")
+	e.cnt5.AddTo(s.Steps, "sentiment")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["sentiment"]
@@ -425,7 +506,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["sentiment"] = st
 	}
-	e.cnt7.add(s.Steps, "queue")
+	e.cnt7.AddTo(s.Steps, "queue")
 	{
 		bc := e.brk7.Counters()
 		st := s.Steps["queue"]
@@ -436,7 +517,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["queue"] = st
 	}
-	e.cnt8.add(s.Steps, "page")
+	e.cnt8.AddTo(s.Steps, "page")
 	{
 		bc := e.brk8.Counters()
 		st := s.Steps["page"]
@@ -447,7 +528,7 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["page"] = st
 	}
-	e.cnt9.add(s.Steps, "backlog")
+	e.cnt9.AddTo(s.Steps, "backlog")
 	{
 		bc := e.brk9.Counters()
 		st := s.Steps["backlog"]
@@ -462,13 +543,12 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -703,300 +783,29 @@ func (e *TriageExecutor) run1(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run2(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Classification), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Classification), nil
+	return fout, nil
 }
 
 // step1 runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	res.Name = "classify"
-	start := e.clock.Nanotime()
-	var out Classification
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			if d := (runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2}).Delay(attempt-1, 0); d > 0 {
-				if cerr := runtime.Sleep(ctx, d); cerr != nil {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-					res.Err = cerr
-					res.Feedback = runtime.FailureFeedback(cerr)
-					e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-					return *new(Classification), cerr
-				}
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Classification), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "classify", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Classification), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := ValidClassification(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "classify", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "classify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Classification), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Classification), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "classify".
-func (e *TriageExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "classify", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke1(ctx context.Context, in Ticket) (out Classification, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Classification), &flujo.PanicError{Step: "classify", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Classify(ctx, in)
-}
-
-// call1 makes one attempt of "classify" holding a concurrency permit.
-func (e *TriageExecutor) call1(ctx context.Context, in Ticket, r *flujogenRun[TriageState]) (Classification, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	res.Name = "classify-cheap"
-	start := e.clock.Nanotime()
-	var out Classification
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Classification), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "classify-cheap", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Classification), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := ValidClassification(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "classify-cheap", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "classify-cheap", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Classification), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Classification), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "classify-cheap".
-func (e *TriageExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "classify-cheap", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke2(ctx context.Context, in Ticket) (out Classification, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Classification), &flujo.PanicError{Step: "classify-cheap", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return ClassifyCheap(ctx, in)
-}
-
-// call2 makes one attempt of "classify-cheap" holding a concurrency permit.
-func (e *TriageExecutor) call2(ctx context.Context, in Ticket, r *flujogenRun[TriageState]) (Classification, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the Parallel "enrich".
@@ -1152,309 +961,20 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 
 // run4 runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
 func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
-	res.Name = "crm"
-	start := e.clock.Nanotime()
-	var out CustomerContext
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(CustomerContext), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "crm", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(CustomerContext), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "crm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(CustomerContext), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(CustomerContext), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish4 reports a finished execution of "crm".
-func (e *TriageExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "crm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke4(ctx context.Context, in Classification) (out CustomerContext, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(CustomerContext), &flujo.PanicError{Step: "crm", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LookupCRM(ctx, in)
-}
-
-// call4 makes one attempt of "crm" holding a concurrency permit, abandoned after 200ms.
-func (e *TriageExecutor) call4(ctx context.Context, in Classification, r *flujogenRun[TriageState]) (CustomerContext, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(200000000)))
-	defer cancel()
-	type outcome struct {
-		out CustomerContext
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "crm"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out CustomerContext
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(CustomerContext), &flujo.StepTimeoutError{Step: "crm", Timeout: time.Duration(int64(200000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(CustomerContext)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "crm", Timeout: time.Duration(int64(200000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
-	res.Name = "sentiment"
-	start := e.clock.Nanotime()
-	var out Sentiment
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Sentiment), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "sentiment", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Sentiment), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "sentiment", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Sentiment), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(Sentiment), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "sentiment".
-func (e *TriageExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "sentiment", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke5(ctx context.Context, in Classification, st *TriageState) (out Sentiment, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Sentiment), &flujo.PanicError{Step: "sentiment", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return ScoreSentiment(ctx, in, st)
-}
-
-// call5 makes one attempt of "sentiment" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *TriageExecutor) call5(ctx context.Context, in Classification, r *flujogenRun[TriageState]) (Sentiment, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	w.Flags = flujogenCopy1(r.state.Flags)
-	st := &w
-	out, err := e.invoke5(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run6 runs the Branch "route".
@@ -1519,374 +1039,29 @@ func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[
 
 // run7 runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	res.Name = "queue"
-	start := e.clock.Nanotime()
-	var out Routed
-	var err error
-	brFrom := uint8(e.brk7.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
-		}
-		permit := e.brk7.Allow()
-		if !permit.Admitted() {
-			err = e.brk7.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk7.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "queue", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Routed), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call7(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "queue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Routed), cerr
-			}
-		}
-		if err == nil {
-			e.brk7.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk7.RecordFailure(permit)
-		} else {
-			e.brk7.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish7(res, start, err, served, brFrom)
-		return *new(Routed), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish7(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish7 reports a finished execution of "queue".
-func (e *TriageExecutor) finish7(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt7.record(res, e.slowNs.Load())
-	e.mon7.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "queue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk7.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke7 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke7(ctx context.Context, in Enriched) (out Routed, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Routed), &flujo.PanicError{Step: "queue", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Enqueue(ctx, in)
-}
-
-// call7 makes one attempt of "queue" holding a concurrency permit.
-func (e *TriageExecutor) call7(ctx context.Context, in Enriched, r *flujogenRun[TriageState]) (Routed, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke7(ctx, in)
-	return out, err
+	return e.k7.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run8 runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	res.Name = "page"
-	start := e.clock.Nanotime()
-	var out Routed
-	var err error
-	brFrom := uint8(e.brk8.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
-		}
-		permit := e.brk8.Allow()
-		if !permit.Admitted() {
-			err = e.brk8.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk8.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "page", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Routed), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call8(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "page", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Routed), cerr
-			}
-		}
-		if err == nil {
-			e.brk8.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk8.RecordFailure(permit)
-		} else {
-			e.brk8.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish8(res, start, err, served, brFrom)
-		return *new(Routed), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish8(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish8 reports a finished execution of "page".
-func (e *TriageExecutor) finish8(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt8.record(res, e.slowNs.Load())
-	e.mon8.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "page", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk8.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke8 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke8(ctx context.Context, in Enriched) (out Routed, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Routed), &flujo.PanicError{Step: "page", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return PageOnCall(ctx, in)
-}
-
-// call8 makes one attempt of "page" holding a concurrency permit.
-func (e *TriageExecutor) call8(ctx context.Context, in Enriched, r *flujogenRun[TriageState]) (Routed, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke8(ctx, in)
-	return out, err
+	return e.k8.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run9 runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	res.Name = "backlog"
-	start := e.clock.Nanotime()
-	var out Routed
-	var err error
-	brFrom := uint8(e.brk9.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Routed), cerr
-		}
-		permit := e.brk9.Allow()
-		if !permit.Admitted() {
-			err = e.brk9.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk9.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "backlog", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Routed), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call9(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "backlog", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Routed), cerr
-			}
-		}
-		if err == nil {
-			e.brk9.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk9.RecordFailure(permit)
-		} else {
-			e.brk9.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish9(res, start, err, served, brFrom)
-		return *new(Routed), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish9(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish9 reports a finished execution of "backlog".
-func (e *TriageExecutor) finish9(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt9.record(res, e.slowNs.Load())
-	e.mon9.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "backlog", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk9.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke9 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) invoke9(ctx context.Context, in Enriched) (out Routed, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Routed), &flujo.PanicError{Step: "backlog", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Backlog(ctx, in)
-}
-
-// call9 makes one attempt of "backlog" holding a concurrency permit.
-func (e *TriageExecutor) call9(ctx context.Context, in Enriched, r *flujogenRun[TriageState]) (Routed, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke9(ctx, in)
-	return out, err
+	return e.k9.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // flujogenCopy0 returns a deep copy of v.

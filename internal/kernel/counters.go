@@ -48,8 +48,8 @@ func (s *StepCounters) AddTo(steps map[string]runtime.StatsStep, name string) {
 	hits, misses := s.CacheHits.Load(), s.CacheMisses.Load()
 	st := steps[name]
 	st.Execution.Count += n
-	st.Execution.TotalMs += nsToMs(s.TotalNs.Load())
-	st.Execution.MaxMs = max(st.Execution.MaxMs, nsToMs(s.MaxNs.Load()))
+	st.Execution.TotalMs += Ms(s.TotalNs.Load())
+	st.Execution.MaxMs = max(st.Execution.MaxMs, Ms(s.MaxNs.Load()))
 	st.Execution.Slow += s.Slow.Load()
 	st.Errors.Executions += n
 	st.Errors.Failures += s.Failures.Load()
@@ -61,4 +61,5 @@ func (s *StepCounters) AddTo(steps map[string]runtime.StatsStep, name string) {
 	steps[name] = st
 }
 
-func nsToMs(ns int64) float64 { return float64(ns) / 1e6 }
+// Ms converts nanoseconds to the milliseconds stats report.
+func Ms(ns int64) float64 { return float64(ns) / 1e6 }

@@ -2,6 +2,9 @@ package kernel
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"runtime/debug"
 	"sync/atomic"
@@ -23,8 +26,8 @@ type Env struct {
 	Classifier *runtime.ErrorClassifier
 	// Telemetry records one event per execution; nil when off.
 	Telemetry *runtime.Telemetry
-	// SlowNs is slow_execution_threshold_ms in nanoseconds.
-	SlowNs int64
+	// SlowNs holds slow_execution_threshold_ms in nanoseconds.
+	SlowNs *atomic.Int64
 	// Untimed skips the clock when nothing needs a step's latency: no
 	// monitor, no telemetry, no adaptive limiter. Latencies are then 0,
 	// except in recorded runs, whose results report them.
@@ -71,6 +74,10 @@ type Leaf[In, Out any] struct {
 	// write it back when the attempt succeeds; nil for other steps.
 	Fork func(state any) any
 	Join func(state, work any)
+	// Attempt, when set, makes an attempt without a Timeout in place of
+	// Fork, Call and Join: a StepS that copies the state on its own stack
+	// and writes it back when the call succeeds, allocating nothing.
+	Attempt func(ctx context.Context, in In, state any) (Out, error)
 	// Backoff spaces the attempts.
 	Backoff runtime.Backoff
 	// Validators check every output; the first error fails the attempt.
@@ -279,7 +286,7 @@ func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, 
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
 	if outcome != runtime.OutcomeCanceled {
-		s.Counters.Record(res, env.SlowNs)
+		s.Counters.Record(res, env.SlowNs.Load())
 		if s.Monitor != nil {
 			s.Monitor.Record(end-start, res.Success)
 		}
@@ -327,6 +334,9 @@ func (s *Step[In, Out]) attemptHeld(ctx context.Context, env *Env, in In, state 
 // the state, written back only when the call succeeds. With a Timeout, the
 // call runs in its own goroutine and is abandoned when it overruns.
 func (s *Step[In, Out]) attempt(ctx context.Context, env *Env, in In, state any) (Out, error) {
+	if s.Attempt != nil && s.Timeout <= 0 {
+		return s.attemptInPlace(ctx, in, state)
+	}
 	var work any
 	if s.Fork != nil {
 		work = s.Fork(state)
@@ -392,6 +402,17 @@ func (s *Step[In, Out]) attemptTimeout(ctx context.Context, env *Env, in In, wor
 	}
 }
 
+// attemptInPlace runs Attempt, turning a panic into a *runtime.PanicError.
+func (s *Step[In, Out]) attemptInPlace(ctx context.Context, in In, state any) (out Out, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var zero Out
+			out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return s.Attempt(ctx, in, state)
+}
+
 // call runs the step function, turning a panic into a *runtime.PanicError.
 func (s *Step[In, Out]) call(ctx context.Context, in In, work any) (out Out, err error) {
 	defer func() {
@@ -453,4 +474,29 @@ func Fallback(res *runtime.StepResult, fb runtime.StepResult, aborted bool) {
 	}
 	res.Err = &runtime.FallbackError{Original: primary, Fallback: fb.Err}
 	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
+}
+
+// UnkeyedCache is a cache whose keys identify inputs on their own: the
+// input is not stored to check them.
+type UnkeyedCache[In, Out any] struct{ C *runtime.ResultCache[Out] }
+
+// Get returns the output stored under key.
+func (u UnkeyedCache[In, Out]) Get(key uint64, _ In) (Out, bool) { return u.C.Get(key) }
+
+// Set stores out under key.
+func (u UnkeyedCache[In, Out]) Set(key uint64, _ In, out Out) error { return u.C.Set(key, out) }
+
+// JSONKey is the cache key of in for the step whose cache fingerprint is
+// fingerprint, without enable_algorithm_optimization: a SHA-256 of both as
+// JSON. ok is false when in does not encode; the step then runs uncached.
+func JSONKey(fingerprint string, in any) (key uint64, ok bool) {
+	data, err := json.Marshal(struct {
+		Step  string `json:"step"`
+		Input any    `json:"input"`
+	}{fingerprint, in})
+	if err != nil {
+		return 0, false
+	}
+	sum := sha256.Sum256(data)
+	return binary.LittleEndian.Uint64(sum[:8]), true
 }

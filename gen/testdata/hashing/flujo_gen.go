@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,53 +72,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -127,7 +80,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // GreeterExecutor runs the pipeline Greeter ("greet") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GreeterExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -149,12 +103,11 @@ type GreeterExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "greet".
-	cnt0         flujogenStepCounters
-	brk0         *runtime.Breaker
-	cache0       *runtime.ResultCacheK[Private, string]
-	cache0Hits   atomic.Uint64
-	cache0Misses atomic.Uint64
-	mon0         *runtime.StepMonitor
+	k0     flujoimpl.Step[Private, string]
+	cnt0   flujoimpl.StepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCacheK[Private, string]
+	mon0   *runtime.StepMonitor
 }
 
 // scratchGreeterExecutor is the pooled working space of the Parallel runs of GreeterExecutor, one field per Parallel.
@@ -228,6 +181,32 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k0 = flujoimpl.Step[Private, string]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Cache:    e.cache0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[Private, string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Private, _ any) (string, error) {
+				return Greet(ctx, in)
+			},
+			Key: func(in Private) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "greet",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -295,7 +274,7 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -309,18 +288,10 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "greet")
+	e.cnt0.AddTo(s.Steps, "greet")
 	cs := e.cache0.Stats()
-	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
-		st := s.Steps["greet"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["greet"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["greet"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -347,13 +318,12 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -444,11 +414,6 @@ func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache0.Stats()
-			e.cache0Hits.Add(cs.Hits)
-			e.cache0Misses.Add(cs.Misses)
-		}
 		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -514,146 +479,17 @@ func (e *GreeterExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	res.Name = "greet"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key, in); ok {
-		start := e.clock.Nanotime()
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish0(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "greet", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "greet", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache0.Set(key, in, out)
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "greet".
-func (e *GreeterExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "greet", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GreeterExecutor) invoke0(ctx context.Context, in Private) (out string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(string), &flujo.PanicError{Step: "greet", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Greet(ctx, in)
-}
-
-// call0 makes one attempt of "greet" holding a concurrency permit.
-func (e *GreeterExecutor) call0(ctx context.Context, in Private, r *flujogenRun[struct{}]) (string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -675,12 +511,11 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
-	cnt0         flujogenStepCounters
-	brk0         *runtime.Breaker
-	cache0       *runtime.ResultCacheK[Key, int]
-	cache0Hits   atomic.Uint64
-	cache0Misses atomic.Uint64
-	mon0         *runtime.StepMonitor
+	k0     flujoimpl.Step[Key, int]
+	cnt0   flujoimpl.StepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCacheK[Key, int]
+	mon0   *runtime.StepMonitor
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -754,6 +589,32 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k0 = flujoimpl.Step[Key, int]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Cache:    e.cache0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[Key, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Key, _ any) (int, error) {
+				return Lookup(ctx, in)
+			},
+			Key: func(in Key) (uint64, bool) {
+				return flujogenHash1(e.seed, in).Sum64(), true
+			},
+			Name: "lookup",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -821,7 +682,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -835,18 +696,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "lookup")
+	e.cnt0.AddTo(s.Steps, "lookup")
 	cs := e.cache0.Stats()
-	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
-		st := s.Steps["lookup"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["lookup"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -873,13 +726,12 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -970,11 +822,6 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache0.Stats()
-			e.cache0Hits.Add(cs.Hits)
-			e.cache0Misses.Add(cs.Misses)
-		}
 		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -1040,146 +887,17 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "lookup"
-	key := flujogenHash1(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key, in); ok {
-		start := e.clock.Nanotime()
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish0(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lookup", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lookup", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache0.Set(key, in, out)
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "lookup".
-func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lookup", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LookerExecutor) invoke0(ctx context.Context, in Key) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "lookup", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Lookup(ctx, in)
-}
-
-// call0 makes one attempt of "lookup" holding a concurrency permit.
-func (e *LookerExecutor) call0(ctx context.Context, in Key, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PlainExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1198,7 +916,8 @@ type PlainExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[Key, int]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -1265,6 +984,27 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[Key, int]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[Key, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Key, _ any) (int, error) {
+				return Lookup(ctx, in)
+			},
+			Name: "plain",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -1333,7 +1073,7 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1347,7 +1087,7 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "plain")
+	e.cnt0.AddTo(s.Steps, "plain")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["plain"]
@@ -1362,13 +1102,12 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1509,132 +1248,17 @@ func (e *PlainExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "plain"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "plain", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "plain", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "plain".
-func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "plain", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PlainExecutor) invoke0(ctx context.Context, in Key) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "plain", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Lookup(ctx, in)
-}
-
-// call0 makes one attempt of "plain" holding a concurrency permit.
-func (e *PlainExecutor) call0(ctx context.Context, in Key, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type SearcherExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1656,12 +1280,11 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
-	cnt0         flujogenStepCounters
-	brk0         *runtime.Breaker
-	cache0       *runtime.ResultCache[Result]
-	cache0Hits   atomic.Uint64
-	cache0Misses atomic.Uint64
-	mon0         *runtime.StepMonitor
+	k0     flujoimpl.Step[Query, Result]
+	cnt0   flujoimpl.StepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[Result]
+	mon0   *runtime.StepMonitor
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -1735,6 +1358,33 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k0 = flujoimpl.Step[Query, Result]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cache0},
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[Query, Result]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Query, _ any) (Result, error) {
+				return Search(ctx, in)
+			},
+			CopyOut: flujogenCopy0,
+			Key: func(in Query) (uint64, bool) {
+				return flujogenHash2(e.seed, in).Sum64(), true
+			},
+			Name: "search",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -1802,7 +1452,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1816,18 +1466,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "search")
+	e.cnt0.AddTo(s.Steps, "search")
 	cs := e.cache0.Stats()
-	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
-		st := s.Steps["search"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["search"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -1854,13 +1496,12 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1951,11 +1592,6 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache0.Stats()
-			e.cache0Hits.Add(cs.Hits)
-			e.cache0Misses.Add(cs.Misses)
-		}
 		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -2021,140 +1657,10 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
-	res.Name = "search"
-	key := flujogenHash2(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key); ok {
-		start := e.clock.Nanotime()
-		out := flujogenCopy0(v)
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish0(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out Result
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Result), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "search", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Result), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "search", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Result), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(Result), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache0.Set(key, flujogenCopy0(out))
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "search".
-func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "search", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *SearcherExecutor) invoke0(ctx context.Context, in Query) (out Result, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Result), &flujo.PanicError{Step: "search", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Search(ctx, in)
-}
-
-// call0 makes one attempt of "search" holding a concurrency permit.
-func (e *SearcherExecutor) call0(ctx context.Context, in Query, r *flujogenRun[struct{}]) (Result, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // flujogenCopy0 returns a deep copy of v.

@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,53 +74,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -129,7 +82,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // FulfilExecutor runs the pipeline Fulfil ("fulfil") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FulfilExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -151,30 +105,33 @@ type FulfilExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "price".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Order, Order]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "quote".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Order, Order]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "ship".
-	cnt3         flujogenStepCounters
-	brk3         *runtime.Breaker
-	cache3       *runtime.ResultCacheK[Order, Order]
-	cache3Hits   atomic.Uint64
-	cache3Misses atomic.Uint64
-	mon3         *runtime.StepMonitor
+	k3     flujoimpl.Step[Order, Order]
+	cnt3   flujoimpl.StepCounters
+	brk3   *runtime.Breaker
+	cache3 *runtime.ResultCacheK[Order, Order]
+	mon3   *runtime.StepMonitor
 
 	// Step "pack".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Order, Order]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "notify".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[Order, Order]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 }
@@ -268,6 +225,85 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k1 = flujoimpl.Step[Order, Order]{
+		Attempts: 4,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
+				return Price(ctx, in)
+			},
+			Name: "price",
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Order, Order]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
+				return Quote(ctx, in)
+			},
+			Name: "quote",
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Order, Order]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Cache:    e.cache3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
+				return Ship(ctx, in)
+			},
+			Key: func(in Order) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "ship",
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Order, Order]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
+				return Pack(ctx, in)
+			},
+			Name: "pack",
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(5000000)),
+	}
+	e.k5 = flujoimpl.Step[Order, Order]{
+		Attempts: 1,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
+				return Notify(ctx, in)
+			},
+			Name: "notify",
+		},
+		Monitor: e.mon5,
+	}
 	return e, nil
 }
 
@@ -335,7 +371,7 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -349,7 +385,7 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "price")
+	e.cnt1.AddTo(s.Steps, "price")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["price"]
@@ -360,7 +396,7 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["price"] = st
 	}
-	e.cnt2.add(s.Steps, "quote")
+	e.cnt2.AddTo(s.Steps, "quote")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["quote"]
@@ -371,18 +407,10 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["quote"] = st
 	}
-	e.cnt3.add(s.Steps, "ship")
+	e.cnt3.AddTo(s.Steps, "ship")
 	cs := e.cache3.Stats()
-	if h, m := e.cache3Hits.Load(), e.cache3Misses.Load(); h+m > 0 {
-		st := s.Steps["ship"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["ship"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["ship"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -405,7 +433,7 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["ship"] = st
 	}
-	e.cnt4.add(s.Steps, "pack")
+	e.cnt4.AddTo(s.Steps, "pack")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["pack"]
@@ -416,7 +444,7 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["pack"] = st
 	}
-	e.cnt5.add(s.Steps, "notify")
+	e.cnt5.AddTo(s.Steps, "notify")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["notify"]
@@ -431,13 +459,12 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -532,11 +559,6 @@ func (e *FulfilExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache3.Stats()
-			e.cache3Hits.Add(cs.Hits)
-			e.cache3Misses.Add(cs.Misses)
-		}
 		_ = e.cache3.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 		e.coarse.Need(ttl)
 	}
@@ -724,670 +746,42 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 
 // run1 runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
 func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	res.Name = "price"
-	start := e.clock.Nanotime()
-	var out Order
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 4; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "price", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Order), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "price", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "price", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "price", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Order), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "price".
-func (e *FulfilExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "price", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FulfilExecutor) invoke1(ctx context.Context, in Order) (out Order, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Order), &flujo.PanicError{Step: "price", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Price(ctx, in)
-}
-
-// call1 makes one attempt of "price" holding a concurrency permit.
-func (e *FulfilExecutor) call1(ctx context.Context, in Order, r *flujogenRun[struct{}]) (Order, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
 func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	res.Name = "quote"
-	start := e.clock.Nanotime()
-	var out Order
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "quote", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Order), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "quote", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "quote", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "quote", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Order), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish2 reports a finished execution of "quote".
-func (e *FulfilExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "quote", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FulfilExecutor) invoke2(ctx context.Context, in Order) (out Order, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Order), &flujo.PanicError{Step: "quote", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Quote(ctx, in)
-}
-
-// call2 makes one attempt of "quote" holding a concurrency permit.
-func (e *FulfilExecutor) call2(ctx context.Context, in Order, r *flujogenRun[struct{}]) (Order, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
 func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	res.Name = "ship"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache3.Get(key, in); ok {
-		start := e.clock.Nanotime()
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish3(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out Order
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "ship", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Order), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "ship", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "ship", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "ship", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Order), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache3.Set(key, in, out)
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish3 reports a finished execution of "ship".
-func (e *FulfilExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "ship", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FulfilExecutor) invoke3(ctx context.Context, in Order) (out Order, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Order), &flujo.PanicError{Step: "ship", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Ship(ctx, in)
-}
-
-// call3 makes one attempt of "ship" holding a concurrency permit.
-func (e *FulfilExecutor) call3(ctx context.Context, in Order, r *flujogenRun[struct{}]) (Order, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
 func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	res.Name = "pack"
-	start := e.clock.Nanotime()
-	var out Order
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "pack", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Order), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "pack", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "pack", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "pack", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Order), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish4 reports a finished execution of "pack".
-func (e *FulfilExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "pack", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FulfilExecutor) invoke4(ctx context.Context, in Order) (out Order, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Order), &flujo.PanicError{Step: "pack", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Pack(ctx, in)
-}
-
-// call4 makes one attempt of "pack" holding a concurrency permit, abandoned after 5ms.
-func (e *FulfilExecutor) call4(ctx context.Context, in Order, r *flujogenRun[struct{}]) (Order, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
-	defer cancel()
-	type outcome struct {
-		out Order
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "pack"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Order
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Order), &flujo.StepTimeoutError{Step: "pack", Timeout: time.Duration(int64(5000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Order)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "pack", Timeout: time.Duration(int64(5000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
 func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	res.Name = "notify"
-	start := e.clock.Nanotime()
-	var out Order
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "notify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Order), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "notify", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "notify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "notify", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Order), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(Order), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish5 reports a finished execution of "notify".
-func (e *FulfilExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "notify", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FulfilExecutor) invoke5(ctx context.Context, in Order) (out Order, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Order), &flujo.PanicError{Step: "notify", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Notify(ctx, in)
-}
-
-// call5 makes one attempt of "notify" holding a concurrency permit.
-func (e *FulfilExecutor) call5(ctx context.Context, in Order, r *flujogenRun[struct{}]) (Order, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.

@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,53 +71,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -126,7 +79,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // DoublerExecutor runs the pipeline Doubler ("doubler") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type DoublerExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -145,12 +99,14 @@ type DoublerExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "double".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "inc".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[int, int]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -221,6 +177,40 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 3,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Double(ctx, in)
+			},
+			Name: "double",
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(_ context.Context, in int, _ any) (int, error) {
+				return Inc(in), nil
+			},
+			Name: "inc",
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -288,7 +278,7 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -302,7 +292,7 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "double")
+	e.cnt1.AddTo(s.Steps, "double")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["double"]
@@ -313,7 +303,7 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["double"] = st
 	}
-	e.cnt2.add(s.Steps, "inc")
+	e.cnt2.AddTo(s.Steps, "inc")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["inc"]
@@ -328,13 +318,12 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -538,248 +527,16 @@ func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[stru
 
 // run1 runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "double"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "double", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "double", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "double", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "double", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "double".
-func (e *DoublerExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "double", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *DoublerExecutor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "double", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Double(ctx, in)
-}
-
-// call1 makes one attempt of "double" holding a concurrency permit.
-func (e *DoublerExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "inc"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "inc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "inc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish2 reports a finished execution of "inc".
-func (e *DoublerExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "inc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *DoublerExecutor) invoke2(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "inc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Inc(in), nil
-}
-
-// call2 makes one attempt of "inc" holding a concurrency permit.
-func (e *DoublerExecutor) call2(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }

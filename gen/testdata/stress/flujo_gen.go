@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -83,53 +84,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -138,7 +92,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -157,22 +112,26 @@ type LoudConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "lb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "lr".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -259,6 +218,91 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "la",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "lb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return Rescue(ctx, in)
+			},
+			Name: "lr",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudC(ctx, in)
+			},
+			Name: "lc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(20000000)),
+	}
 	return e, nil
 }
 
@@ -342,7 +386,7 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -356,7 +400,7 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "la")
+	e.cnt1.AddTo(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["la"]
@@ -367,7 +411,7 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.add(s.Steps, "lb")
+	e.cnt2.AddTo(s.Steps, "lb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["lb"]
@@ -378,7 +422,7 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.add(s.Steps, "lr")
+	e.cnt3.AddTo(s.Steps, "lr")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["lr"]
@@ -389,7 +433,7 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.add(s.Steps, "lc")
+	e.cnt4.AddTo(s.Steps, "lc")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["lc"]
@@ -404,13 +448,12 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -725,132 +768,11 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "la"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "la".
-func (e *LoudConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "la", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudA(ctx, in, st)
-}
-
-// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudConflictExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs "lb" and, when it fails, its fallback "lr".
@@ -861,461 +783,45 @@ func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run3(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Item), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Item), nil
+	return fout, nil
 }
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "lb".
-func (e *LoudConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudB(ctx, in, st)
-}
-
-// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudConflictExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lr"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "lr".
-func (e *LoudConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lr", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Rescue(ctx, in)
-}
-
-// call3 makes one attempt of "lr" holding a concurrency permit.
-func (e *LoudConflictExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "lc".
-func (e *LoudConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) invoke4(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudC(ctx, in)
-}
-
-// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
-func (e *LoudConflictExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudIgnoreExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1334,22 +840,26 @@ type LoudIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "lb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "lr".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -1436,6 +946,91 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "la",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "lb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return Rescue(ctx, in)
+			},
+			Name: "lr",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudC(ctx, in)
+			},
+			Name: "lc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(20000000)),
+	}
 	return e, nil
 }
 
@@ -1519,7 +1114,7 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1533,7 +1128,7 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "la")
+	e.cnt1.AddTo(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["la"]
@@ -1544,7 +1139,7 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.add(s.Steps, "lb")
+	e.cnt2.AddTo(s.Steps, "lb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["lb"]
@@ -1555,7 +1150,7 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.add(s.Steps, "lr")
+	e.cnt3.AddTo(s.Steps, "lr")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["lr"]
@@ -1566,7 +1161,7 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.add(s.Steps, "lc")
+	e.cnt4.AddTo(s.Steps, "lc")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["lc"]
@@ -1581,13 +1176,12 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1893,132 +1487,11 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "la"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "la".
-func (e *LoudIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "la", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudA(ctx, in, st)
-}
-
-// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudIgnoreExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs "lb" and, when it fails, its fallback "lr".
@@ -2029,461 +1502,45 @@ func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run3(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Item), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Item), nil
+	return fout, nil
 }
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "lb".
-func (e *LoudIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudB(ctx, in, st)
-}
-
-// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudIgnoreExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lr"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "lr".
-func (e *LoudIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lr", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Rescue(ctx, in)
-}
-
-// call3 makes one attempt of "lr" holding a concurrency permit.
-func (e *LoudIgnoreExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "lc".
-func (e *LoudIgnoreExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) invoke4(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudC(ctx, in)
-}
-
-// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
-func (e *LoudIgnoreExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudKeepFirstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -2502,22 +1559,26 @@ type LoudKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "lb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "lr".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -2604,6 +1665,91 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "la",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "lb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return Rescue(ctx, in)
+			},
+			Name: "lr",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudC(ctx, in)
+			},
+			Name: "lc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(20000000)),
+	}
 	return e, nil
 }
 
@@ -2687,7 +1833,7 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2701,7 +1847,7 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "la")
+	e.cnt1.AddTo(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["la"]
@@ -2712,7 +1858,7 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.add(s.Steps, "lb")
+	e.cnt2.AddTo(s.Steps, "lb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["lb"]
@@ -2723,7 +1869,7 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.add(s.Steps, "lr")
+	e.cnt3.AddTo(s.Steps, "lr")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["lr"]
@@ -2734,7 +1880,7 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.add(s.Steps, "lc")
+	e.cnt4.AddTo(s.Steps, "lc")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["lc"]
@@ -2749,13 +1895,12 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3070,132 +2215,11 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "la"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "la".
-func (e *LoudKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "la", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudA(ctx, in, st)
-}
-
-// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudKeepFirstExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs "lb" and, when it fails, its fallback "lr".
@@ -3206,461 +2230,45 @@ func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run3(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Item), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Item), nil
+	return fout, nil
 }
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "lb".
-func (e *LoudKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudB(ctx, in, st)
-}
-
-// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudKeepFirstExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lr"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "lr".
-func (e *LoudKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lr", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Rescue(ctx, in)
-}
-
-// call3 makes one attempt of "lr" holding a concurrency permit.
-func (e *LoudKeepFirstExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "lc".
-func (e *LoudKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) invoke4(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudC(ctx, in)
-}
-
-// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
-func (e *LoudKeepFirstExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudMapExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -3682,12 +2290,11 @@ type LoudMapExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lm".
-	cnt1         flujogenStepCounters
-	brk1         *runtime.Breaker
-	cache1       *runtime.ResultCache[Item]
-	cache1Hits   atomic.Uint64
-	cache1Misses atomic.Uint64
-	mon1         *runtime.StepMonitor
+	k1     flujoimpl.Step[Item, Item]
+	cnt1   flujoimpl.StepCounters
+	brk1   *runtime.Breaker
+	cache1 *runtime.ResultCache[Item]
+	mon1   *runtime.StepMonitor
 }
 
 // scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
@@ -3762,6 +2369,36 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache1},
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudM(ctx, in)
+			},
+			CopyOut: flujogenCopy0,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "lm",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -3831,7 +2468,7 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3845,18 +2482,10 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "lm")
+	e.cnt1.AddTo(s.Steps, "lm")
 	cs := e.cache1.Stats()
-	if h, m := e.cache1Hits.Load(), e.cache1Misses.Load(); h+m > 0 {
-		st := s.Steps["lm"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["lm"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lm"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -3883,13 +2512,12 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3980,11 +2608,6 @@ func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache1.Stats()
-			e.cache1Hits.Add(cs.Hits)
-			e.cache1Misses.Add(cs.Misses)
-		}
 		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -4165,147 +2788,18 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 
 // run1 runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	res.Name = "lm"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache1.Get(key); ok {
-		start := e.clock.Nanotime()
-		out := flujogenCopy0(v)
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish1(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lm", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache1.Set(key, flujogenCopy0(out))
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "lm".
-func (e *LoudMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudMapExecutor) invoke1(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lm", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudM(ctx, in)
-}
-
-// call1 makes one attempt of "lm" holding a concurrency permit.
-func (e *LoudMapExecutor) call1(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -4324,22 +2818,26 @@ type LoudNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "lb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "lr".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -4426,6 +2924,91 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "la",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "lb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return Rescue(ctx, in)
+			},
+			Name: "lr",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudC(ctx, in)
+			},
+			Name: "lc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(20000000)),
+	}
 	return e, nil
 }
 
@@ -4509,7 +3092,7 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4523,7 +3106,7 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "la")
+	e.cnt1.AddTo(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["la"]
@@ -4534,7 +3117,7 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.add(s.Steps, "lb")
+	e.cnt2.AddTo(s.Steps, "lb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["lb"]
@@ -4545,7 +3128,7 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.add(s.Steps, "lr")
+	e.cnt3.AddTo(s.Steps, "lr")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["lr"]
@@ -4556,7 +3139,7 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.add(s.Steps, "lc")
+	e.cnt4.AddTo(s.Steps, "lc")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["lc"]
@@ -4571,13 +3154,12 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4886,132 +3468,11 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "la"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "la".
-func (e *LoudNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "la", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudA(ctx, in, st)
-}
-
-// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudNoMergeExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs "lb" and, when it fails, its fallback "lr".
@@ -5022,461 +3483,45 @@ func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run3(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Item), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Item), nil
+	return fout, nil
 }
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "lb".
-func (e *LoudNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudB(ctx, in, st)
-}
-
-// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudNoMergeExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lr"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "lr".
-func (e *LoudNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lr", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Rescue(ctx, in)
-}
-
-// call3 makes one attempt of "lr" holding a concurrency permit.
-func (e *LoudNoMergeExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "lc".
-func (e *LoudNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) invoke4(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudC(ctx, in)
-}
-
-// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
-func (e *LoudNoMergeExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudSeqExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -5498,27 +3543,29 @@ type LoudSeqExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "la".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "lb".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt5         flujogenStepCounters
-	brk5         *runtime.Breaker
-	cache5       *runtime.ResultCache[Item]
-	cache5Hits   atomic.Uint64
-	cache5Misses atomic.Uint64
-	mon5         *runtime.StepMonitor
+	k5     flujoimpl.Step[Item, Item]
+	cnt5   flujoimpl.StepCounters
+	brk5   *runtime.Breaker
+	cache5 *runtime.ResultCache[Item]
+	mon5   *runtime.StepMonitor
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
@@ -5611,6 +3658,103 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := Seed(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "seed",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "la",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "lb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk5,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache5},
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudC(ctx, in)
+			},
+			CopyOut: flujogenCopy0,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "lc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+		Timeout: time.Duration(int64(20000000)),
+	}
 	return e, nil
 }
 
@@ -5694,7 +3838,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -5708,7 +3852,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "seed")
+	e.cnt1.AddTo(s.Steps, "seed")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["seed"]
@@ -5719,7 +3863,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["seed"] = st
 	}
-	e.cnt3.add(s.Steps, "la")
+	e.cnt3.AddTo(s.Steps, "la")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["la"]
@@ -5730,7 +3874,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt4.add(s.Steps, "lb")
+	e.cnt4.AddTo(s.Steps, "lb")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["lb"]
@@ -5741,18 +3885,10 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt5.add(s.Steps, "lc")
+	e.cnt5.AddTo(s.Steps, "lc")
 	cs := e.cache5.Stats()
-	if h, m := e.cache5Hits.Load(), e.cache5Misses.Load(); h+m > 0 {
-		st := s.Steps["lc"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["lc"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lc"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -5779,13 +3915,12 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5879,11 +4014,6 @@ func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache5.Stats()
-			e.cache5Hits.Add(cs.Hits)
-			e.cache5Misses.Add(cs.Misses)
-		}
 		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -6011,138 +4141,11 @@ func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "seed"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "seed", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "seed".
-func (e *LoudSeqExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "seed", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "seed", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Seed(ctx, in, st)
-}
-
-// call1 makes one attempt of "seed" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudSeqExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the Parallel "lfan".
@@ -6318,453 +4321,36 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run3 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "la"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "la".
-func (e *LoudSeqExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) invoke3(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "la", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudA(ctx, in, st)
-}
-
-// call3 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudSeqExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "lb".
-func (e *LoudSeqExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) invoke4(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudB(ctx, in, st)
-}
-
-// call4 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudSeqExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lc"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache5.Get(key); ok {
-		start := e.clock.Nanotime()
-		out := flujogenCopy0(v)
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish5(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache5.Set(key, flujogenCopy0(out))
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "lc".
-func (e *LoudSeqExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) invoke5(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudC(ctx, in)
-}
-
-// call5 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
-func (e *LoudSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
-			}
-		}()
-		o, er := e.invoke5(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	}
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -6783,22 +4369,26 @@ type LoudUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "lb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "lr".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "lc".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -6885,6 +4475,91 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "la",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := LoudB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "lb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return Rescue(ctx, in)
+			},
+			Name: "lr",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return LoudC(ctx, in)
+			},
+			Name: "lc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+		Timeout: time.Duration(int64(20000000)),
+	}
 	return e, nil
 }
 
@@ -6968,7 +4643,7 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -6982,7 +4657,7 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "la")
+	e.cnt1.AddTo(s.Steps, "la")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["la"]
@@ -6993,7 +4668,7 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.add(s.Steps, "lb")
+	e.cnt2.AddTo(s.Steps, "lb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["lb"]
@@ -7004,7 +4679,7 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.add(s.Steps, "lr")
+	e.cnt3.AddTo(s.Steps, "lr")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["lr"]
@@ -7015,7 +4690,7 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.add(s.Steps, "lc")
+	e.cnt4.AddTo(s.Steps, "lc")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["lc"]
@@ -7030,13 +4705,12 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -7351,132 +5025,11 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "la"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "la", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "la", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "la".
-func (e *LoudUpdateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "la", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "la", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudA(ctx, in, st)
-}
-
-// call1 makes one attempt of "la" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudUpdateExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs "lb" and, when it fails, its fallback "lr".
@@ -7487,461 +5040,45 @@ func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run3(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(Item), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(Item), nil
+	return fout, nil
 }
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "lb".
-func (e *LoudUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudB(ctx, in, st)
-}
-
-// call2 makes one attempt of "lb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *LoudUpdateExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lr"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lr", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lr", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "lr".
-func (e *LoudUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lr", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lr", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Rescue(ctx, in)
-}
-
-// call3 makes one attempt of "lr" holding a concurrency permit.
-func (e *LoudUpdateExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "lc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "lc".
-func (e *LoudUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) invoke4(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return LoudC(ctx, in)
-}
-
-// call4 makes one attempt of "lc" holding a concurrency permit, abandoned after 20ms.
-func (e *LoudUpdateExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(20000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "lc"}}
-			}
-		}()
-		o, er := e.invoke4(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "lc", Timeout: time.Duration(int64(20000000))}
-		}
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFanExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -7960,12 +5097,14 @@ type MapFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qc".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "qm".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -8046,6 +5185,46 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietM(ctx, in)
+			},
+			Name: "qm",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
 	}
@@ -8118,7 +5297,7 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8132,7 +5311,7 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "qc")
+	e.cnt2.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qc"]
@@ -8143,7 +5322,7 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qc"] = st
 	}
-	e.cnt3.add(s.Steps, "qm")
+	e.cnt3.AddTo(s.Steps, "qm")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qm"]
@@ -8158,13 +5337,12 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8566,258 +5744,27 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 
 // run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qc".
-func (e *MapFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MapFanExecutor) invoke2(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call2 makes one attempt of "qc" holding a concurrency permit.
-func (e *MapFanExecutor) call2(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	res.Name = "qm"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qm", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qm".
-func (e *MapFanExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MapFanExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qm", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietM(ctx, in)
-}
-
-// call3 makes one attempt of "qm" holding a concurrency permit.
-func (e *MapFanExecutor) call3(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -8836,17 +5783,20 @@ type QuietConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -8930,6 +5880,74 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -9017,7 +6035,7 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9031,7 +6049,7 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qa")
+	e.cnt1.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qa"]
@@ -9042,7 +6060,7 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.add(s.Steps, "qb")
+	e.cnt2.AddTo(s.Steps, "qb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qb"]
@@ -9053,7 +6071,7 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.add(s.Steps, "qc")
+	e.cnt3.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qc"]
@@ -9068,13 +6086,12 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9390,393 +6407,36 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qa".
-func (e *QuietConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietConflictExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qb".
-func (e *QuietConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietB(ctx, in, st)
-}
-
-// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietConflictExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qc".
-func (e *QuietConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call3 makes one attempt of "qc" holding a concurrency permit.
-func (e *QuietConflictExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -9795,17 +6455,20 @@ type QuietIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -9889,6 +6552,74 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -9976,7 +6707,7 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9990,7 +6721,7 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qa")
+	e.cnt1.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qa"]
@@ -10001,7 +6732,7 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.add(s.Steps, "qb")
+	e.cnt2.AddTo(s.Steps, "qb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qb"]
@@ -10012,7 +6743,7 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.add(s.Steps, "qc")
+	e.cnt3.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qc"]
@@ -10027,13 +6758,12 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10340,393 +7070,36 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qa".
-func (e *QuietIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietIgnoreExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qb".
-func (e *QuietIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietB(ctx, in, st)
-}
-
-// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietIgnoreExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qc".
-func (e *QuietIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call3 makes one attempt of "qc" holding a concurrency permit.
-func (e *QuietIgnoreExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -10745,17 +7118,20 @@ type QuietKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -10839,6 +7215,74 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -10926,7 +7370,7 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10940,7 +7384,7 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qa")
+	e.cnt1.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qa"]
@@ -10951,7 +7395,7 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.add(s.Steps, "qb")
+	e.cnt2.AddTo(s.Steps, "qb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qb"]
@@ -10962,7 +7406,7 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.add(s.Steps, "qc")
+	e.cnt3.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qc"]
@@ -10977,13 +7421,12 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11299,393 +7742,36 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qa".
-func (e *QuietKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietKeepFirstExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qb".
-func (e *QuietKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietB(ctx, in, st)
-}
-
-// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietKeepFirstExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qc".
-func (e *QuietKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call3 makes one attempt of "qc" holding a concurrency permit.
-func (e *QuietKeepFirstExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietMapExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -11704,7 +7790,8 @@ type QuietMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qm".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
@@ -11774,6 +7861,30 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietM(ctx, in)
+			},
+			Name: "qm",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -11847,7 +7958,7 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11861,7 +7972,7 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qm")
+	e.cnt1.AddTo(s.Steps, "qm")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qm"]
@@ -11876,13 +7987,12 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12140,133 +8250,18 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 
 // run1 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	res.Name = "qm"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qm", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qm", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qm".
-func (e *QuietMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qm", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietMapExecutor) invoke1(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qm", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietM(ctx, in)
-}
-
-// call1 makes one attempt of "qm" holding a concurrency permit.
-func (e *QuietMapExecutor) call1(ctx context.Context, in Item, r *flujogenRun[struct{}]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietNoMergeExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -12285,17 +8280,20 @@ type QuietNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -12379,6 +8377,74 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -12466,7 +8532,7 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12480,7 +8546,7 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qa")
+	e.cnt1.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qa"]
@@ -12491,7 +8557,7 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.add(s.Steps, "qb")
+	e.cnt2.AddTo(s.Steps, "qb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qb"]
@@ -12502,7 +8568,7 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.add(s.Steps, "qc")
+	e.cnt3.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qc"]
@@ -12517,13 +8583,12 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12833,393 +8898,36 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qa".
-func (e *QuietNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietNoMergeExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qb".
-func (e *QuietNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietB(ctx, in, st)
-}
-
-// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietNoMergeExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qc".
-func (e *QuietNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call3 makes one attempt of "qc" holding a concurrency permit.
-func (e *QuietNoMergeExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -13241,27 +8949,29 @@ type QuietSeqExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qa".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "qb".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[Item, Item]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt5         flujogenStepCounters
-	brk5         *runtime.Breaker
-	cache5       *runtime.ResultCache[Item]
-	cache5Hits   atomic.Uint64
-	cache5Misses atomic.Uint64
-	mon5         *runtime.StepMonitor
+	k5     flujoimpl.Step[Item, Item]
+	cnt5   flujoimpl.StepCounters
+	brk5   *runtime.Breaker
+	cache5 *runtime.ResultCache[Item]
+	mon5   *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -13356,6 +9066,102 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Telemetry:   e.telemetry,
+		Track:       &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := Seed(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "seed",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk5,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache5},
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			CopyOut: flujogenCopy0,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
 	}
@@ -13442,7 +9248,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13456,7 +9262,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "seed")
+	e.cnt1.AddTo(s.Steps, "seed")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["seed"]
@@ -13467,7 +9273,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["seed"] = st
 	}
-	e.cnt3.add(s.Steps, "qa")
+	e.cnt3.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qa"]
@@ -13478,7 +9284,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt4.add(s.Steps, "qb")
+	e.cnt4.AddTo(s.Steps, "qb")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["qb"]
@@ -13489,18 +9295,10 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt5.add(s.Steps, "qc")
+	e.cnt5.AddTo(s.Steps, "qc")
 	cs := e.cache5.Stats()
-	if h, m := e.cache5Hits.Load(), e.cache5Misses.Load(); h+m > 0 {
-		st := s.Steps["qc"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["qc"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["qc"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -13527,13 +9325,12 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13627,11 +9424,6 @@ func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache5.Stats()
-			e.cache5Hits.Add(cs.Hits)
-			e.cache5Misses.Add(cs.Misses)
-		}
 		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -13759,138 +9551,11 @@ func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[St
 
 // run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "seed"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "seed", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "seed", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "seed".
-func (e *QuietSeqExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "seed", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "seed", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Seed(ctx, in, st)
-}
-
-// call1 makes one attempt of "seed" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietSeqExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the Parallel "qfan".
@@ -14068,407 +9733,36 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 
 // run3 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qa".
-func (e *QuietSeqExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) invoke3(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call3 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietSeqExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "qb".
-func (e *QuietSeqExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) invoke4(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietB(ctx, in, st)
-}
-
-// call4 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietSeqExecutor) call4(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache5.Get(key); ok {
-		start := e.clock.Nanotime()
-		out := flujogenCopy0(v)
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish5(res, start, nil, 0, 0)
-		return out, nil
-	}
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache5.Set(key, flujogenCopy0(out))
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "qc".
-func (e *QuietSeqExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) invoke5(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call5 makes one attempt of "qc" holding a concurrency permit.
-func (e *QuietSeqExecutor) call5(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -14487,12 +9781,14 @@ type QuietTimeoutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -14572,6 +9868,53 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+		Timeout: time.Duration(int64(1000000)),
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -14659,7 +10002,7 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -14673,7 +10016,7 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qa")
+	e.cnt1.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qa"]
@@ -14684,7 +10027,7 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.add(s.Steps, "qc")
+	e.cnt2.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qc"]
@@ -14699,13 +10042,12 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14996,309 +10338,27 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qa".
-func (e *QuietTimeoutExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietTimeoutExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietTimeoutExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
 func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qc".
-func (e *QuietTimeoutExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietTimeoutExecutor) invoke2(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call2 makes one attempt of "qc" holding a concurrency permit, abandoned after 1ms.
-func (e *QuietTimeoutExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(1000000)))
-	defer cancel()
-	type outcome struct {
-		out Item
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "qc"}}
-			}
-		}()
-		o, er := e.invoke2(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out Item
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(Item), &flujo.StepTimeoutError{Step: "qc", Timeout: time.Duration(int64(1000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(Item)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "qc", Timeout: time.Duration(int64(1000000))}
-		}
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -15317,17 +10377,20 @@ type QuietUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[Item, Item]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "qb".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[Item, Item]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "qc".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[Item, Item]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -15411,6 +10474,74 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qa",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+				st := s.(*State)
+				w := *st
+				out, err := QuietB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "qb",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[Item, Item]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
+				return QuietC(ctx, in)
+			},
+			Name: "qc",
+			Usage: func(o Item) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -15498,7 +10629,7 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15512,7 +10643,7 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "qa")
+	e.cnt1.AddTo(s.Steps, "qa")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["qa"]
@@ -15523,7 +10654,7 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.add(s.Steps, "qb")
+	e.cnt2.AddTo(s.Steps, "qb")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["qb"]
@@ -15534,7 +10665,7 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.add(s.Steps, "qc")
+	e.cnt3.AddTo(s.Steps, "qc")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["qc"]
@@ -15549,13 +10680,12 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -15871,387 +11001,29 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qa"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qa", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qa", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "qa".
-func (e *QuietUpdateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qa", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) invoke1(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qa", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietA(ctx, in, st)
-}
-
-// call1 makes one attempt of "qa" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietUpdateExecutor) call1(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qb"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qb", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qb", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "qb".
-func (e *QuietUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qb", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) invoke2(ctx context.Context, in Item, st *State) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qb", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietB(ctx, in, st)
-}
-
-// call2 makes one attempt of "qb" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *QuietUpdateExecutor) call2(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	res.Name = "qc"
-	start := e.clock.Nanotime()
-	var out Item
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Item), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "qc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "qc", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Item), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(Item), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "qc".
-func (e *QuietUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "qc", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) invoke3(ctx context.Context, in Item) (out Item, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return QuietC(ctx, in)
-}
-
-// call3 makes one attempt of "qc" holding a concurrency permit.
-func (e *QuietUpdateExecutor) call3(ctx context.Context, in Item, r *flujogenRun[State]) (Item, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // flujogenCopy0 returns a deep copy of v.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -77,53 +78,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -132,7 +86,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // FanExecutor runs the pipeline Fan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -151,22 +106,26 @@ type FanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "b".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[int, int]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "c".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[int, int]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "d".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[int, int]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
@@ -253,6 +212,90 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Attempt: func(ctx context.Context, in int, s any) (int, error) {
+				st := s.(*State)
+				w := *st
+				out, err := WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a",
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Attempt: func(ctx context.Context, in int, s any) (int, error) {
+				st := s.(*State)
+				w := *st
+				out, err := WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Attempt: func(ctx context.Context, in int, s any) (int, error) {
+				st := s.(*State)
+				w := *st
+				out, err := WriteC(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "c",
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Attempt: func(ctx context.Context, in int, s any) (int, error) {
+				st := s.(*State)
+				w := *st
+				out, err := WriteD(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "d",
+		},
+		Monitor: e.mon4,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -337,7 +380,7 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -351,7 +394,7 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "a")
+	e.cnt1.AddTo(s.Steps, "a")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["a"]
@@ -362,7 +405,7 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a"] = st
 	}
-	e.cnt2.add(s.Steps, "b")
+	e.cnt2.AddTo(s.Steps, "b")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["b"]
@@ -373,7 +416,7 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.add(s.Steps, "c")
+	e.cnt3.AddTo(s.Steps, "c")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["c"]
@@ -384,7 +427,7 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["c"] = st
 	}
-	e.cnt4.add(s.Steps, "d")
+	e.cnt4.AddTo(s.Steps, "d")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["d"]
@@ -399,13 +442,12 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -752,516 +794,32 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 
 // run1 runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	res.Name = "a"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "a".
-func (e *FanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) invoke1(ctx context.Context, in int, st *State) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "a", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return WriteA(ctx, in, st)
-}
-
-// call1 makes one attempt of "a" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanExecutor) call1(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish2 reports a finished execution of "b".
-func (e *FanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) invoke2(ctx context.Context, in int, st *State) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return WriteB(ctx, in, st)
-}
-
-// call2 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanExecutor) call2(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	res.Name = "c"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "c", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish3 reports a finished execution of "c".
-func (e *FanExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "c", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) invoke3(ctx context.Context, in int, st *State) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "c", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return WriteC(ctx, in, st)
-}
-
-// call3 makes one attempt of "c" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanExecutor) call3(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	res.Name = "d"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "d", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "d", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish4 reports a finished execution of "d".
-func (e *FanExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "d", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) invoke4(ctx context.Context, in int, st *State) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "d", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return WriteD(ctx, in, st)
-}
-
-// call4 makes one attempt of "d" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanExecutor) call4(ctx context.Context, in int, r *flujogenRun[State]) (int, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }

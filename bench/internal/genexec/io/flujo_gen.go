@@ -11,8 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,53 +73,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -128,7 +81,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // BurstExecutor runs the pipeline Burst ("burst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BurstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -147,17 +101,20 @@ type BurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "b".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[int, int]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "c".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[int, int]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -232,6 +189,53 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Wait(ctx, in)
+			},
+			Name: "a",
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Wait(ctx, in)
+			},
+			Name: "b",
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Wait(ctx, in)
+			},
+			Name: "c",
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -299,7 +303,7 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -313,7 +317,7 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "a")
+	e.cnt1.AddTo(s.Steps, "a")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["a"]
@@ -324,7 +328,7 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a"] = st
 	}
-	e.cnt2.add(s.Steps, "b")
+	e.cnt2.AddTo(s.Steps, "b")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["b"]
@@ -335,7 +339,7 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.add(s.Steps, "c")
+	e.cnt3.AddTo(s.Steps, "c")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["c"]
@@ -350,13 +354,12 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -581,380 +584,33 @@ func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 
 // run1 runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BurstExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "a"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "a".
-func (e *BurstExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BurstExecutor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "a", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Wait(ctx, in)
-}
-
-// call1 makes one attempt of "a" holding a concurrency permit.
-func (e *BurstExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BurstExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish2 reports a finished execution of "b".
-func (e *BurstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BurstExecutor) invoke2(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Wait(ctx, in)
-}
-
-// call2 makes one attempt of "b" holding a concurrency permit.
-func (e *BurstExecutor) call2(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BurstExecutor) run3(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "c"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "c", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "c", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish3 reports a finished execution of "c".
-func (e *BurstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "c", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BurstExecutor) invoke3(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "c", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Wait(ctx, in)
-}
-
-// call3 makes one attempt of "c" holding a concurrency permit.
-func (e *BurstExecutor) call3(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OverloadExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -973,7 +629,8 @@ type OverloadExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "call".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[Request, Request]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -1039,6 +696,27 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[Request, Request]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[Request, Request]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in Request, _ any) (Request, error) {
+				return CallUpstream(ctx, in)
+			},
+			Name: "call",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -1107,7 +785,7 @@ func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1121,7 +799,7 @@ func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "call")
+	e.cnt0.AddTo(s.Steps, "call")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["call"]
@@ -1136,13 +814,12 @@ func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1283,118 +960,8 @@ func (e *OverloadExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OverloadExecutor) run0(ctx context.Context, in Request, r *flujogenRun[struct{}], res *flujo.StepResult) (Request, error) {
-	res.Name = "call"
-	start := e.clock.Nanotime()
-	var out Request
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "call", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(Request), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "call", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "call", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Request), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "call", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(Request), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(Request), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "call".
-func (e *OverloadExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "call", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OverloadExecutor) invoke0(ctx context.Context, in Request) (out Request, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(Request), &flujo.PanicError{Step: "call", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return CallUpstream(ctx, in)
-}
-
-// call0 makes one attempt of "call" holding a concurrency permit.
-func (e *OverloadExecutor) call0(ctx context.Context, in Request, r *flujogenRun[struct{}]) (Request, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }

@@ -11,8 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,61 +72,11 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-	execs                       atomic.Uint64
-	totalNs, maxNs              atomic.Int64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	s.execs.Add(1)
-	if lat := int64(res.Latency); lat != 0 {
-		s.totalNs.Add(lat)
-		if lat > s.maxNs.Load() {
-			s.maxNs.Store(lat)
-		}
-		if lat > slowNs {
-			s.slow.Add(1)
-		}
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	execs := s.execs.Load()
-	st.Execution.Count += execs
-	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
-	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
-	st.Errors.Executions += execs
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
 // OneExecutor runs the pipeline One ("one") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OneExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -143,7 +93,8 @@ type OneExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "inc".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 }
 
@@ -204,6 +155,26 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Track:      &e.track,
+		Untimed:    true,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Inc(ctx, in)
+			},
+			Name: "inc",
+		},
 	}
 	return e, nil
 }
@@ -270,7 +241,7 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -281,7 +252,7 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt1.add(s.Steps, "inc")
+	e.cnt1.AddTo(s.Steps, "inc")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["inc"]
@@ -468,115 +439,8 @@ func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}
 
 // run1 runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "inc"
-	var start int64
-	if r.record {
-		start = e.clock.Nanotime()
-	}
-	var out int
-	var err error
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "inc", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(int), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	if r.record {
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
-	}
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "inc".
-func (e *OneExecutor) finish1(res *flujo.StepResult, start int64) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	_ = start
-	_ = lat
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *OneExecutor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "inc", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return Inc(ctx, in)
-}
-
-// call1 makes one attempt of "inc" holding a concurrency permit.
-func (e *OneExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }

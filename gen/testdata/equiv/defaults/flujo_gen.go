@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
@@ -115,53 +116,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -170,7 +124,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -189,7 +144,8 @@ type BackoffLongExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -255,6 +211,31 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -325,7 +306,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -339,7 +320,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -354,13 +335,12 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -501,148 +481,18 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			if d := (runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2}).Delay(attempt-1, 0); d > 0 {
-				if cerr := runtime.Sleep(ctx, d); cerr != nil {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-					res.Err = cerr
-					res.Feedback = runtime.FailureFeedback(cerr)
-					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-					return *new(flujotest.Job), cerr
-				}
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BackoffLongExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *BackoffLongExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BadInputRetriedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -661,7 +511,8 @@ type BadInputRetriedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -727,6 +578,30 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upstream(ctx, in)
+			},
+			Name: "upstream",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -797,7 +672,7 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -811,7 +686,7 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "upstream")
+	e.cnt0.AddTo(s.Steps, "upstream")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["upstream"]
@@ -826,13 +701,12 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -973,139 +847,18 @@ func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upstream"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "upstream".
-func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BadInputRetriedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upstream(ctx, in)
-}
-
-// call0 makes one attempt of "upstream" holding a concurrency permit.
-func (e *BadInputRetriedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCancelsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1124,7 +877,8 @@ type BreakerCancelsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -1190,6 +944,30 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.CancelCaller(ctx, in)
+			},
+			Name: "cancel",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -1260,7 +1038,7 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1274,7 +1052,7 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "cancel")
+	e.cnt0.AddTo(s.Steps, "cancel")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["cancel"]
@@ -1289,13 +1067,12 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1436,133 +1213,18 @@ func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "cancel"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "cancel", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "cancel".
-func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerCancelsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "cancel", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.CancelCaller(ctx, in)
-}
-
-// call0 makes one attempt of "cancel" holding a concurrency permit.
-func (e *BreakerCancelsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCustomExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1581,7 +1243,8 @@ type BreakerCustomExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -1647,6 +1310,30 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upstream(ctx, in)
+			},
+			Name: "upstream",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -1717,7 +1404,7 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1731,7 +1418,7 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "upstream")
+	e.cnt0.AddTo(s.Steps, "upstream")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["upstream"]
@@ -1746,13 +1433,12 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1893,133 +1579,18 @@ func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upstream"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujotest.CountsOnlyBadInput(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "upstream".
-func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerCustomExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upstream(ctx, in)
-}
-
-// call0 makes one attempt of "upstream" holding a concurrency permit.
-func (e *BreakerCustomExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -2038,7 +1609,8 @@ type BreakerFailExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -2104,6 +1676,30 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -2174,7 +1770,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2188,7 +1784,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -2203,13 +1799,12 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2350,133 +1945,18 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerFailExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *BreakerFailExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -2495,7 +1975,8 @@ type BreakerFlakyExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -2561,6 +2042,30 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -2631,7 +2136,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2645,7 +2150,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "flaky")
+	e.cnt0.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -2660,13 +2165,12 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2807,133 +2311,18 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "flaky".
-func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerFlakyExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call0 makes one attempt of "flaky" holding a concurrency permit.
-func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerPanicsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -2952,7 +2341,8 @@ type BreakerPanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -3018,6 +2408,30 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panic",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -3088,7 +2502,7 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3102,7 +2516,7 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "panic")
+	e.cnt0.AddTo(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["panic"]
@@ -3117,13 +2531,12 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3264,133 +2677,18 @@ func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panic"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "panic".
-func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerPanicsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call0 makes one attempt of "panic" holding a concurrency permit.
-func (e *BreakerPanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerTimesOutExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -3409,7 +2707,8 @@ type BreakerTimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -3475,6 +2774,31 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Block(ctx, in)
+			},
+			Name: "block",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+		Timeout: time.Duration(int64(5000000)),
 	}
 	return e, nil
 }
@@ -3545,7 +2869,7 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3559,7 +2883,7 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "block")
+	e.cnt0.AddTo(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["block"]
@@ -3574,13 +2898,12 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3721,179 +3044,18 @@ func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
 func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "block"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "block".
-func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerTimesOutExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Block(ctx, in)
-}
-
-// call0 makes one attempt of "block" holding a concurrency permit, abandoned after 5ms.
-func (e *BreakerTimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
-	defer cancel()
-	type outcome struct {
-		out flujotest.Job
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "block"}}
-			}
-		}()
-		o, er := e.invoke0(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out flujotest.Job
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(flujotest.Job)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerUpstreamExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -3912,7 +3074,8 @@ type BreakerUpstreamExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -3978,6 +3141,30 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upstream(ctx, in)
+			},
+			Name: "upstream",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -4048,7 +3235,7 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4062,7 +3249,7 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "upstream")
+	e.cnt0.AddTo(s.Steps, "upstream")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["upstream"]
@@ -4077,13 +3264,12 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4224,133 +3410,18 @@ func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upstream"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "upstream".
-func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerUpstreamExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upstream(ctx, in)
-}
-
-// call0 makes one attempt of "upstream" holding a concurrency permit.
-func (e *BreakerUpstreamExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerValidatedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -4369,7 +3440,8 @@ type BreakerValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -4435,6 +3507,31 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Draft(ctx, in)
+			},
+			Name: "draft",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -4505,7 +3602,7 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4519,7 +3616,7 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "draft")
+	e.cnt0.AddTo(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["draft"]
@@ -4534,13 +3631,12 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4681,136 +3777,18 @@ func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "draft"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.MustBeFinal(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "draft".
-func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerValidatedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "draft", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Draft(ctx, in)
-}
-
-// call0 makes one attempt of "draft" holding a concurrency permit.
-func (e *BreakerValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -4829,12 +3807,14 @@ type BudgetFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "rescue".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -4905,6 +3885,47 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "primary",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayB(ctx, in)
+			},
+			Name: "rescue",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -4974,7 +3995,7 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4988,7 +4009,7 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "primary")
+	e.cnt0.AddTo(s.Steps, "primary")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["primary"]
@@ -4999,7 +4020,7 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["primary"] = st
 	}
-	e.cnt1.add(s.Steps, "rescue")
+	e.cnt1.AddTo(s.Steps, "rescue")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["rescue"]
@@ -5014,13 +4035,12 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5168,282 +4188,36 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(flujotest.Charge), nil
+	return fout, nil
 }
 
 // step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "primary"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "primary", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.RejectAll(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "primary".
-func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFallbackExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "primary", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call0 makes one attempt of "primary" holding a concurrency permit.
-func (e *BudgetFallbackExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "rescue"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "rescue".
-func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFallbackExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rescue", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayB(ctx, in)
-}
-
-// call1 makes one attempt of "rescue" holding a concurrency permit.
-func (e *BudgetFallbackExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFanExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -5462,12 +4236,14 @@ type BudgetFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "free".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -5544,6 +4320,46 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "paid",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayB(ctx, in)
+			},
+			Name: "free",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -5613,7 +4429,7 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -5627,7 +4443,7 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "paid")
+	e.cnt1.AddTo(s.Steps, "paid")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["paid"]
@@ -5638,7 +4454,7 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.add(s.Steps, "free")
+	e.cnt2.AddTo(s.Steps, "free")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["free"]
@@ -5653,13 +4469,12 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5942,258 +4757,27 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 
 // run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "paid"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "paid".
-func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "paid", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call1 makes one attempt of "paid" holding a concurrency permit.
-func (e *BudgetFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "free"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "free", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "free".
-func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "free", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayB(ctx, in)
-}
-
-// call2 makes one attempt of "free" holding a concurrency permit.
-func (e *BudgetFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFan4Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -6212,22 +4796,26 @@ type BudgetFan4Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "b2".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b3".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "b4".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -6312,6 +4900,78 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "b1",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayB(ctx, in)
+			},
+			Name: "b2",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayC(ctx, in)
+			},
+			Name: "b3",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayD(ctx, in)
+			},
+			Name: "b4",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	return e, nil
 }
 
@@ -6381,7 +5041,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -6395,7 +5055,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "b1")
+	e.cnt1.AddTo(s.Steps, "b1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["b1"]
@@ -6406,7 +5066,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b1"] = st
 	}
-	e.cnt2.add(s.Steps, "b2")
+	e.cnt2.AddTo(s.Steps, "b2")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["b2"]
@@ -6417,7 +5077,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b2"] = st
 	}
-	e.cnt3.add(s.Steps, "b3")
+	e.cnt3.AddTo(s.Steps, "b3")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b3"]
@@ -6428,7 +5088,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b3"] = st
 	}
-	e.cnt4.add(s.Steps, "b4")
+	e.cnt4.AddTo(s.Steps, "b4")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["b4"]
@@ -6443,13 +5103,12 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -6770,508 +5429,45 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 
 // run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b1"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "b1".
-func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call1 makes one attempt of "b1" holding a concurrency permit.
-func (e *BudgetFan4Executor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b2"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "b2".
-func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayB(ctx, in)
-}
-
-// call2 makes one attempt of "b2" holding a concurrency permit.
-func (e *BudgetFan4Executor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b3"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b3", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b3".
-func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke3(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b3", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayC(ctx, in)
-}
-
-// call3 makes one attempt of "b3" holding a concurrency permit.
-func (e *BudgetFan4Executor) call3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b4"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b4", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "b4".
-func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke4(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b4", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayD(ctx, in)
-}
-
-// call4 makes one attempt of "b4" holding a concurrency permit.
-func (e *BudgetFan4Executor) call4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetHoldFanExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -7290,12 +5486,14 @@ type BudgetHoldFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "hold".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -7372,6 +5570,46 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "paid",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.Hold(ctx, in)
+			},
+			Name: "hold",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -7441,7 +5679,7 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -7455,7 +5693,7 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "paid")
+	e.cnt1.AddTo(s.Steps, "paid")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["paid"]
@@ -7466,7 +5704,7 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.add(s.Steps, "hold")
+	e.cnt2.AddTo(s.Steps, "hold")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["hold"]
@@ -7481,13 +5719,12 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -7770,258 +6007,27 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 
 // run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "paid"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "paid".
-func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "paid", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call1 makes one attempt of "paid" holding a concurrency permit.
-func (e *BudgetHoldFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "hold"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "hold", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "hold".
-func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "hold", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Hold(ctx, in)
-}
-
-// call2 makes one attempt of "hold" holding a concurrency permit.
-func (e *BudgetHoldFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetMapExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -8040,7 +6046,8 @@ type BudgetMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "item".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -8106,6 +6113,30 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.Item(ctx, in)
+			},
+			Name: "item",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
 	}
 	return e, nil
 }
@@ -8176,7 +6207,7 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8190,7 +6221,7 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "item")
+	e.cnt1.AddTo(s.Steps, "item")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["item"]
@@ -8205,13 +6236,12 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8467,133 +6497,18 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 
 // run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "item"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "item", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "item".
-func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetMapExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "item", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Item(ctx, in)
-}
-
-// call1 makes one attempt of "item" holding a concurrency permit.
-func (e *BudgetMapExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -8612,7 +6527,8 @@ type BudgetRejectedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -8678,6 +6594,31 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "rejected",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -8748,7 +6689,7 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8762,7 +6703,7 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "rejected")
+	e.cnt0.AddTo(s.Steps, "rejected")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["rejected"]
@@ -8777,13 +6718,12 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8924,136 +6864,18 @@ func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "rejected"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.RejectAll(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetRejectedExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rejected", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call0 makes one attempt of "rejected" holding a concurrency permit.
-func (e *BudgetRejectedExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedRetriesExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -9072,7 +6894,8 @@ type BudgetRejectedRetriesExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -9138,6 +6961,31 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "rejected",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -9208,7 +7056,7 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9222,7 +7070,7 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "rejected")
+	e.cnt0.AddTo(s.Steps, "rejected")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["rejected"]
@@ -9237,13 +7085,12 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9384,142 +7231,18 @@ func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "rejected"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.RejectAll(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetRejectedRetriesExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rejected", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call0 makes one attempt of "rejected" holding a concurrency permit.
-func (e *BudgetRejectedRetriesExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -9538,7 +7261,8 @@ type CachedTagsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -9604,6 +7328,27 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -9672,7 +7417,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9686,7 +7431,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -9701,13 +7446,12 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9848,126 +7592,17 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -9986,7 +7621,8 @@ type CachedTagsSharedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -10052,6 +7688,27 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -10120,7 +7777,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10134,7 +7791,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -10149,13 +7806,12 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10296,132 +7952,17 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsSharedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsSharedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -10440,7 +7981,8 @@ type CachedTagsTTLExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -10506,6 +8048,27 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -10574,7 +8137,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10588,7 +8151,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -10603,13 +8166,12 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10750,126 +8312,17 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsTTLExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsTTLExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsWithFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -10888,12 +8341,14 @@ type CachedTagsWithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "spare".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, []string]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -10964,6 +8419,40 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.SpareTags(ctx, in)
+			},
+			Name: "spare",
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -11031,7 +8520,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11045,7 +8534,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -11056,7 +8545,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
-	e.cnt1.add(s.Steps, "spare")
+	e.cnt1.AddTo(s.Steps, "spare")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["spare"]
@@ -11071,13 +8560,12 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11225,271 +8713,34 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new([]string), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new([]string), nil
+	return fout, nil
 }
 
 // step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsWithFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsWithFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "spare"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "spare", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "spare".
-func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsWithFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "spare", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SpareTags(ctx, in)
-}
-
-// call1 makes one attempt of "spare" holding a concurrency permit.
-func (e *CachedTagsWithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -11508,7 +8759,8 @@ type CountForeverExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -11574,6 +8826,27 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return flujotest.AddOne(ctx, in)
+			},
+			Name: "add",
+		},
+		Monitor: e.mon1,
 	}
 	return e, nil
 }
@@ -11642,7 +8915,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11656,7 +8929,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "add")
+	e.cnt1.AddTo(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -11671,13 +8944,12 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11882,132 +9154,17 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 
 // run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "add"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "add".
-func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "add", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AddOne(ctx, in)
-}
-
-// call1 makes one attempt of "add" holding a concurrency permit.
-func (e *CountForeverExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -12026,7 +9183,8 @@ type CountForever2Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -12092,6 +9250,27 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return flujotest.AddOne(ctx, in)
+			},
+			Name: "add",
+		},
+		Monitor: e.mon1,
 	}
 	return e, nil
 }
@@ -12160,7 +9339,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12174,7 +9353,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "add")
+	e.cnt1.AddTo(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -12189,13 +9368,12 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12400,132 +9578,17 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 
 // run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "add"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "add".
-func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "add", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AddOne(ctx, in)
-}
-
-// call1 makes one attempt of "add" holding a concurrency permit.
-func (e *CountForever2Executor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -12544,7 +9607,8 @@ type CountTo3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -12610,6 +9674,27 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return flujotest.AddOne(ctx, in)
+			},
+			Name: "add",
+		},
+		Monitor: e.mon1,
 	}
 	return e, nil
 }
@@ -12678,7 +9763,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12692,7 +9777,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "add")
+	e.cnt1.AddTo(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -12707,13 +9792,12 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12918,132 +10002,17 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 
 // run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "add"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "add".
-func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "add", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AddOne(ctx, in)
-}
-
-// call1 makes one attempt of "add" holding a concurrency permit.
-func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailBeforeCachedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -13062,12 +10031,14 @@ type FailBeforeCachedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "tags".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, []string]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -13138,6 +10109,43 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -13207,7 +10215,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13221,7 +10229,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "fail")
+	e.cnt1.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["fail"]
@@ -13232,7 +10240,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt2.add(s.Steps, "tags")
+	e.cnt2.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["tags"]
@@ -13247,13 +10255,12 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13457,257 +10464,27 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 
 // run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "fail".
-func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FailBeforeCachedExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call1 makes one attempt of "fail" holding a concurrency permit.
-func (e *FailBeforeCachedExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish2 reports a finished execution of "tags".
-func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FailBeforeCachedExecutor) invoke2(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call2 makes one attempt of "tags" holding a concurrency permit.
-func (e *FailBeforeCachedExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -13726,7 +10503,8 @@ type FailOnceExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -13792,6 +10570,30 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -13862,7 +10664,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13876,7 +10678,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -13891,13 +10693,12 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14038,133 +10839,18 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FailOnceExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *FailOnceExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanBranchFailsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -14183,17 +10869,20 @@ type FanBranchFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
@@ -14275,6 +10964,74 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14362,7 +11119,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -14376,7 +11133,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -14387,7 +11144,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -14398,7 +11155,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "fail")
+	e.cnt4.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["fail"]
@@ -14413,13 +11170,12 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14776,405 +11532,36 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanBranchFailsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanBranchFailsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "fail".
-func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) invoke4(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call4 makes one attempt of "fail" holding a concurrency permit.
-func (e *FanBranchFailsExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanErrorOnConflictExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -15193,22 +11580,26 @@ type FanErrorOnConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -15294,6 +11685,96 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -15381,7 +11862,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15395,7 +11876,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -15406,7 +11887,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -15417,7 +11898,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -15428,7 +11909,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -15443,13 +11924,12 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -15853,547 +12333,45 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanErrorOnConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanErrorOnConflictExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanErrorOnConflictExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanErrorOnConflictExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -16412,17 +12390,20 @@ type FanJoinFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "b".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -16504,6 +12485,74 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16591,7 +12640,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -16605,7 +12654,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "a1")
+	e.cnt1.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["a1"]
@@ -16616,7 +12665,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt2.add(s.Steps, "b")
+	e.cnt2.AddTo(s.Steps, "b")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["b"]
@@ -16627,7 +12676,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.add(s.Steps, "fail")
+	e.cnt3.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["fail"]
@@ -16642,13 +12691,12 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -16958,405 +13006,36 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 
 // run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "a1".
-func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) invoke1(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call1 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanJoinFailsExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "b".
-func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call2 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanJoinFailsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "fail".
-func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call3 makes one attempt of "fail" holding a concurrency permit.
-func (e *FanJoinFailsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanKeepFirstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -17375,22 +13054,26 @@ type FanKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -17476,6 +13159,96 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -17563,7 +13336,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -17577,7 +13350,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -17588,7 +13361,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -17599,7 +13372,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -17610,7 +13383,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -17625,13 +13398,12 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -18012,547 +13784,45 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanKeepFirstExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanKeepFirstExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanKeepFirstExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanKeepFirstExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanMergeUpdateExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -18571,22 +13841,26 @@ type FanMergeUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -18672,6 +13946,96 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -18759,7 +14123,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -18773,7 +14137,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -18784,7 +14148,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -18795,7 +14159,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -18806,7 +14170,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -18821,13 +14185,12 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -19208,547 +14571,45 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanMergeUpdateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanMergeUpdateExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanMergeUpdateExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanMergeUpdateExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanNoMergeExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -19767,22 +14628,26 @@ type FanNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -19868,6 +14733,96 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -19955,7 +14910,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -19969,7 +14924,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -19980,7 +14935,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -19991,7 +14946,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -20002,7 +14957,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -20017,13 +14972,12 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -20396,547 +15350,45 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanNoMergeExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanNoMergeExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanNoMergeExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanNoMergeExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -20955,7 +15407,8 @@ type FlakyDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -21021,6 +15474,30 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -21091,7 +15568,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -21105,7 +15582,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "flaky")
+	e.cnt0.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -21120,13 +15597,12 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -21267,139 +15743,18 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "flaky".
-func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FlakyDefaultExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call0 makes one attempt of "flaky" holding a concurrency permit.
-func (e *FlakyDefaultExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -21418,7 +15773,8 @@ type FlakyRetries3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -21484,6 +15840,30 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 4,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -21554,7 +15934,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -21568,7 +15948,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "flaky")
+	e.cnt0.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -21583,13 +15963,12 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -21730,139 +16109,18 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 
 // run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 4; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "flaky".
-func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FlakyRetries3Executor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call0 makes one attempt of "flaky" holding a concurrency permit.
-func (e *FlakyRetries3Executor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitMapExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -21881,7 +16139,8 @@ type GoexitMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
@@ -21949,6 +16208,30 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -22022,7 +16305,7 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -22036,7 +16319,7 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "exit")
+	e.cnt1.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["exit"]
@@ -22051,13 +16334,12 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -22315,133 +16597,18 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 
 // run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "exit".
-func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitMapExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call1 makes one attempt of "exit" holding a concurrency permit.
-func (e *GoexitMapExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitParallelExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -22460,12 +16627,14 @@ type GoexitParallelExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -22544,6 +16713,46 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -22616,7 +16825,7 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -22630,7 +16839,7 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "exit")
+	e.cnt1.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["exit"]
@@ -22641,7 +16850,7 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["exit"] = st
 	}
-	e.cnt2.add(s.Steps, "echo")
+	e.cnt2.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -22656,13 +16865,12 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -22947,264 +17155,27 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "exit".
-func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call1 makes one attempt of "exit" holding a concurrency permit.
-func (e *GoexitParallelExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "echo".
-func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "echo" holding a concurrency permit.
-func (e *GoexitParallelExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitStepExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -23223,7 +17194,8 @@ type GoexitStepExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -23289,6 +17261,30 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -23359,7 +17355,7 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -23373,7 +17369,7 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "exit")
+	e.cnt0.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["exit"]
@@ -23388,13 +17384,12 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -23535,133 +17530,18 @@ func (e *GoexitStepExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "exit".
-func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitStepExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call0 makes one attempt of "exit" holding a concurrency permit.
-func (e *GoexitStepExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitTimedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -23680,7 +17560,8 @@ type GoexitTimedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -23746,6 +17627,31 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+		Timeout: time.Duration(int64(3600000000000)),
 	}
 	return e, nil
 }
@@ -23816,7 +17722,7 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -23830,7 +17736,7 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "exit")
+	e.cnt0.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["exit"]
@@ -23845,13 +17751,12 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -23992,179 +17897,18 @@ func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
 func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "exit".
-func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitTimedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call0 makes one attempt of "exit" holding a concurrency permit, abandoned after 1h0m0s.
-func (e *GoexitTimedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(3600000000000)))
-	defer cancel()
-	type outcome struct {
-		out flujotest.Job
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "exit"}}
-			}
-		}()
-		o, er := e.invoke0(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out flujotest.Job
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(flujotest.Job)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
-		}
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HeldExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -24183,7 +17927,8 @@ type HeldExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "held".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -24249,6 +17994,27 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
+				return flujotest.HoldUntilOpen(ctx, in)
+			},
+			Name: "held",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -24317,7 +18083,7 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -24331,7 +18097,7 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "held")
+	e.cnt0.AddTo(s.Steps, "held")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["held"]
@@ -24346,13 +18112,12 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -24493,126 +18258,17 @@ func (e *HeldExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	res.Name = "held"
-	start := e.clock.Nanotime()
-	var out flujotest.Arrival
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Arrival), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Arrival), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "held".
-func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "held", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HeldExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "held", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.HoldUntilOpen(ctx, in)
-}
-
-// call0 makes one attempt of "held" holding a concurrency permit.
-func (e *HeldExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -24631,17 +18287,20 @@ type HistoryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "first".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "second".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "third".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -24716,6 +18375,62 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "first",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "second",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "third",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	return e, nil
 }
 
@@ -24785,7 +18500,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -24799,7 +18514,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "first")
+	e.cnt1.AddTo(s.Steps, "first")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["first"]
@@ -24810,7 +18525,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
-	e.cnt3.add(s.Steps, "second")
+	e.cnt3.AddTo(s.Steps, "second")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["second"]
@@ -24821,7 +18536,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
-	e.cnt4.add(s.Steps, "third")
+	e.cnt4.AddTo(s.Steps, "third")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["third"]
@@ -24836,13 +18551,12 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -25047,133 +18761,11 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 
 // run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "first"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "first".
-func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HistoryExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "first", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "first" holding a concurrency permit.
-func (e *HistoryExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the Pipeline "inner".
@@ -25240,270 +18832,27 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 
 // run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "second"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "second".
-func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HistoryExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "second", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "second" holding a concurrency permit.
-func (e *HistoryExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "third"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "third".
-func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HistoryExecutor) invoke4(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "third", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call4 makes one attempt of "third" holding a concurrency permit.
-func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type IOBurstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -25522,7 +18871,8 @@ type IOBurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "io".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -25588,6 +18938,27 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
+				return flujotest.WaitForAll(ctx, in)
+			},
+			Name: "io",
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -25656,7 +19027,7 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -25670,7 +19041,7 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "io")
+	e.cnt0.AddTo(s.Steps, "io")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["io"]
@@ -25685,13 +19056,12 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -25832,126 +19202,17 @@ func (e *IOBurstExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	res.Name = "io"
-	start := e.clock.Nanotime()
-	var out flujotest.Arrival
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Arrival), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Arrival), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "io".
-func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "io", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *IOBurstExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "io", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WaitForAll(ctx, in)
-}
-
-// call0 makes one attempt of "io" holding a concurrency permit.
-func (e *IOBurstExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type JoinFailsAfterIgnoredExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -25970,12 +19231,14 @@ type JoinFailsAfterIgnoredExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -26054,6 +19317,46 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -26126,7 +19429,7 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -26140,7 +19443,7 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "echo")
+	e.cnt2.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -26151,7 +19454,7 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt3.add(s.Steps, "fail")
+	e.cnt3.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["fail"]
@@ -26166,13 +19469,12 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -26493,264 +19795,27 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 
 // run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "echo".
-func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "echo" holding a concurrency permit.
-func (e *JoinFailsAfterIgnoredExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "fail".
-func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call3 makes one attempt of "fail" holding a concurrency permit.
-func (e *JoinFailsAfterIgnoredExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -26769,7 +19834,8 @@ type MapEchoExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
@@ -26837,6 +19903,30 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -26910,7 +20000,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -26924,7 +20014,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "echo")
+	e.cnt1.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -26939,13 +20029,12 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -27203,139 +20292,18 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 
 // run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "echo".
-func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MapEchoExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "echo" holding a concurrency permit.
-func (e *MapEchoExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -27354,7 +20322,8 @@ type MapFlakyInOrderExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -27420,6 +20389,30 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
 	}
 	return e, nil
 }
@@ -27490,7 +20483,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -27504,7 +20497,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "flaky")
+	e.cnt1.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["flaky"]
@@ -27519,13 +20512,12 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -27722,133 +20714,18 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 
 // run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "flaky".
-func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MapFlakyInOrderExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call1 makes one attempt of "flaky" holding a concurrency permit.
-func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MaybeConflictExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -27867,12 +20744,14 @@ type MaybeConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "x".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "y".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -27950,6 +20829,58 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.MaybeWriteX(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "x",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.MaybeWriteY(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "y",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -28037,7 +20968,7 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -28051,7 +20982,7 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "x")
+	e.cnt1.AddTo(s.Steps, "x")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["x"]
@@ -28062,7 +20993,7 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["x"] = st
 	}
-	e.cnt2.add(s.Steps, "y")
+	e.cnt2.AddTo(s.Steps, "y")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["y"]
@@ -28077,13 +21008,12 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -28402,280 +21332,27 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 
 // run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "x"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "x", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "x".
-func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "x", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) invoke1(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "x", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.MaybeWriteX(ctx, in, st)
-}
-
-// call1 makes one attempt of "x" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *MaybeConflictExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "y"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "y", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "y".
-func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "y", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "y", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.MaybeWriteY(ctx, in, st)
-}
-
-// call2 makes one attempt of "y" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *MaybeConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -28694,12 +21371,14 @@ type PanicAtTwoDepthsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "panic".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -28770,6 +21449,46 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panicdeep",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panic",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -28839,7 +21558,7 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -28853,7 +21572,7 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "panicdeep")
+	e.cnt2.AddTo(s.Steps, "panicdeep")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["panicdeep"]
@@ -28864,7 +21583,7 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panicdeep"] = st
 	}
-	e.cnt3.add(s.Steps, "panic")
+	e.cnt3.AddTo(s.Steps, "panic")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["panic"]
@@ -28879,13 +21598,12 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -29131,258 +21849,27 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 
 // run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panicdeep"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panicdeep", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "panicdeep".
-func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panicdeep", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call2 makes one attempt of "panicdeep" holding a concurrency permit.
-func (e *PanicAtTwoDepthsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panic"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "panic".
-func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call3 makes one attempt of "panic" holding a concurrency permit.
-func (e *PanicAtTwoDepthsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -29401,7 +21888,8 @@ type PanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -29467,6 +21955,30 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panic",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -29537,7 +22049,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -29551,7 +22063,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "panic")
+	e.cnt0.AddTo(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["panic"]
@@ -29566,13 +22078,12 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -29713,133 +22224,18 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panic"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "panic".
-func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PanicsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call0 makes one attempt of "panic" holding a concurrency permit.
-func (e *PanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -29858,12 +22254,14 @@ type ParallelBlocksExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -29940,6 +22338,46 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Block(ctx, in)
+			},
+			Name: "block",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -30009,7 +22447,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -30023,7 +22461,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "block")
+	e.cnt1.AddTo(s.Steps, "block")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["block"]
@@ -30034,7 +22472,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
-	e.cnt2.add(s.Steps, "echo")
+	e.cnt2.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -30049,13 +22487,12 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -30338,270 +22775,27 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "block"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "block".
-func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Block(ctx, in)
-}
-
-// call1 makes one attempt of "block" holding a concurrency permit.
-func (e *ParallelBlocksExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "echo".
-func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "echo" holding a concurrency permit.
-func (e *ParallelBlocksExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -30620,12 +22814,14 @@ type ParallelIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -30704,6 +22900,46 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -30776,7 +23012,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -30790,7 +23026,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "echo")
+	e.cnt1.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -30801,7 +23037,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.add(s.Steps, "fail")
+	e.cnt2.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -30816,13 +23052,12 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -31098,264 +23333,27 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "echo".
-func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "echo" holding a concurrency permit.
-func (e *ParallelIgnoreExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "fail".
-func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call2 makes one attempt of "fail" holding a concurrency permit.
-func (e *ParallelIgnoreExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -31374,12 +23372,14 @@ type ParallelPropagateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -31458,6 +23458,46 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -31530,7 +23570,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -31544,7 +23584,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "echo")
+	e.cnt1.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -31555,7 +23595,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.add(s.Steps, "fail")
+	e.cnt2.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -31570,13 +23610,12 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -31861,264 +23900,27 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 
 // run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "echo".
-func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "echo" holding a concurrency permit.
-func (e *ParallelPropagateExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "fail".
-func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call2 makes one attempt of "fail" holding a concurrency permit.
-func (e *ParallelPropagateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -32137,17 +23939,20 @@ type ParallelSpendExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "left".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "right".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "after".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
@@ -32230,6 +24035,62 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "left",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "right",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "after",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -32302,7 +24163,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -32316,7 +24177,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "left")
+	e.cnt2.AddTo(s.Steps, "left")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["left"]
@@ -32327,7 +24188,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
-	e.cnt3.add(s.Steps, "right")
+	e.cnt3.AddTo(s.Steps, "right")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["right"]
@@ -32338,7 +24199,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
-	e.cnt4.add(s.Steps, "after")
+	e.cnt4.AddTo(s.Steps, "after")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["after"]
@@ -32353,13 +24214,12 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -32707,401 +24567,36 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 
 // run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "left"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "left".
-func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "left", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "left" holding a concurrency permit.
-func (e *ParallelSpendExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "right"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "right".
-func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "right", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "right" holding a concurrency permit.
-func (e *ParallelSpendExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "after"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "after".
-func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) invoke4(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "after", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call4 makes one attempt of "after" holding a concurrency permit.
-func (e *ParallelSpendExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -33120,12 +24615,14 @@ type RouteNoDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "upper".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -33196,6 +24693,46 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Lower(ctx, in)
+			},
+			Name: "lower",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upper(ctx, in)
+			},
+			Name: "upper",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -33265,7 +24802,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -33279,7 +24816,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "lower")
+	e.cnt1.AddTo(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -33290,7 +24827,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.add(s.Steps, "upper")
+	e.cnt2.AddTo(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -33305,13 +24842,12 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -33515,270 +25051,27 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "lower"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "lower".
-func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "lower", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Lower(ctx, in)
-}
-
-// call1 makes one attempt of "lower" holding a concurrency permit.
-func (e *RouteNoDefaultExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upper"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "upper".
-func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upper", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upper(ctx, in)
-}
-
-// call2 makes one attempt of "upper" holding a concurrency permit.
-func (e *RouteNoDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -33797,17 +25090,20 @@ type RouteWithDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "upper".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "other".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -33882,6 +25178,62 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Lower(ctx, in)
+			},
+			Name: "lower",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upper(ctx, in)
+			},
+			Name: "upper",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Other(ctx, in)
+			},
+			Name: "other",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -33951,7 +25303,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -33965,7 +25317,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "lower")
+	e.cnt1.AddTo(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -33976,7 +25328,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.add(s.Steps, "upper")
+	e.cnt2.AddTo(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -33987,7 +25339,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
-	e.cnt3.add(s.Steps, "other")
+	e.cnt3.AddTo(s.Steps, "other")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["other"]
@@ -34002,13 +25354,12 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -34211,401 +25562,36 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 
 // run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "lower"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "lower".
-func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "lower", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Lower(ctx, in)
-}
-
-// call1 makes one attempt of "lower" holding a concurrency permit.
-func (e *RouteWithDefaultExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upper"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "upper".
-func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upper", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upper(ctx, in)
-}
-
-// call2 makes one attempt of "upper" holding a concurrency permit.
-func (e *RouteWithDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "other"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "other".
-func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "other", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Other(ctx, in)
-}
-
-// call3 makes one attempt of "other" holding a concurrency permit.
-func (e *RouteWithDefaultExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -34624,17 +25610,20 @@ type Spend3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "s2".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "s3".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -34709,6 +25698,62 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "s1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "s2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "s3",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -34778,7 +25823,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -34792,7 +25837,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "s1")
+	e.cnt1.AddTo(s.Steps, "s1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["s1"]
@@ -34803,7 +25848,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
-	e.cnt2.add(s.Steps, "s2")
+	e.cnt2.AddTo(s.Steps, "s2")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["s2"]
@@ -34814,7 +25859,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
-	e.cnt3.add(s.Steps, "s3")
+	e.cnt3.AddTo(s.Steps, "s3")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["s3"]
@@ -34829,13 +25874,12 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -35060,401 +26104,36 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 
 // run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "s1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "s1".
-func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *Spend3Executor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "s1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "s1" holding a concurrency permit.
-func (e *Spend3Executor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "s2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "s2".
-func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *Spend3Executor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "s2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "s2" holding a concurrency permit.
-func (e *Spend3Executor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "s3"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "s3".
-func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *Spend3Executor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "s3", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "s3" holding a concurrency permit.
-func (e *Spend3Executor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -35473,7 +26152,8 @@ type StateRetryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -35539,6 +26219,37 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				w.Log = flujogenCopy1(st.Log)
+				out, err := flujotest.LogThenFlake(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "logflake",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -35623,7 +26334,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -35637,7 +26348,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "logflake")
+	e.cnt0.AddTo(s.Steps, "logflake")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["logflake"]
@@ -35652,13 +26363,12 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -35799,145 +26509,18 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 
 // run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "logflake"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "logflake".
-func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *StateRetryExecutor) invoke0(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "logflake", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.LogThenFlake(ctx, in, st)
-}
-
-// call0 makes one attempt of "logflake" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *StateRetryExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	w.Log = flujogenCopy1(r.state.Log)
-	st := &w
-	out, err := e.invoke0(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -35956,7 +26539,8 @@ type TimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -36022,6 +26606,31 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Block(ctx, in)
+			},
+			Name: "block",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+		Timeout: time.Duration(int64(5000000)),
 	}
 	return e, nil
 }
@@ -36092,7 +26701,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -36106,7 +26715,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "block")
+	e.cnt0.AddTo(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["block"]
@@ -36121,13 +26730,12 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -36268,185 +26876,18 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
 func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "block"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "block".
-func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TimesOutExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Block(ctx, in)
-}
-
-// call0 makes one attempt of "block" holding a concurrency permit, abandoned after 5ms.
-func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
-	defer cancel()
-	type outcome struct {
-		out flujotest.Job
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "block"}}
-			}
-		}()
-		o, er := e.invoke0(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out flujotest.Job
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(flujotest.Job)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TwoFansExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -36465,22 +26906,26 @@ type TwoFansExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "l1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "r1".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "l2".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
 	// Step "r2".
-	cnt6 flujogenStepCounters
+	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt6 flujoimpl.StepCounters
 	brk6 *runtime.Breaker
 	mon6 *runtime.StepMonitor
 
@@ -36570,6 +27015,78 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "l1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "r1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "l2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
+	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk6,
+		Counters: &e.cnt6,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "r2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon6,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -36642,7 +27159,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -36656,7 +27173,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "l1")
+	e.cnt2.AddTo(s.Steps, "l1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["l1"]
@@ -36667,7 +27184,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l1"] = st
 	}
-	e.cnt3.add(s.Steps, "r1")
+	e.cnt3.AddTo(s.Steps, "r1")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["r1"]
@@ -36678,7 +27195,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["r1"] = st
 	}
-	e.cnt5.add(s.Steps, "l2")
+	e.cnt5.AddTo(s.Steps, "l2")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["l2"]
@@ -36689,7 +27206,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l2"] = st
 	}
-	e.cnt6.add(s.Steps, "r2")
+	e.cnt6.AddTo(s.Steps, "r2")
 	{
 		bc := e.brk6.Counters()
 		st := s.Steps["r2"]
@@ -36704,13 +27221,12 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -37059,264 +27575,20 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 
 // run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "l1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "l1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "l1".
-func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "l1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "l1" holding a concurrency permit.
-func (e *TwoFansExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "r1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "r1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "r1".
-func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "r1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "r1" holding a concurrency permit.
-func (e *TwoFansExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the Parallel "fan2".
@@ -37464,270 +27736,27 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 
 // run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "l2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "l2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "l2".
-func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "l2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "l2" holding a concurrency permit.
-func (e *TwoFansExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "r2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk6.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk6.Allow()
-		if !permit.Admitted() {
-			err = e.brk6.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk6.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "r2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call6(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk6.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk6.RecordFailure(permit)
-		} else {
-			e.brk6.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish6(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish6(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish6 reports a finished execution of "r2".
-func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt6.record(res, e.slowNs.Load())
-	e.mon6.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "r2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk6.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke6 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke6(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call6 makes one attempt of "r2" holding a concurrency permit.
-func (e *TwoFansExecutor) call6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke6(ctx, in)
-	return out, err
+	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -37746,7 +27775,8 @@ type ValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -37812,6 +27842,31 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Draft(ctx, in)
+			},
+			Name: "draft",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -37882,7 +27937,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -37896,7 +27951,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "draft")
+	e.cnt0.AddTo(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["draft"]
@@ -37911,13 +27966,12 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -38058,142 +28112,18 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "draft"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.MustBeFinal(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "draft".
-func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ValidatedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "draft", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Draft(ctx, in)
-}
-
-// call0 makes one attempt of "draft" holding a concurrency permit.
-func (e *ValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -38212,12 +28142,14 @@ type WithFailedFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "failtoo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -38288,6 +28220,46 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.FailToo(ctx, in)
+			},
+			Name: "failtoo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -38357,7 +28329,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -38371,7 +28343,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -38382,7 +28354,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.add(s.Steps, "failtoo")
+	e.cnt1.AddTo(s.Steps, "failtoo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["failtoo"]
@@ -38397,13 +28369,12 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -38551,291 +28522,36 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(flujotest.Job), nil
+	return fout, nil
 }
 
 // step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFailedFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *WithFailedFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "failtoo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "failtoo".
-func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFailedFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "failtoo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.FailToo(ctx, in)
-}
-
-// call1 makes one attempt of "failtoo" holding a concurrency permit.
-func (e *WithFailedFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -38854,12 +28570,14 @@ type WithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "rescue".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -38930,6 +28648,46 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Rescue(ctx, in)
+			},
+			Name: "rescue",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -38999,7 +28757,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -39013,7 +28771,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -39024,7 +28782,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.add(s.Steps, "rescue")
+	e.cnt1.AddTo(s.Steps, "rescue")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["rescue"]
@@ -39039,13 +28797,12 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -39193,285 +28950,29 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(flujotest.Job), nil
+	return fout, nil
 }
 
 // step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *WithFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "rescue"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	var served int64 // when the last attempt's permit was granted
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		waited, lerr := e.limiter.AcquireWaited(ctx)
-		if lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if served = start; waited || attempt > 1 {
-			served = e.clock.Nanotime()
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, served, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, served, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "rescue".
-func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, served int64, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	if res.Attempts > 0 && !res.CacheHit {
-		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
-	}
-	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "rescue", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Rescue(ctx, in)
-}
-
-// call1 makes one attempt of "rescue" holding a concurrency permit.
-func (e *WithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
@@ -115,53 +116,6 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs, beside its
-// monitor's histogram, which counts them and sums their latencies.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	if int64(res.Latency) > slowNs {
-		s.slow.Add(1)
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
-// flujogenHistogramCounts adds a step monitor's executions and latencies to
-// the step's execution stats.
-func flujogenHistogramCounts(st *runtime.StatsStep, ms runtime.StepMonitorSnapshot) {
-	st.Execution.Count += ms.Count
-	st.Execution.TotalMs += ms.TotalMs
-	st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
-	st.Errors.Executions += ms.Count
-}
-
 // flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
 func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
 	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -170,7 +124,8 @@ func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapsh
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -190,7 +145,8 @@ type BackoffLongExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -266,6 +222,31 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -335,7 +316,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -349,7 +330,7 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -364,13 +345,12 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -519,140 +499,18 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			if d := (runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2}).Delay(attempt-1, 0); d > 0 {
-				if cerr := runtime.Sleep(ctx, d); cerr != nil {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-					res.Err = cerr
-					res.Feedback = runtime.FailureFeedback(cerr)
-					e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-					return *new(flujotest.Job), cerr
-				}
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BackoffLongExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *BackoffLongExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BadInputRetriedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -672,7 +530,8 @@ type BadInputRetriedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -748,6 +607,30 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upstream(ctx, in)
+			},
+			Name: "upstream",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -817,7 +700,7 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -831,7 +714,7 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "upstream")
+	e.cnt0.AddTo(s.Steps, "upstream")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["upstream"]
@@ -846,13 +729,12 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1001,131 +883,18 @@ func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upstream"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "upstream".
-func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BadInputRetriedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upstream(ctx, in)
-}
-
-// call0 makes one attempt of "upstream" holding a concurrency permit.
-func (e *BadInputRetriedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCancelsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1145,7 +914,8 @@ type BreakerCancelsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -1221,6 +991,30 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.CancelCaller(ctx, in)
+			},
+			Name: "cancel",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -1290,7 +1084,7 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1304,7 +1098,7 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "cancel")
+	e.cnt0.AddTo(s.Steps, "cancel")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["cancel"]
@@ -1319,13 +1113,12 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1474,125 +1267,18 @@ func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "cancel"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "cancel", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "cancel", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "cancel".
-func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerCancelsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "cancel", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.CancelCaller(ctx, in)
-}
-
-// call0 makes one attempt of "cancel" holding a concurrency permit.
-func (e *BreakerCancelsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCustomExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1612,7 +1298,8 @@ type BreakerCustomExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -1688,6 +1375,30 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upstream(ctx, in)
+			},
+			Name: "upstream",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -1757,7 +1468,7 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -1771,7 +1482,7 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "upstream")
+	e.cnt0.AddTo(s.Steps, "upstream")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["upstream"]
@@ -1786,13 +1497,12 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -1941,125 +1651,18 @@ func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upstream"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujotest.CountsOnlyBadInput(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "upstream".
-func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerCustomExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upstream(ctx, in)
-}
-
-// call0 makes one attempt of "upstream" holding a concurrency permit.
-func (e *BreakerCustomExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -2079,7 +1682,8 @@ type BreakerFailExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -2155,6 +1759,30 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -2224,7 +1852,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2238,7 +1866,7 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -2253,13 +1881,12 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2408,125 +2035,18 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerFailExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *BreakerFailExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -2546,7 +2066,8 @@ type BreakerFlakyExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -2622,6 +2143,30 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -2691,7 +2236,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -2705,7 +2250,7 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "flaky")
+	e.cnt0.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -2720,13 +2265,12 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -2875,125 +2419,18 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "flaky".
-func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerFlakyExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call0 makes one attempt of "flaky" holding a concurrency permit.
-func (e *BreakerFlakyExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerPanicsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -3013,7 +2450,8 @@ type BreakerPanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -3089,6 +2527,30 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panic",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -3158,7 +2620,7 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3172,7 +2634,7 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "panic")
+	e.cnt0.AddTo(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["panic"]
@@ -3187,13 +2649,12 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3342,125 +2803,18 @@ func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panic"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "panic".
-func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerPanicsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call0 makes one attempt of "panic" holding a concurrency permit.
-func (e *BreakerPanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerTimesOutExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -3480,7 +2834,8 @@ type BreakerTimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -3556,6 +2911,31 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Block(ctx, in)
+			},
+			Name: "block",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+		Timeout: time.Duration(int64(5000000)),
+	}
 	return e, nil
 }
 
@@ -3625,7 +3005,7 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -3639,7 +3019,7 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "block")
+	e.cnt0.AddTo(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["block"]
@@ -3654,13 +3034,12 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -3809,171 +3188,18 @@ func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
 func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "block"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "block".
-func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerTimesOutExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Block(ctx, in)
-}
-
-// call0 makes one attempt of "block" holding a concurrency permit, abandoned after 5ms.
-func (e *BreakerTimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
-	defer cancel()
-	type outcome struct {
-		out flujotest.Job
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "block"}}
-			}
-		}()
-		o, er := e.invoke0(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out flujotest.Job
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(flujotest.Job)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerUpstreamExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -3993,7 +3219,8 @@ type BreakerUpstreamExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -4069,6 +3296,30 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upstream(ctx, in)
+			},
+			Name: "upstream",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -4138,7 +3389,7 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4152,7 +3403,7 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "upstream")
+	e.cnt0.AddTo(s.Steps, "upstream")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["upstream"]
@@ -4167,13 +3418,12 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4322,125 +3572,18 @@ func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upstream"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upstream", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upstream", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "upstream".
-func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerUpstreamExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upstream", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upstream(ctx, in)
-}
-
-// call0 makes one attempt of "upstream" holding a concurrency permit.
-func (e *BreakerUpstreamExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerValidatedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -4460,7 +3603,8 @@ type BreakerValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -4536,6 +3680,31 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Draft(ctx, in)
+			},
+			Name: "draft",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -4605,7 +3774,7 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -4619,7 +3788,7 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "draft")
+	e.cnt0.AddTo(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["draft"]
@@ -4634,13 +3803,12 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -4789,128 +3957,18 @@ func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "draft"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.MustBeFinal(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "draft".
-func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BreakerValidatedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "draft", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Draft(ctx, in)
-}
-
-// call0 makes one attempt of "draft" holding a concurrency permit.
-func (e *BreakerValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -4930,12 +3988,14 @@ type BudgetFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "rescue".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -5015,6 +4075,47 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "primary",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayB(ctx, in)
+			},
+			Name: "rescue",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -5084,7 +4185,7 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -5098,7 +4199,7 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "primary")
+	e.cnt0.AddTo(s.Steps, "primary")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["primary"]
@@ -5109,7 +4210,7 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["primary"] = st
 	}
-	e.cnt1.add(s.Steps, "rescue")
+	e.cnt1.AddTo(s.Steps, "rescue")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["rescue"]
@@ -5124,13 +4225,12 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -5286,266 +4386,36 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(flujotest.Charge), nil
+	return fout, nil
 }
 
 // step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "primary"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "primary", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.RejectAll(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "primary", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "primary", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "primary".
-func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFallbackExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "primary", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call0 makes one attempt of "primary" holding a concurrency permit.
-func (e *BudgetFallbackExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "rescue"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "rescue".
-func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFallbackExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rescue", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayB(ctx, in)
-}
-
-// call1 makes one attempt of "rescue" holding a concurrency permit.
-func (e *BudgetFallbackExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFanExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -5565,12 +4435,14 @@ type BudgetFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "free".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -5656,6 +4528,46 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "paid",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayB(ctx, in)
+			},
+			Name: "free",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -5725,7 +4637,7 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -5739,7 +4651,7 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "paid")
+	e.cnt1.AddTo(s.Steps, "paid")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["paid"]
@@ -5750,7 +4662,7 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.add(s.Steps, "free")
+	e.cnt2.AddTo(s.Steps, "free")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["free"]
@@ -5765,13 +4677,12 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -6062,242 +4973,27 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 
 // run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "paid"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "paid".
-func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "paid", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call1 makes one attempt of "paid" holding a concurrency permit.
-func (e *BudgetFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "free"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "free", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "free", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "free".
-func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "free", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayB(ctx, in)
-}
-
-// call2 makes one attempt of "free" holding a concurrency permit.
-func (e *BudgetFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFan4Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -6317,22 +5013,26 @@ type BudgetFan4Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "b2".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b3".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "b4".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -6426,6 +5126,78 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "b1",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayB(ctx, in)
+			},
+			Name: "b2",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayC(ctx, in)
+			},
+			Name: "b3",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayD(ctx, in)
+			},
+			Name: "b4",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	return e, nil
 }
 
@@ -6495,7 +5267,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -6509,7 +5281,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "b1")
+	e.cnt1.AddTo(s.Steps, "b1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["b1"]
@@ -6520,7 +5292,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b1"] = st
 	}
-	e.cnt2.add(s.Steps, "b2")
+	e.cnt2.AddTo(s.Steps, "b2")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["b2"]
@@ -6531,7 +5303,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b2"] = st
 	}
-	e.cnt3.add(s.Steps, "b3")
+	e.cnt3.AddTo(s.Steps, "b3")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b3"]
@@ -6542,7 +5314,7 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b3"] = st
 	}
-	e.cnt4.add(s.Steps, "b4")
+	e.cnt4.AddTo(s.Steps, "b4")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["b4"]
@@ -6557,13 +5329,12 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -6892,476 +5663,45 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 
 // run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b1"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "b1".
-func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call1 makes one attempt of "b1" holding a concurrency permit.
-func (e *BudgetFan4Executor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b2"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "b2".
-func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayB(ctx, in)
-}
-
-// call2 makes one attempt of "b2" holding a concurrency permit.
-func (e *BudgetFan4Executor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b3"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b3", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b3".
-func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke3(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b3", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayC(ctx, in)
-}
-
-// call3 makes one attempt of "b3" holding a concurrency permit.
-func (e *BudgetFan4Executor) call3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "b4"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b4", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b4", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "b4".
-func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) invoke4(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "b4", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayD(ctx, in)
-}
-
-// call4 makes one attempt of "b4" holding a concurrency permit.
-func (e *BudgetFan4Executor) call4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetHoldFanExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -7381,12 +5721,14 @@ type BudgetHoldFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "hold".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -7472,6 +5814,46 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "paid",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.Hold(ctx, in)
+			},
+			Name: "hold",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -7541,7 +5923,7 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -7555,7 +5937,7 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "paid")
+	e.cnt1.AddTo(s.Steps, "paid")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["paid"]
@@ -7566,7 +5948,7 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.add(s.Steps, "hold")
+	e.cnt2.AddTo(s.Steps, "hold")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["hold"]
@@ -7581,13 +5963,12 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -7878,242 +6259,27 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 
 // run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "paid"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "paid", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "paid", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "paid".
-func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "paid", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call1 makes one attempt of "paid" holding a concurrency permit.
-func (e *BudgetHoldFanExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "hold"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "hold", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "hold", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "hold".
-func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) invoke2(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "hold", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Hold(ctx, in)
-}
-
-// call2 makes one attempt of "hold" holding a concurrency permit.
-func (e *BudgetHoldFanExecutor) call2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetMapExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -8133,7 +6299,8 @@ type BudgetMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "item".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -8209,6 +6376,30 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.Item(ctx, in)
+			},
+			Name: "item",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -8278,7 +6469,7 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8292,7 +6483,7 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "item")
+	e.cnt1.AddTo(s.Steps, "item")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["item"]
@@ -8307,13 +6498,12 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -8577,125 +6767,18 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 
 // run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "item"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "item", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "item", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "item".
-func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetMapExecutor) invoke1(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "item", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Item(ctx, in)
-}
-
-// call1 makes one attempt of "item" holding a concurrency permit.
-func (e *BudgetMapExecutor) call1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -8715,7 +6798,8 @@ type BudgetRejectedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -8791,6 +6875,31 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "rejected",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -8860,7 +6969,7 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -8874,7 +6983,7 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "rejected")
+	e.cnt0.AddTo(s.Steps, "rejected")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["rejected"]
@@ -8889,13 +6998,12 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9044,128 +7152,18 @@ func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "rejected"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.RejectAll(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetRejectedExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rejected", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call0 makes one attempt of "rejected" holding a concurrency permit.
-func (e *BudgetRejectedExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedRetriesExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -9185,7 +7183,8 @@ type BudgetRejectedRetriesExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -9261,6 +7260,31 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
+				return flujotest.PayA(ctx, in)
+			},
+			Name: "rejected",
+			Usage: func(o flujotest.Charge) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -9330,7 +7354,7 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9344,7 +7368,7 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "rejected")
+	e.cnt0.AddTo(s.Steps, "rejected")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["rejected"]
@@ -9359,13 +7383,12 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9514,134 +7537,18 @@ func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	res.Name = "rejected"
-	start := e.clock.Nanotime()
-	var out flujotest.Charge
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Charge), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rejected", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.RejectAll(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "rejected", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rejected", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Charge), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Charge), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "rejected".
-func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *BudgetRejectedRetriesExecutor) invoke0(ctx context.Context, in flujotest.Bill) (out flujotest.Charge, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "rejected", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.PayA(ctx, in)
-}
-
-// call0 makes one attempt of "rejected" holding a concurrency permit.
-func (e *BudgetRejectedRetriesExecutor) call0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}]) (flujotest.Charge, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -9661,7 +7568,8 @@ type CachedTagsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -9737,6 +7645,27 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -9804,7 +7733,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -9818,7 +7747,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -9833,13 +7762,12 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -9988,118 +7916,17 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -10119,7 +7946,8 @@ type CachedTagsSharedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -10195,6 +8023,27 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -10262,7 +8111,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10276,7 +8125,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -10291,13 +8140,12 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10446,124 +8294,17 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsSharedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsSharedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -10583,7 +8324,8 @@ type CachedTagsTTLExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -10659,6 +8401,27 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -10726,7 +8489,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -10740,7 +8503,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -10755,13 +8518,12 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -10910,118 +8672,17 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsTTLExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsTTLExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsWithFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -11041,12 +8702,14 @@ type CachedTagsWithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, []string]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "spare".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, []string]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -11126,6 +8789,40 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.SpareTags(ctx, in)
+			},
+			Name: "spare",
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -11193,7 +8890,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11207,7 +8904,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "tags")
+	e.cnt0.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["tags"]
@@ -11218,7 +8915,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
-	e.cnt1.add(s.Steps, "spare")
+	e.cnt1.AddTo(s.Steps, "spare")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["spare"]
@@ -11233,13 +8930,12 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -11395,255 +9091,34 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new([]string), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new([]string), nil
+	return fout, nil
 }
 
 // step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "tags".
-func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsWithFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call0 makes one attempt of "tags" holding a concurrency permit.
-func (e *CachedTagsWithFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "spare"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "spare", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "spare", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "spare".
-func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CachedTagsWithFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "spare", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SpareTags(ctx, in)
-}
-
-// call1 makes one attempt of "spare" holding a concurrency permit.
-func (e *CachedTagsWithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -11663,7 +9138,8 @@ type CountForeverExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -11739,6 +9215,27 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return flujotest.AddOne(ctx, in)
+			},
+			Name: "add",
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -11806,7 +9303,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -11820,7 +9317,7 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "add")
+	e.cnt1.AddTo(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -11835,13 +9332,12 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12054,124 +9550,17 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 
 // run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "add"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "add".
-func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "add", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AddOne(ctx, in)
-}
-
-// call1 makes one attempt of "add" holding a concurrency permit.
-func (e *CountForeverExecutor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -12191,7 +9580,8 @@ type CountForever2Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -12267,6 +9657,27 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return flujotest.AddOne(ctx, in)
+			},
+			Name: "add",
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -12334,7 +9745,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12348,7 +9759,7 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "add")
+	e.cnt1.AddTo(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -12363,13 +9774,12 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -12582,124 +9992,17 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 
 // run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "add"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "add".
-func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "add", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AddOne(ctx, in)
-}
-
-// call1 makes one attempt of "add" holding a concurrency permit.
-func (e *CountForever2Executor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -12719,7 +10022,8 @@ type CountTo3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[int, int]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -12795,6 +10099,27 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[int, int]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[int, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return flujotest.AddOne(ctx, in)
+			},
+			Name: "add",
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -12862,7 +10187,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -12876,7 +10201,7 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "add")
+	e.cnt1.AddTo(s.Steps, "add")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["add"]
@@ -12891,13 +10216,12 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13110,124 +10434,17 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 
 // run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "add"
-	start := e.clock.Nanotime()
-	var out int
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(int), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "add", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "add", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish1 reports a finished execution of "add".
-func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) invoke1(ctx context.Context, in int) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "add", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AddOne(ctx, in)
-}
-
-// call1 makes one attempt of "add" holding a concurrency permit.
-func (e *CountTo3Executor) call1(ctx context.Context, in int, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailBeforeCachedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -13247,12 +10464,14 @@ type FailBeforeCachedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "tags".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, []string]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -13332,6 +10551,43 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
+				return flujotest.Tags(ctx, in)
+			},
+			Name: "tags",
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -13401,7 +10657,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -13415,7 +10671,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "fail")
+	e.cnt1.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["fail"]
@@ -13426,7 +10682,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt2.add(s.Steps, "tags")
+	e.cnt2.AddTo(s.Steps, "tags")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["tags"]
@@ -13441,13 +10697,12 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -13659,241 +10914,27 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 
 // run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "fail".
-func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FailBeforeCachedExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call1 makes one attempt of "fail" holding a concurrency permit.
-func (e *FailBeforeCachedExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	res.Name = "tags"
-	start := e.clock.Nanotime()
-	var out []string
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new([]string), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "tags", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "tags", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new([]string), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new([]string), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish2 reports a finished execution of "tags".
-func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FailBeforeCachedExecutor) invoke2(ctx context.Context, in flujotest.Job) (out []string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new([]string), &flujo.PanicError{Step: "tags", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Tags(ctx, in)
-}
-
-// call2 makes one attempt of "tags" holding a concurrency permit.
-func (e *FailBeforeCachedExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) ([]string, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -13913,7 +10954,8 @@ type FailOnceExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -13989,6 +11031,30 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -14058,7 +11124,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -14072,7 +11138,7 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -14087,13 +11153,12 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14242,125 +11307,18 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FailOnceExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *FailOnceExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanBranchFailsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -14380,17 +11338,20 @@ type FanBranchFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
@@ -14482,6 +11443,74 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -14568,7 +11597,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -14582,7 +11611,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -14593,7 +11622,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -14604,7 +11633,7 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "fail")
+	e.cnt4.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["fail"]
@@ -14619,13 +11648,12 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -14990,381 +12018,36 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanBranchFailsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanBranchFailsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "fail".
-func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) invoke4(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call4 makes one attempt of "fail" holding a concurrency permit.
-func (e *FanBranchFailsExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanErrorOnConflictExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -15384,22 +12067,26 @@ type FanErrorOnConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -15495,6 +12182,96 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -15581,7 +12358,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -15595,7 +12372,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -15606,7 +12383,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -15617,7 +12394,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -15628,7 +12405,7 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -15643,13 +12420,12 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -16061,515 +12837,45 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanErrorOnConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanErrorOnConflictExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanErrorOnConflictExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanErrorOnConflictExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -16589,17 +12895,20 @@ type FanJoinFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "b".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -16691,6 +13000,74 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -16777,7 +13154,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -16791,7 +13168,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "a1")
+	e.cnt1.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["a1"]
@@ -16802,7 +13179,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt2.add(s.Steps, "b")
+	e.cnt2.AddTo(s.Steps, "b")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["b"]
@@ -16813,7 +13190,7 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.add(s.Steps, "fail")
+	e.cnt3.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["fail"]
@@ -16828,13 +13205,12 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -17152,381 +13528,36 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 
 // run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "a1".
-func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) invoke1(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call1 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanJoinFailsExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "b".
-func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call2 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanJoinFailsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "fail".
-func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call3 makes one attempt of "fail" holding a concurrency permit.
-func (e *FanJoinFailsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanKeepFirstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -17546,22 +13577,26 @@ type FanKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -17657,6 +13692,96 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -17743,7 +13868,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -17757,7 +13882,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -17768,7 +13893,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -17779,7 +13904,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -17790,7 +13915,7 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -17805,13 +13930,12 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -18200,515 +14324,45 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanKeepFirstExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanKeepFirstExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanKeepFirstExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanKeepFirstExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanMergeUpdateExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -18728,22 +14382,26 @@ type FanMergeUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -18839,6 +14497,96 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -18925,7 +14673,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -18939,7 +14687,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -18950,7 +14698,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -18961,7 +14709,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -18972,7 +14720,7 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -18987,13 +14735,12 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -19382,515 +15129,45 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanMergeUpdateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanMergeUpdateExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanMergeUpdateExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanMergeUpdateExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanNoMergeExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -19910,22 +15187,26 @@ type FanNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "b".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "a2".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
@@ -20021,6 +15302,96 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteB(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "b",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.WriteA2(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "a2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -20107,7 +15478,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -20121,7 +15492,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "a1")
+	e.cnt2.AddTo(s.Steps, "a1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["a1"]
@@ -20132,7 +15503,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.add(s.Steps, "b")
+	e.cnt3.AddTo(s.Steps, "b")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["b"]
@@ -20143,7 +15514,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.add(s.Steps, "a2")
+	e.cnt4.AddTo(s.Steps, "a2")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["a2"]
@@ -20154,7 +15525,7 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.add(s.Steps, "echo")
+	e.cnt5.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["echo"]
@@ -20169,13 +15540,12 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -20556,515 +15926,45 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 
 // run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "a1".
-func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA(ctx, in, st)
-}
-
-// call2 makes one attempt of "a1" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanNoMergeExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "b"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "b", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "b", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "b".
-func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke3(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "b", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteB(ctx, in, st)
-}
-
-// call3 makes one attempt of "b" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanNoMergeExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke3(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "a2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "a2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "a2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "a2".
-func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke4(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "a2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WriteA2(ctx, in, st)
-}
-
-// call4 makes one attempt of "a2" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *FanNoMergeExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke4(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "echo".
-func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "echo" holding a concurrency permit.
-func (e *FanNoMergeExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -21084,7 +15984,8 @@ type FlakyDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -21160,6 +16061,30 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -21229,7 +16154,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -21243,7 +16168,7 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "flaky")
+	e.cnt0.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -21258,13 +16183,12 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -21413,131 +16337,18 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "flaky".
-func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FlakyDefaultExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call0 makes one attempt of "flaky" holding a concurrency permit.
-func (e *FlakyDefaultExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -21557,7 +16368,8 @@ type FlakyRetries3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -21633,6 +16445,30 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 4,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -21702,7 +16538,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -21716,7 +16552,7 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "flaky")
+	e.cnt0.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["flaky"]
@@ -21731,13 +16567,12 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -21886,131 +16721,18 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 
 // run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 4; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "flaky".
-func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *FlakyRetries3Executor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call0 makes one attempt of "flaky" holding a concurrency permit.
-func (e *FlakyRetries3Executor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitMapExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -22030,7 +16752,8 @@ type GoexitMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
@@ -22108,6 +16831,30 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -22180,7 +16927,7 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -22194,7 +16941,7 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "exit")
+	e.cnt1.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["exit"]
@@ -22209,13 +16956,12 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -22481,125 +17227,18 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 
 // run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "exit".
-func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitMapExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call1 makes one attempt of "exit" holding a concurrency permit.
-func (e *GoexitMapExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitParallelExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -22619,12 +17258,14 @@ type GoexitParallelExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -22712,6 +17353,46 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -22784,7 +17465,7 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -22798,7 +17479,7 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "exit")
+	e.cnt1.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["exit"]
@@ -22809,7 +17490,7 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["exit"] = st
 	}
-	e.cnt2.add(s.Steps, "echo")
+	e.cnt2.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -22824,13 +17505,12 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -23123,248 +17803,27 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "exit".
-func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call1 makes one attempt of "exit" holding a concurrency permit.
-func (e *GoexitParallelExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "echo".
-func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "echo" holding a concurrency permit.
-func (e *GoexitParallelExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitStepExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -23384,7 +17843,8 @@ type GoexitStepExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -23460,6 +17920,30 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -23529,7 +18013,7 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -23543,7 +18027,7 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "exit")
+	e.cnt0.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["exit"]
@@ -23558,13 +18042,12 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -23713,125 +18196,18 @@ func (e *GoexitStepExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "exit".
-func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitStepExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call0 makes one attempt of "exit" holding a concurrency permit.
-func (e *GoexitStepExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitTimedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -23851,7 +18227,8 @@ type GoexitTimedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -23927,6 +18304,31 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.ExitOnExit(ctx, in)
+			},
+			Name: "exit",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+		Timeout: time.Duration(int64(3600000000000)),
+	}
 	return e, nil
 }
 
@@ -23996,7 +18398,7 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -24010,7 +18412,7 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "exit")
+	e.cnt0.AddTo(s.Steps, "exit")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["exit"]
@@ -24025,13 +18427,12 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -24180,171 +18581,18 @@ func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
 func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "exit"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "exit", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "exit", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "exit".
-func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *GoexitTimedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "exit", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ExitOnExit(ctx, in)
-}
-
-// call0 makes one attempt of "exit" holding a concurrency permit, abandoned after 1h0m0s.
-func (e *GoexitTimedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(3600000000000)))
-	defer cancel()
-	type outcome struct {
-		out flujotest.Job
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "exit"}}
-			}
-		}()
-		o, er := e.invoke0(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out flujotest.Job
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(flujotest.Job)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "exit", Timeout: time.Duration(int64(3600000000000))}
-		}
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HeldExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -24364,7 +18612,8 @@ type HeldExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "held".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -24440,6 +18689,27 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
+				return flujotest.HoldUntilOpen(ctx, in)
+			},
+			Name: "held",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -24507,7 +18777,7 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -24521,7 +18791,7 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "held")
+	e.cnt0.AddTo(s.Steps, "held")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["held"]
@@ -24536,13 +18806,12 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -24691,118 +18960,17 @@ func (e *HeldExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	res.Name = "held"
-	start := e.clock.Nanotime()
-	var out flujotest.Arrival
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Arrival), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "held", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "held", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Arrival), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "held".
-func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "held", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HeldExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "held", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.HoldUntilOpen(ctx, in)
-}
-
-// call0 makes one attempt of "held" holding a concurrency permit.
-func (e *HeldExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -24822,17 +18990,20 @@ type HistoryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "first".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "second".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "third".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 }
@@ -24916,6 +19087,62 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "first",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "second",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "third",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	return e, nil
 }
 
@@ -24985,7 +19212,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -24999,7 +19226,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "first")
+	e.cnt1.AddTo(s.Steps, "first")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["first"]
@@ -25010,7 +19237,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
-	e.cnt3.add(s.Steps, "second")
+	e.cnt3.AddTo(s.Steps, "second")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["second"]
@@ -25021,7 +19248,7 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
-	e.cnt4.add(s.Steps, "third")
+	e.cnt4.AddTo(s.Steps, "third")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["third"]
@@ -25036,13 +19263,12 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -25255,125 +19481,11 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 
 // run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "first"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "first", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "first", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "first".
-func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HistoryExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "first", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "first" holding a concurrency permit.
-func (e *HistoryExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the Pipeline "inner".
@@ -25440,254 +19552,27 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 
 // run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "second"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "second", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "second", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "second".
-func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HistoryExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "second", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "second" holding a concurrency permit.
-func (e *HistoryExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "third"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "third", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "third", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "third".
-func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *HistoryExecutor) invoke4(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "third", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call4 makes one attempt of "third" holding a concurrency permit.
-func (e *HistoryExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type IOBurstExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -25707,7 +19592,8 @@ type IOBurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "io".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -25783,6 +19669,27 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
+				return flujotest.WaitForAll(ctx, in)
+			},
+			Name: "io",
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -25850,7 +19757,7 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -25864,7 +19771,7 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "io")
+	e.cnt0.AddTo(s.Steps, "io")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["io"]
@@ -25879,13 +19786,12 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -26034,118 +19940,17 @@ func (e *IOBurstExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	res.Name = "io"
-	start := e.clock.Nanotime()
-	var out flujotest.Arrival
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Arrival), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "io", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "io", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Arrival), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Arrival), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "io".
-func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "io", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *IOBurstExecutor) invoke0(ctx context.Context, in flujotest.Arrival) (out flujotest.Arrival, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Arrival), &flujo.PanicError{Step: "io", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.WaitForAll(ctx, in)
-}
-
-// call0 makes one attempt of "io" holding a concurrency permit.
-func (e *IOBurstExecutor) call0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}]) (flujotest.Arrival, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type JoinFailsAfterIgnoredExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -26165,12 +19970,14 @@ type JoinFailsAfterIgnoredExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
@@ -26258,6 +20065,46 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -26330,7 +20177,7 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -26344,7 +20191,7 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "echo")
+	e.cnt2.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -26355,7 +20202,7 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt3.add(s.Steps, "fail")
+	e.cnt3.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["fail"]
@@ -26370,13 +20217,12 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -26705,248 +20551,27 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 
 // run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "echo".
-func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "echo" holding a concurrency permit.
-func (e *JoinFailsAfterIgnoredExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "fail".
-func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call3 makes one attempt of "fail" holding a concurrency permit.
-func (e *JoinFailsAfterIgnoredExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -26966,7 +20591,8 @@ type MapEchoExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
@@ -27044,6 +20670,30 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -27116,7 +20766,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -27130,7 +20780,7 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "echo")
+	e.cnt1.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -27145,13 +20795,12 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -27417,131 +21066,18 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 
 // run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "echo".
-func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MapEchoExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "echo" holding a concurrency permit.
-func (e *MapEchoExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -27561,7 +21097,8 @@ type MapFlakyInOrderExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -27637,6 +21174,30 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Flaky(ctx, in)
+			},
+			Name: "flaky",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -27706,7 +21267,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -27720,7 +21281,7 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "flaky")
+	e.cnt1.AddTo(s.Steps, "flaky")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["flaky"]
@@ -27735,13 +21296,12 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -27946,125 +21506,18 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 
 // run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "flaky"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "flaky", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "flaky", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "flaky".
-func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MapFlakyInOrderExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "flaky", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Flaky(ctx, in)
-}
-
-// call1 makes one attempt of "flaky" holding a concurrency permit.
-func (e *MapFlakyInOrderExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MaybeConflictExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -28084,12 +21537,14 @@ type MaybeConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "x".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "y".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -28177,6 +21632,58 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.MaybeWriteX(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "x",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				out, err := flujotest.MaybeWriteY(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "y",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -28263,7 +21770,7 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -28277,7 +21784,7 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "x")
+	e.cnt1.AddTo(s.Steps, "x")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["x"]
@@ -28288,7 +21795,7 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["x"] = st
 	}
-	e.cnt2.add(s.Steps, "y")
+	e.cnt2.AddTo(s.Steps, "y")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["y"]
@@ -28303,13 +21810,12 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -28636,264 +22142,27 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 
 // run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "x"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "x", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "x", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "x".
-func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "x", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) invoke1(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "x", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.MaybeWriteX(ctx, in, st)
-}
-
-// call1 makes one attempt of "x" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *MaybeConflictExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke1(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "y"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "y", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "y", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "y".
-func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "y", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) invoke2(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "y", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.MaybeWriteY(ctx, in, st)
-}
-
-// call2 makes one attempt of "y" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *MaybeConflictExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	st := &w
-	out, err := e.invoke2(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -28913,12 +22182,14 @@ type PanicAtTwoDepthsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "panic".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -28998,6 +22269,46 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panicdeep",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panic",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -29067,7 +22378,7 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -29081,7 +22392,7 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "panicdeep")
+	e.cnt2.AddTo(s.Steps, "panicdeep")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["panicdeep"]
@@ -29092,7 +22403,7 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panicdeep"] = st
 	}
-	e.cnt3.add(s.Steps, "panic")
+	e.cnt3.AddTo(s.Steps, "panic")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["panic"]
@@ -29107,13 +22418,12 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -29367,242 +22677,27 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 
 // run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panicdeep"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panicdeep", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panicdeep", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "panicdeep".
-func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panicdeep", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call2 makes one attempt of "panicdeep" holding a concurrency permit.
-func (e *PanicAtTwoDepthsExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panic"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "panic".
-func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call3 makes one attempt of "panic" holding a concurrency permit.
-func (e *PanicAtTwoDepthsExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -29622,7 +22717,8 @@ type PanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -29698,6 +22794,30 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Name: "panic",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -29767,7 +22887,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -29781,7 +22901,7 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "panic")
+	e.cnt0.AddTo(s.Steps, "panic")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["panic"]
@@ -29796,13 +22916,12 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -29951,125 +23070,18 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "panic"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "panic", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "panic", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "panic".
-func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PanicsExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "panic", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Panic(ctx, in)
-}
-
-// call0 makes one attempt of "panic" holding a concurrency permit.
-func (e *PanicsExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -30089,12 +23101,14 @@ type ParallelBlocksExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "echo".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -30180,6 +23194,46 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Block(ctx, in)
+			},
+			Name: "block",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -30249,7 +23303,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -30263,7 +23317,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "block")
+	e.cnt1.AddTo(s.Steps, "block")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["block"]
@@ -30274,7 +23328,7 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
-	e.cnt2.add(s.Steps, "echo")
+	e.cnt2.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["echo"]
@@ -30289,13 +23343,12 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -30586,254 +23639,27 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "block"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "block".
-func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Block(ctx, in)
-}
-
-// call1 makes one attempt of "block" holding a concurrency permit.
-func (e *ParallelBlocksExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "echo".
-func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "echo" holding a concurrency permit.
-func (e *ParallelBlocksExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -30853,12 +23679,14 @@ type ParallelIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -30946,6 +23774,46 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -31018,7 +23886,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -31032,7 +23900,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "echo")
+	e.cnt1.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -31043,7 +23911,7 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.add(s.Steps, "fail")
+	e.cnt2.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -31058,13 +23926,12 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -31348,248 +24215,27 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "echo".
-func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "echo" holding a concurrency permit.
-func (e *ParallelIgnoreExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "fail".
-func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call2 makes one attempt of "fail" holding a concurrency permit.
-func (e *ParallelIgnoreExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -31609,12 +24255,14 @@ type ParallelPropagateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "fail".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
@@ -31702,6 +24350,46 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "echo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 1,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -31774,7 +24462,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -31788,7 +24476,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "echo")
+	e.cnt1.AddTo(s.Steps, "echo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["echo"]
@@ -31799,7 +24487,7 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.add(s.Steps, "fail")
+	e.cnt2.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["fail"]
@@ -31814,13 +24502,12 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -32113,248 +24800,27 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 
 // run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "echo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "echo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "echo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "echo".
-func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "echo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "echo" holding a concurrency permit.
-func (e *ParallelPropagateExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 1; attempt++ {
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "fail".
-func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call2 makes one attempt of "fail" holding a concurrency permit.
-func (e *ParallelPropagateExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -32374,17 +24840,20 @@ type ParallelSpendExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "left".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "right".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "after".
-	cnt4 flujogenStepCounters
+	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
 	mon4 *runtime.StepMonitor
 
@@ -32476,6 +24945,62 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "left",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "right",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk4,
+		Counters: &e.cnt4,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "after",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon4,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -32548,7 +25073,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -32562,7 +25087,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "left")
+	e.cnt2.AddTo(s.Steps, "left")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["left"]
@@ -32573,7 +25098,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
-	e.cnt3.add(s.Steps, "right")
+	e.cnt3.AddTo(s.Steps, "right")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["right"]
@@ -32584,7 +25109,7 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
-	e.cnt4.add(s.Steps, "after")
+	e.cnt4.AddTo(s.Steps, "after")
 	{
 		bc := e.brk4.Counters()
 		st := s.Steps["after"]
@@ -32599,13 +25124,12 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -32961,377 +25485,36 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 
 // run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "left"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "left", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "left", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "left".
-func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "left", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "left" holding a concurrency permit.
-func (e *ParallelSpendExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "right"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "right", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "right", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "right".
-func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "right", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "right" holding a concurrency permit.
-func (e *ParallelSpendExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "after"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk4.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk4.Allow()
-		if !permit.Admitted() {
-			err = e.brk4.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk4.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "after", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call4(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "after", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk4.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk4.RecordFailure(permit)
-		} else {
-			e.brk4.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish4(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish4(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish4 reports a finished execution of "after".
-func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt4.record(res, e.slowNs.Load())
-	e.mon4.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk4.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke4 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) invoke4(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "after", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call4 makes one attempt of "after" holding a concurrency permit.
-func (e *ParallelSpendExecutor) call4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke4(ctx, in)
-	return out, err
+	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -33351,12 +25534,14 @@ type RouteNoDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "upper".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 }
@@ -33436,6 +25621,46 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Lower(ctx, in)
+			},
+			Name: "lower",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upper(ctx, in)
+			},
+			Name: "upper",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
 	return e, nil
 }
 
@@ -33505,7 +25730,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -33519,7 +25744,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "lower")
+	e.cnt1.AddTo(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -33530,7 +25755,7 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.add(s.Steps, "upper")
+	e.cnt2.AddTo(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -33545,13 +25770,12 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -33763,254 +25987,27 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 
 // run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "lower"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "lower".
-func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "lower", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Lower(ctx, in)
-}
-
-// call1 makes one attempt of "lower" holding a concurrency permit.
-func (e *RouteNoDefaultExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upper"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "upper".
-func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upper", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upper(ctx, in)
-}
-
-// call2 makes one attempt of "upper" holding a concurrency permit.
-func (e *RouteNoDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -34030,17 +26027,20 @@ type RouteWithDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "upper".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "other".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -34124,6 +26124,62 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Lower(ctx, in)
+			},
+			Name: "lower",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Upper(ctx, in)
+			},
+			Name: "upper",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Other(ctx, in)
+			},
+			Name: "other",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -34193,7 +26249,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -34207,7 +26263,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "lower")
+	e.cnt1.AddTo(s.Steps, "lower")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["lower"]
@@ -34218,7 +26274,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.add(s.Steps, "upper")
+	e.cnt2.AddTo(s.Steps, "upper")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["upper"]
@@ -34229,7 +26285,7 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
-	e.cnt3.add(s.Steps, "other")
+	e.cnt3.AddTo(s.Steps, "other")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["other"]
@@ -34244,13 +26300,12 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -34461,377 +26516,36 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 
 // run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "lower"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lower", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "lower", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "lower".
-func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "lower", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Lower(ctx, in)
-}
-
-// call1 makes one attempt of "lower" holding a concurrency permit.
-func (e *RouteWithDefaultExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "upper"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "upper", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "upper", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "upper".
-func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "upper", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Upper(ctx, in)
-}
-
-// call2 makes one attempt of "upper" holding a concurrency permit.
-func (e *RouteWithDefaultExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "other"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "other", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "other", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "other".
-func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "other", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Other(ctx, in)
-}
-
-// call3 makes one attempt of "other" holding a concurrency permit.
-func (e *RouteWithDefaultExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -34851,17 +26565,20 @@ type Spend3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 
 	// Step "s2".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "s3".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 }
@@ -34945,6 +26662,62 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "s1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "s2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "s3",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
 	return e, nil
 }
 
@@ -35014,7 +26787,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -35028,7 +26801,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.add(s.Steps, "s1")
+	e.cnt1.AddTo(s.Steps, "s1")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["s1"]
@@ -35039,7 +26812,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
-	e.cnt2.add(s.Steps, "s2")
+	e.cnt2.AddTo(s.Steps, "s2")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["s2"]
@@ -35050,7 +26823,7 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
-	e.cnt3.add(s.Steps, "s3")
+	e.cnt3.AddTo(s.Steps, "s3")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["s3"]
@@ -35065,13 +26838,12 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -35304,377 +27076,36 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 
 // run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "s1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "s1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "s1".
-func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *Spend3Executor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "s1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call1 makes one attempt of "s1" holding a concurrency permit.
-func (e *Spend3Executor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "s2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "s2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "s2".
-func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *Spend3Executor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "s2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "s2" holding a concurrency permit.
-func (e *Spend3Executor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "s3"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "s3", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "s3", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "s3".
-func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *Spend3Executor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "s3", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "s3" holding a concurrency permit.
-func (e *Spend3Executor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -35694,7 +27125,8 @@ type StateRetryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -35769,6 +27201,37 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+				st := s.(*flujotest.State)
+				w := *st
+				w.Log = flujogenCopy1(st.Log)
+				out, err := flujotest.LogThenFlake(ctx, in, &w)
+				if err == nil {
+					*st = w
+				}
+				return out, err
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name:          "logflake",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
 	}
 	return e, nil
 }
@@ -35853,7 +27316,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -35867,7 +27330,7 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "logflake")
+	e.cnt0.AddTo(s.Steps, "logflake")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["logflake"]
@@ -35882,13 +27345,12 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -36037,137 +27499,18 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 
 // run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "logflake"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "logflake", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "logflake", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "logflake".
-func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *StateRetryExecutor) invoke0(ctx context.Context, in flujotest.Job, st *flujotest.State) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "logflake", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.LogThenFlake(ctx, in, st)
-}
-
-// call0 makes one attempt of "logflake" holding a concurrency permit on a private copy of the state (of the fields it writes), kept only when the attempt succeeds.
-func (e *StateRetryExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	w := *r.state
-	w.Log = flujogenCopy1(r.state.Log)
-	st := &w
-	out, err := e.invoke0(ctx, in, st)
-	if err == nil {
-		*r.state = w
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -36187,7 +27530,8 @@ type TimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -36263,6 +27607,31 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Block(ctx, in)
+			},
+			Name: "block",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+		Timeout: time.Duration(int64(5000000)),
+	}
 	return e, nil
 }
 
@@ -36332,7 +27701,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -36346,7 +27715,7 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "block")
+	e.cnt0.AddTo(s.Steps, "block")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["block"]
@@ -36361,13 +27730,12 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -36516,177 +27884,18 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
 func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "block"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "block", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "block", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "block".
-func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TimesOutExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "block", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Block(ctx, in)
-}
-
-// call0 makes one attempt of "block" holding a concurrency permit, abandoned after 5ms.
-func (e *TimesOutExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	actx, cancel := context.WithTimeout(ctx, time.Duration(int64(5000000)))
-	defer cancel()
-	type outcome struct {
-		out flujotest.Job
-		err error
-	}
-	done := make(chan outcome, 1)
-	e.track.EnterChild()
-	go func() {
-		defer e.track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				done <- outcome{err: &flujo.GoexitError{Node: "block"}}
-			}
-		}()
-		o, er := e.invoke0(actx, in)
-		exited = false
-		done <- outcome{o, er}
-	}()
-	var out flujotest.Job
-	var err error
-	timedOut := false
-	select {
-	case a := <-done:
-		out, err = a.out, a.err
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			out, err = *new(flujotest.Job), &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	case <-actx.Done():
-		timedOut = true
-		select {
-		case a := <-done:
-			if a.err == nil {
-				out, err, timedOut = a.out, nil, false
-			}
-		default:
-		}
-	}
-	if timedOut {
-		out = *new(flujotest.Job)
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = &flujo.StepTimeoutError{Step: "block", Timeout: time.Duration(int64(5000000))}
-		}
-	}
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TwoFansExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -36706,22 +27915,26 @@ type TwoFansExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "l1".
-	cnt2 flujogenStepCounters
+	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
 	mon2 *runtime.StepMonitor
 
 	// Step "r1".
-	cnt3 flujogenStepCounters
+	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
 	mon3 *runtime.StepMonitor
 
 	// Step "l2".
-	cnt5 flujogenStepCounters
+	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
 	mon5 *runtime.StepMonitor
 
 	// Step "r2".
-	cnt6 flujogenStepCounters
+	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt6 flujoimpl.StepCounters
 	brk6 *runtime.Breaker
 	mon6 *runtime.StepMonitor
 
@@ -36820,6 +28033,78 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk2,
+		Counters: &e.cnt2,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "l1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon2,
+	}
+	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk3,
+		Counters: &e.cnt3,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "r1",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon3,
+	}
+	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk5,
+		Counters: &e.cnt5,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "l2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon5,
+	}
+	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk6,
+		Counters: &e.cnt6,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Name: "r2",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon6,
+	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
 	}
@@ -36892,7 +28177,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -36906,7 +28191,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.add(s.Steps, "l1")
+	e.cnt2.AddTo(s.Steps, "l1")
 	{
 		bc := e.brk2.Counters()
 		st := s.Steps["l1"]
@@ -36917,7 +28202,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l1"] = st
 	}
-	e.cnt3.add(s.Steps, "r1")
+	e.cnt3.AddTo(s.Steps, "r1")
 	{
 		bc := e.brk3.Counters()
 		st := s.Steps["r1"]
@@ -36928,7 +28213,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["r1"] = st
 	}
-	e.cnt5.add(s.Steps, "l2")
+	e.cnt5.AddTo(s.Steps, "l2")
 	{
 		bc := e.brk5.Counters()
 		st := s.Steps["l2"]
@@ -36939,7 +28224,7 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l2"] = st
 	}
-	e.cnt6.add(s.Steps, "r2")
+	e.cnt6.AddTo(s.Steps, "r2")
 	{
 		bc := e.brk6.Counters()
 		st := s.Steps["r2"]
@@ -36954,13 +28239,12 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -37317,248 +28601,20 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 
 // run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "l1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk2.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk2.Allow()
-		if !permit.Admitted() {
-			err = e.brk2.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk2.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "l1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call2(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk2.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk2.RecordFailure(permit)
-		} else {
-			e.brk2.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish2(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish2(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish2 reports a finished execution of "l1".
-func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt2.record(res, e.slowNs.Load())
-	e.mon2.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "l1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk2.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke2 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke2(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call2 makes one attempt of "l1" holding a concurrency permit.
-func (e *TwoFansExecutor) call2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke2(ctx, in)
-	return out, err
+	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "r1"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk3.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk3.Allow()
-		if !permit.Admitted() {
-			err = e.brk3.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk3.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "r1", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call3(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r1", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk3.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk3.RecordFailure(permit)
-		} else {
-			e.brk3.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish3(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish3(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish3 reports a finished execution of "r1".
-func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt3.record(res, e.slowNs.Load())
-	e.mon3.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "r1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk3.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke3 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke3(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r1", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call3 makes one attempt of "r1" holding a concurrency permit.
-func (e *TwoFansExecutor) call3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke3(ctx, in)
-	return out, err
+	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run4 runs the Parallel "fan2".
@@ -37706,254 +28762,27 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 
 // run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "l2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk5.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk5.Allow()
-		if !permit.Admitted() {
-			err = e.brk5.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk5.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "l2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call5(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "l2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk5.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk5.RecordFailure(permit)
-		} else {
-			e.brk5.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish5(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish5(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish5 reports a finished execution of "l2".
-func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt5.record(res, e.slowNs.Load())
-	e.mon5.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "l2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk5.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke5 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke5(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "l2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call5 makes one attempt of "l2" holding a concurrency permit.
-func (e *TwoFansExecutor) call5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke5(ctx, in)
-	return out, err
+	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "r2"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk6.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := runtime.ContextErr(ctx); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk6.Allow()
-		if !permit.Admitted() {
-			err = e.brk6.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk6.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "r2", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call6(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := runtime.ContextErr(ctx); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "r2", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk6.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk6.RecordFailure(permit)
-		} else {
-			e.brk6.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish6(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish6(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish6 reports a finished execution of "r2".
-func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt6.record(res, e.slowNs.Load())
-	e.mon6.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "r2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk6.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke6 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) invoke6(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "r2", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Echo(ctx, in)
-}
-
-// call6 makes one attempt of "r2" holding a concurrency permit.
-func (e *TwoFansExecutor) call6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke6(ctx, in)
-	return out, err
+	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -37973,7 +28802,8 @@ type ValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 }
@@ -38049,6 +28879,31 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 3,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Draft(ctx, in)
+			},
+			Name: "draft",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		},
+		Monitor: e.mon0,
+	}
 	return e, nil
 }
 
@@ -38118,7 +28973,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -38132,7 +28987,7 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "draft")
+	e.cnt0.AddTo(s.Steps, "draft")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["draft"]
@@ -38147,13 +29002,12 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -38302,134 +29156,18 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "draft"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "draft", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-			if verr := flujotest.MustBeFinal(out); verr != nil {
-				err = &flujo.ValidationFailedError{Step: "draft", Err: verr}
-			}
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "draft", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "draft".
-func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *ValidatedExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "draft", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Draft(ctx, in)
-}
-
-// call0 makes one attempt of "draft" holding a concurrency permit.
-func (e *ValidatedExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -38449,12 +29187,14 @@ type WithFailedFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "failtoo".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -38534,6 +29274,46 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.FailToo(ctx, in)
+			},
+			Name: "failtoo",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -38603,7 +29383,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -38617,7 +29397,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -38628,7 +29408,7 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.add(s.Steps, "failtoo")
+	e.cnt1.AddTo(s.Steps, "failtoo")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["failtoo"]
@@ -38643,13 +29423,12 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -38805,275 +29584,36 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(flujotest.Job), nil
+	return fout, nil
 }
 
 // step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFailedFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *WithFailedFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "failtoo"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "failtoo", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "failtoo", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "failtoo".
-func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFailedFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "failtoo", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.FailToo(ctx, in)
-}
-
-// call1 makes one attempt of "failtoo" holding a concurrency permit.
-func (e *WithFailedFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -39093,12 +29633,14 @@ type WithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 	mon0 *runtime.StepMonitor
 
 	// Step "rescue".
-	cnt1 flujogenStepCounters
+	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
 	mon1 *runtime.StepMonitor
 }
@@ -39178,6 +29720,46 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Telemetry:  e.telemetry,
+		Track:      &e.track,
+	}
+	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Fail(ctx, in)
+			},
+			Name: "fail",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon0,
+	}
+	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Attempts: 2,
+		Breaker:  e.brk1,
+		Counters: &e.cnt1,
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Rescue(ctx, in)
+			},
+			Name: "rescue",
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+		},
+		Monitor: e.mon1,
+	}
 	return e, nil
 }
 
@@ -39247,7 +29829,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	s.Memory.UsageMB = flujo.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
+		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
 	}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -39261,7 +29843,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.add(s.Steps, "fail")
+	e.cnt0.AddTo(s.Steps, "fail")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["fail"]
@@ -39272,7 +29854,7 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.add(s.Steps, "rescue")
+	e.cnt1.AddTo(s.Steps, "rescue")
 	{
 		bc := e.brk1.Counters()
 		st := s.Steps["rescue"]
@@ -39287,13 +29869,12 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		snap := e.monitor.Snapshot()
 		for _, ms := range snap.Steps {
 			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenHistogramCounts(&st, ms)
 				flujogenPercentiles(&st.Execution, ms)
 				s.Steps[ms.Step] = st
 			}
 		}
 		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujogenMs(int64(hs.P50)), flujogenMs(int64(hs.P95)), flujogenMs(int64(hs.P99))
+		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
 		s.Execution.Regression = snap.Total.Regressed
 	}
 	for _, st := range s.Steps {
@@ -39449,269 +30030,29 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	}
 	var fb flujo.StepResult
 	fout, abort := e.run1(ctx, in, r, &fb)
-	res.FallbackTriggered = true
-	res.OriginalError = res.Err
-	res.Attempts += fb.Attempts
-	res.Cost += fb.Cost
-	res.Tokens += fb.Tokens
-	res.Latency += fb.Latency
-	res.Steps = append(res.Steps[:len(res.Steps):len(res.Steps)], fb)
-	if abort != nil {
+	flujoimpl.Fallback(res, fb, abort != nil)
+	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
 	}
-	if fb.Success {
-		res.Success, res.Output, res.Err, res.Feedback = true, fb.Output, nil, ""
-		return fout, nil
-	}
-	res.Err = &flujo.FallbackError{Original: res.OriginalError, Fallback: fb.Err}
-	res.Feedback = runtime.FallbackFeedback(res.Feedback, fb.Feedback)
-	return *new(flujotest.Job), nil
+	return fout, nil
 }
 
 // step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "fail"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk0.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "fail", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "fail", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish0 reports a finished execution of "fail".
-func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	e.mon0.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk0.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFallbackExecutor) invoke0(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fail", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Fail(ctx, in)
-}
-
-// call0 makes one attempt of "fail" holding a concurrency permit.
-func (e *WithFallbackExecutor) call0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	res.Name = "rescue"
-	start := e.clock.Nanotime()
-	var out flujotest.Job
-	var err error
-	brFrom := uint8(e.brk1.State())
-	var prev error
-	var breach error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			res.Latency = time.Duration(e.clock.Nanotime() - start)
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-			return *new(flujotest.Job), cerr
-		}
-		permit := e.brk1.Allow()
-		if !permit.Admitted() {
-			err = e.brk1.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk1.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "rescue", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call1(ctx, in, r)
-		if err == nil {
-			u := out.Usage()
-			res.Cost += u.Cost
-			res.Tokens += u.Tokens()
-			breach = runtime.ChargeUsage(r.budget, u)
-		}
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				e.telemetry.Record(runtime.Event{Step: "rescue", Start: start, End: start + int64(res.Latency), Attempts: int32(res.Attempts), Outcome: runtime.OutcomeCanceled})
-				return *new(flujotest.Job), cerr
-			}
-		}
-		if err == nil {
-			e.brk1.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk1.RecordFailure(permit)
-		} else {
-			e.brk1.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil || breach != nil {
-			break
-		}
-	}
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish1(res, start, err, brFrom)
-		return *new(flujotest.Job), breach
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish1(res, start, nil, brFrom)
-	return out, breach
-}
-
-// finish1 reports a finished execution of "rescue".
-func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err error, brFrom uint8) {
-	lat := int64(res.Latency)
-	e.cnt1.record(res, e.slowNs.Load())
-	e.mon1.Record(lat, res.Success)
-	outcome := runtime.OutcomeSuccess
-	if err != nil {
-		outcome = flujo.OutcomeOf(err)
-	}
-	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-	if !res.CacheHit {
-		ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(e.brk1.State())
-	}
-	e.telemetry.Record(ev)
-}
-
-// invoke1 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *WithFallbackExecutor) invoke1(ctx context.Context, in flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "rescue", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Rescue(ctx, in)
-}
-
-// call1 makes one attempt of "rescue" holding a concurrency permit.
-func (e *WithFallbackExecutor) call1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}]) (flujotest.Job, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke1(ctx, in)
-	return out, err
+	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Budget: r.budget,
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.

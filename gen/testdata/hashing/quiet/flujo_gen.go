@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	flujoimpl "github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/gen/testdata/hashing"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,61 +72,11 @@ func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, e
 	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
 }
 
-// flujogenStepCounters count one step's executions across runs.
-type flujogenStepCounters struct {
-	failures, retries, slow     atomic.Uint64
-	recoveryAttempts, recovered atomic.Uint64
-	execs                       atomic.Uint64
-	totalNs, maxNs              atomic.Int64
-}
-
-// record counts one finished execution.
-func (s *flujogenStepCounters) record(res *flujo.StepResult, slowNs int64) {
-	s.execs.Add(1)
-	if lat := int64(res.Latency); lat != 0 {
-		s.totalNs.Add(lat)
-		if lat > s.maxNs.Load() {
-			s.maxNs.Store(lat)
-		}
-		if lat > slowNs {
-			s.slow.Add(1)
-		}
-	}
-	if !res.Success {
-		s.failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.retries.Add(uint64(res.Attempts - 1))
-		s.recoveryAttempts.Add(1)
-		if res.Success {
-			s.recovered.Add(1)
-		}
-	}
-}
-
-// add adds the counters to the step's entry of steps.
-func (s *flujogenStepCounters) add(steps map[string]runtime.StatsStep, name string) {
-	st := steps[name]
-	execs := s.execs.Load()
-	st.Execution.Count += execs
-	st.Execution.TotalMs += flujogenMs(s.totalNs.Load())
-	st.Execution.MaxMs = max(st.Execution.MaxMs, flujogenMs(s.maxNs.Load()))
-	st.Errors.Executions += execs
-	st.Execution.Slow += s.slow.Load()
-	st.Errors.Failures += s.failures.Load()
-	st.Errors.Retries += s.retries.Load()
-	st.Errors.RecoveryAttempts += s.recoveryAttempts.Load()
-	st.Errors.Recoveries += s.recovered.Load()
-	steps[name] = st
-}
-
-// flujogenMs converts nanoseconds to milliseconds.
-func flujogenMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -146,11 +96,10 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
-	cnt0         flujogenStepCounters
-	brk0         *runtime.Breaker
-	cache0       *runtime.ResultCacheK[hashing.Key, int]
-	cache0Hits   atomic.Uint64
-	cache0Misses atomic.Uint64
+	k0     flujoimpl.Step[hashing.Key, int]
+	cnt0   flujoimpl.StepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCacheK[hashing.Key, int]
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -220,6 +169,31 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Track:       &e.track,
+		Untimed:     true,
+	}
+	e.k0 = flujoimpl.Step[hashing.Key, int]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Cache:    e.cache0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
+				return hashing.Lookup(ctx, in)
+			},
+			Key: func(in hashing.Key) (uint64, bool) {
+				return flujogenHash0(e.seed, in).Sum64(), true
+			},
+			Name: "lookup",
+		},
+	}
 	return e, nil
 }
 
@@ -285,7 +259,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -296,18 +270,10 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt0.add(s.Steps, "lookup")
+	e.cnt0.AddTo(s.Steps, "lookup")
 	cs := e.cache0.Stats()
-	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
-		st := s.Steps["lookup"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["lookup"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -416,11 +382,6 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache0.Stats()
-			e.cache0Hits.Add(cs.Hits)
-			e.cache0Misses.Add(cs.Misses)
-		}
 		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -486,137 +447,17 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "lookup"
-	key := flujogenHash0(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key, in); ok {
-		var start int64
-		out := v
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish0(res, start)
-		return out, nil
-	}
-	var start int64
-	if r.record {
-		start = e.clock.Nanotime()
-	}
-	var out int
-	var err error
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			return *new(int), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "lookup", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(int), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	if r.record {
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
-	}
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache0.Set(key, in, out)
-	}
-	e.finish0(res, start)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "lookup".
-func (e *LookerExecutor) finish0(res *flujo.StepResult, start int64) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	_ = start
-	_ = lat
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *LookerExecutor) invoke0(ctx context.Context, in hashing.Key) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "lookup", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return hashing.Lookup(ctx, in)
-}
-
-// call0 makes one attempt of "lookup" holding a concurrency permit.
-func (e *LookerExecutor) call0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PlainExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -633,7 +474,8 @@ type PlainExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
-	cnt0 flujogenStepCounters
+	k0   flujoimpl.Step[hashing.Key, int]
+	cnt0 flujoimpl.StepCounters
 	brk0 *runtime.Breaker
 }
 
@@ -695,6 +537,26 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
+	}
+	e.env = flujoimpl.Env{
+		Classifier: e.classifier,
+		Clock:      clock,
+		Limiter:    e.limiter,
+		SlowNs:     &e.slowNs,
+		Track:      &e.track,
+		Untimed:    true,
+	}
+	e.k0 = flujoimpl.Step[hashing.Key, int]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
+				return hashing.Lookup(ctx, in)
+			},
+			Name: "plain",
+		},
 	}
 	return e, nil
 }
@@ -761,7 +623,7 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -772,7 +634,7 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt0.add(s.Steps, "plain")
+	e.cnt0.AddTo(s.Steps, "plain")
 	{
 		bc := e.brk0.Counters()
 		st := s.Steps["plain"]
@@ -917,123 +779,17 @@ func (e *PlainExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	res.Name = "plain"
-	var start int64
-	if r.record {
-		start = e.clock.Nanotime()
-	}
-	var out int
-	var err error
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			return *new(int), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "plain", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(int), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(int), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	if r.record {
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
-	}
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start)
-		return *new(int), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	e.finish0(res, start)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "plain".
-func (e *PlainExecutor) finish0(res *flujo.StepResult, start int64) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	_ = start
-	_ = lat
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *PlainExecutor) invoke0(ctx context.Context, in hashing.Key) (out int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "plain", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return hashing.Lookup(ctx, in)
-}
-
-// call0 makes one attempt of "plain" holding a concurrency permit.
-func (e *PlainExecutor) call0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}]) (int, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type SearcherExecutor struct {
 	clock     runtime.Clock
-	mu        sync.Mutex // serialises ImportConfig
+	env       flujoimpl.Env // what the steps' executions share
+	mu        sync.Mutex    // serialises ImportConfig
 	cfg       atomic.Pointer[runtime.OptimizationConfig]
 	track     runtime.RunGate // admits runs until Close and counts them
 	closeOnce sync.Once
@@ -1053,11 +809,10 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
-	cnt0         flujogenStepCounters
-	brk0         *runtime.Breaker
-	cache0       *runtime.ResultCache[hashing.Result]
-	cache0Hits   atomic.Uint64
-	cache0Misses atomic.Uint64
+	k0     flujoimpl.Step[hashing.Query, hashing.Result]
+	cnt0   flujoimpl.StepCounters
+	brk0   *runtime.Breaker
+	cache0 *runtime.ResultCache[hashing.Result]
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -1127,6 +882,32 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if err = e.resources.Start(); err != nil {
 		return fail(err)
 	}
+	e.env = flujoimpl.Env{
+		CachePaused: &e.cachesShrunk,
+		Classifier:  e.classifier,
+		Clock:       clock,
+		Limiter:     e.limiter,
+		SlowNs:      &e.slowNs,
+		Track:       &e.track,
+		Untimed:     true,
+	}
+	e.k0 = flujoimpl.Step[hashing.Query, hashing.Result]{
+		Attempts: 2,
+		Breaker:  e.brk0,
+		Cache:    flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cache0},
+		Counters: &e.cnt0,
+		Leaf: &flujoimpl.Leaf[hashing.Query, hashing.Result]{
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Call: func(ctx context.Context, in hashing.Query, _ any) (hashing.Result, error) {
+				return hashing.Search(ctx, in)
+			},
+			CopyOut: flujogenCopy0,
+			Key: func(in hashing.Query) (uint64, bool) {
+				return flujogenHash1(e.seed, in).Sum64(), true
+			},
+			Name: "search",
+		},
+	}
 	return e, nil
 }
 
@@ -1192,7 +973,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
 	s.Memory.UsageMB = flujo.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(e.totalNs.Load()), MaxMs: flujogenMs(e.maxNs.Load()), Slow: e.slow.Load()}
+	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
 	l := e.limiter
 	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
 	{
@@ -1203,18 +984,10 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt0.add(s.Steps, "search")
+	e.cnt0.AddTo(s.Steps, "search")
 	cs := e.cache0.Stats()
-	if h, m := e.cache0Hits.Load(), e.cache0Misses.Load(); h+m > 0 {
-		st := s.Steps["search"]
-		st.Cache.Hits += h
-		st.Cache.Misses += m
-		s.Steps["search"] = st
-	}
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
-		st.Cache.Hits += cs.Hits
-		st.Cache.Misses += cs.Misses
 		st.Cache.Evictions += cs.Evictions
 		st.Cache.Expiries += cs.Expiries
 		st.Cache.Size += cs.Size
@@ -1323,11 +1096,6 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		{
-			cs := e.cache0.Stats()
-			e.cache0Hits.Add(cs.Hits)
-			e.cache0Misses.Add(cs.Misses)
-		}
 		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
@@ -1393,131 +1161,10 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 
 // run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
-	res.Name = "search"
-	key := flujogenHash1(e.seed, in).Sum64()
-	if v, ok := e.cache0.Get(key); ok {
-		var start int64
-		out := flujogenCopy0(v)
-		res.Success, res.CacheHit = true, true
-		if r.record {
-			res.Output = out
-		}
-		e.finish0(res, start)
-		return out, nil
-	}
-	var start int64
-	if r.record {
-		start = e.clock.Nanotime()
-	}
-	var out hashing.Result
-	var err error
-	var prev error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt > 1 {
-			if !e.classifier.RetryableIn(ctx, err) {
-				break
-			}
-			prev = err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if r.record {
-				res.Latency = time.Duration(e.clock.Nanotime() - start)
-			}
-			res.Err = cerr
-			res.Feedback = runtime.FailureFeedback(cerr)
-			return *new(hashing.Result), cerr
-		}
-		permit := e.brk0.Allow()
-		if !permit.Admitted() {
-			err = e.brk0.Rejection(permit)
-			break
-		}
-		if lerr := e.limiter.Acquire(ctx); lerr != nil {
-			if lerr == runtime.ErrLimiterRejected {
-				e.brk0.RecordNeutral(permit)
-				err = &runtime.ConcurrencyLimitError{Step: "search", Limit: e.limiter.Limit()}
-				break
-			}
-			{
-				cerr := lerr
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(hashing.Result), cerr
-			}
-		}
-		res.Attempts = attempt
-		out, err = e.call0(ctx, in, r)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				if r.record {
-					res.Latency = time.Duration(e.clock.Nanotime() - start)
-				}
-				res.Err = cerr
-				res.Feedback = runtime.FailureFeedback(cerr)
-				return *new(hashing.Result), cerr
-			}
-		}
-		if err == nil {
-			e.brk0.RecordSuccess(permit)
-		} else if flujo.CountsAsBreakerFailure(err) {
-			e.brk0.RecordFailure(permit)
-		} else {
-			e.brk0.RecordNeutral(permit)
-		}
-		e.classifier.Observe(err)
-		if prev != nil {
-			e.classifier.ObserveRecovery(prev, err == nil)
-		}
-		if err == nil {
-			break
-		}
-	}
-	if r.record {
-		res.Latency = time.Duration(e.clock.Nanotime() - start)
-	}
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		e.finish0(res, start)
-		return *new(hashing.Result), nil
-	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	if !e.cachesShrunk.Load() {
-		_ = e.cache0.Set(key, flujogenCopy0(out))
-	}
-	e.finish0(res, start)
-	return out, nil
-}
-
-// finish0 reports a finished execution of "search".
-func (e *SearcherExecutor) finish0(res *flujo.StepResult, start int64) {
-	lat := int64(res.Latency)
-	e.cnt0.record(res, e.slowNs.Load())
-	_ = start
-	_ = lat
-}
-
-// invoke0 calls the step function once, turning a panic into a *flujo.PanicError.
-func (e *SearcherExecutor) invoke0(ctx context.Context, in hashing.Query) (out hashing.Result, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			out, err = *new(hashing.Result), &flujo.PanicError{Step: "search", Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return hashing.Search(ctx, in)
-}
-
-// call0 makes one attempt of "search" holding a concurrency permit.
-func (e *SearcherExecutor) call0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}]) (hashing.Result, error) {
-	defer e.limiter.Release()
-	out, err := e.invoke0(ctx, in)
-	return out, err
+	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+		Record: r.record,
+		State:  r.state,
+	}, res)
 }
 
 // flujogenCopy0 returns a deep copy of v.

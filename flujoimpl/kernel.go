@@ -1,0 +1,41 @@
+package flujoimpl
+
+import (
+	"github.com/flujo/flujo/internal/kernel"
+	"github.com/flujo/flujo/runtime"
+)
+
+// The step kernel, as generated executors instantiate it with their own
+// types. The ExecutorCore runs the same code over values of type any.
+
+// Env is what the executions of one configuration share.
+type Env = kernel.Env
+
+// Frame is what a run gives each execution besides its input.
+type Frame = kernel.Frame
+
+// Leaf is a leaf step's behaviour, fixed by its declaration.
+type Leaf[In, Out any] = kernel.Leaf[In, Out]
+
+// Step is a leaf step as the configuration in force runs it.
+type Step[In, Out any] = kernel.Step[In, Out]
+
+// StepCounters count the executions of one step.
+type StepCounters = kernel.StepCounters
+
+// UnkeyedCache is a result cache whose keys identify inputs on their own.
+type UnkeyedCache[In, Out any] = kernel.UnkeyedCache[In, Out]
+
+// Fallback folds the result of a node's fallback into the failed primary's.
+func Fallback(res *runtime.StepResult, fb runtime.StepResult, aborted bool) {
+	kernel.Fallback(res, fb, aborted)
+}
+
+// JSONKey is the cache key of an input without enable_algorithm_optimization.
+func JSONKey(fingerprint string, in any) (uint64, bool) { return kernel.JSONKey(fingerprint, in) }
+
+// OutcomeOf classifies how an execution that ended with err went.
+func OutcomeOf(err error) runtime.Outcome { return kernel.OutcomeOf(err) }
+
+// Ms converts nanoseconds to the milliseconds stats report.
+func Ms(ns int64) float64 { return kernel.Ms(ns) }
