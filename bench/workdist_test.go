@@ -11,8 +11,6 @@ import (
 	"github.com/sourcegraph/conc/iter"
 	"github.com/sourcegraph/conc/pool"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/flujo/flujo/runtime"
 )
 
 // spin busy-waits for d: a CPU-bound item, unlike a sleep, which would let
@@ -67,14 +65,14 @@ func BenchmarkForEach(b *testing.B) {
 			b.ReportAllocs()
 			fn := func(_ context.Context, i int) { item(in, out, i) }
 			for b.Loop() {
-				if err := runtime.ForEachIndex(ctx, tc.n, workers, 0, fn); err != nil {
+				if err := ForEachIndex(ctx, tc.n, workers, 0, fn); err != nil {
 					b.Fatal(err)
 				}
 			}
 			perItem(b)
 		})
 		b.Run(tc.name+"/flujo-reused", func(b *testing.B) {
-			g, err := runtime.NewWorkGroup(workers, 0)
+			g, err := NewWorkGroup(workers, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
