@@ -479,7 +479,7 @@ func newCachePacker(opts ResultCacheOptions) (cachePacker, error) {
 	case opts.CompressAbove < 0:
 		return cachePacker{}, fmt.Errorf("runtime: NewResultCache: CompressAbove is %d; want 0 (no compression) or a positive size in bytes", opts.CompressAbove)
 	case opts.CompressAbove > 0 && opts.Codec == nil:
-		return cachePacker{}, errors.New("runtime: NewResultCache: compression (CompressAbove > 0) needs a Codec; set Codec to JSONCodec{} or GobCodec{}")
+		return cachePacker{}, errors.New("runtime: NewResultCache: compression (CompressAbove > 0) needs a Codec; set Codec, such as JSONCodec{}")
 	}
 	p := cachePacker{codec: opts.Codec, comp: opts.Compressor, above: opts.CompressAbove}
 	if p.above > 0 && p.comp == nil {

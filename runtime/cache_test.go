@@ -53,7 +53,7 @@ func TestNewResultCacheValidates(t *testing.T) {
 }
 
 func TestResultCacheGetSet(t *testing.T) {
-	for _, codec := range []Codec{nil, JSONCodec{}, GobCodec{}} {
+	for _, codec := range []Codec{nil, JSONCodec{}} {
 		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) {
 			o := cacheTestOpts(NewFakeClock(0))
 			o.Codec = codec
@@ -97,7 +97,7 @@ func TestResultCacheGetSet(t *testing.T) {
 // snapshot after later mutations).
 func TestResultCacheHitIsACopyWithCodec(t *testing.T) {
 	o := cacheTestOpts(NewFakeClock(0))
-	o.Codec = GobCodec{}
+	o.Codec = JSONCodec{}
 	c, err := NewResultCache[map[string][]int](o)
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +348,7 @@ func TestResultCacheCodecErrors(t *testing.T) {
 }
 
 func TestResultCacheConcurrent(t *testing.T) {
-	for _, codec := range []Codec{nil, GobCodec{}} {
+	for _, codec := range []Codec{nil, JSONCodec{}} {
 		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) {
 			o := ResultCacheOptions{MaxSize: 64, TTL: time.Minute, Codec: codec}
 			c, err := NewResultCache[[2]uint64](o)
