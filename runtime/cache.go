@@ -224,15 +224,6 @@ func (c *ResultCacheK[K, V]) Set(key uint64, in K, v V) error {
 	return nil
 }
 
-// Invalidate removes the entry under key, if any.
-func (c *ResultCache[V]) Invalidate(key uint64) { c.either().invalidate(key) }
-
-// Clear removes every entry.
-func (c *ResultCache[V]) Clear() { c.either().clear() }
-
-// Len returns the number of entries, counting expired ones not yet removed.
-func (c *ResultCache[V]) Len() int { return c.either().len() }
-
 // Stats returns a snapshot of the counters.
 func (c *ResultCache[V]) Stats() ResultCacheStats { return c.either().stats() }
 
@@ -278,15 +269,6 @@ func (c *ResultCache[V]) Rebuild(maxSize int, ttl time.Duration) error {
 	old.close()
 	return nil
 }
-
-// Invalidate removes the entry under key, if any.
-func (c *ResultCacheK[K, V]) Invalidate(key uint64) { c.either().invalidate(key) }
-
-// Clear removes every entry.
-func (c *ResultCacheK[K, V]) Clear() { c.either().clear() }
-
-// Len returns the number of entries, counting expired ones not yet removed.
-func (c *ResultCacheK[K, V]) Len() int { return c.either().len() }
 
 // Stats returns a snapshot of the counters.
 func (c *ResultCacheK[K, V]) Stats() ResultCacheStats { return c.either().stats() }
@@ -334,9 +316,6 @@ func (c *ResultCacheK[K, V]) Rebuild(maxSize int, ttl time.Duration) error {
 // cacheAdmin is the part of cacheCore that does not depend on the entry
 // type: everything but Get and Set.
 type cacheAdmin interface {
-	invalidate(key uint64)
-	clear()
-	len() int
 	stats() ResultCacheStats
 	shrink(fraction float64) int
 	restore()
@@ -436,12 +415,6 @@ func (cc *cacheCore[E]) unhit(key uint64) {
 	s.misses.Add(1)
 }
 
-func (cc *cacheCore[E]) invalidate(key uint64) { cc.c.Invalidate(key) }
-
-func (cc *cacheCore[E]) clear() { cc.c.InvalidateAll() }
-
-func (cc *cacheCore[E]) len() int { return cc.c.EstimatedSize() }
-
 func (cc *cacheCore[E]) stats() ResultCacheStats {
 	s := ResultCacheStats{
 		Evictions:    cc.evictions.Load(),
@@ -506,7 +479,7 @@ func newCachePacker(opts ResultCacheOptions) (cachePacker, error) {
 	case opts.CompressAbove < 0:
 		return cachePacker{}, fmt.Errorf("runtime: NewResultCache: CompressAbove is %d; want 0 (no compression) or a positive size in bytes", opts.CompressAbove)
 	case opts.CompressAbove > 0 && opts.Codec == nil:
-		return cachePacker{}, errors.New("runtime: NewResultCache: compression (CompressAbove > 0) needs a Codec; set Codec to JSONCodec{} or GobCodec{}")
+		return cachePacker{}, errors.New("runtime: NewResultCache: compression (CompressAbove > 0) needs a Codec; set Codec, such as JSONCodec{}")
 	}
 	p := cachePacker{codec: opts.Codec, comp: opts.Compressor, above: opts.CompressAbove}
 	if p.above > 0 && p.comp == nil {

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"bytes"
-	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,25 +24,6 @@ func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Unmarshal implements Codec.
 func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
-// GobCodec encodes with encoding/gob. Each value carries its type
-// description, since values are decoded one by one; interface values need
-// gob.Register.
-type GobCodec struct{}
-
-// Marshal implements Codec.
-func (GobCodec) Marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// Unmarshal implements Codec.
-func (GobCodec) Unmarshal(data []byte, v any) error {
-	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
-}
 
 // DefaultCompressAbove is the size in bytes above which an encoded value is
 // compressed when cache_compression is on: smaller values gain little and

@@ -54,7 +54,7 @@ mother world near build self earth father`)
 
 func TestCodecsRoundTrip(t *testing.T) {
 	in := codecDoc{Title: "t", Tags: []string{"a", "b"}, Score: 1.5, Body: "body"}
-	for _, c := range []Codec{JSONCodec{}, GobCodec{}} {
+	for _, c := range []Codec{JSONCodec{}} {
 		b, err := c.Marshal(in)
 		if err != nil {
 			t.Fatalf("%T: %v", c, err)
@@ -128,7 +128,7 @@ func TestCodecPackFrames(t *testing.T) {
 // Run with -v for the figures.
 func TestCompressionSavesMemory(t *testing.T) {
 	doc := codecDoc{Title: "report", Tags: []string{"long"}, Body: codecText(64 << 10)}
-	for _, codec := range []Codec{JSONCodec{}, GobCodec{}} {
+	for _, codec := range []Codec{JSONCodec{}} {
 		c, err := NewResultCache[codecDoc](ResultCacheOptions{
 			MaxSize: 10, TTL: time.Minute, Codec: codec, CompressAbove: DefaultCompressAbove, Clock: NewFakeClock(0),
 		})

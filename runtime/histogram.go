@@ -201,13 +201,3 @@ func (h *Histogram) Snapshot() HistogramSnapshot {
 	c.load(h)
 	return c.snapshot()
 }
-
-// Quantile returns the value below or at which a fraction q of the records
-// lie, q in (0, 1]; 0 when nothing was recorded.
-func (h *Histogram) Quantile(q float64) time.Duration {
-	var c histogramCounts
-	c.load(h)
-	var out [1]time.Duration
-	c.quantiles(c.count(), []float64{q}, out[:])
-	return out[0]
-}

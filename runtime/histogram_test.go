@@ -114,9 +114,6 @@ func TestHistogramSnapshotAccuracy(t *testing.T) {
 				if err := math.Abs(float64(int64(p.got)-want)) / float64(max(want, 1)); err > HistogramRelativeError {
 					t.Errorf("p%.0f = %d, exact %d: relative error %.4f > %.4f", p.q*100, p.got, want, err, HistogramRelativeError)
 				}
-				if got := h.Quantile(p.q); got != p.got {
-					t.Errorf("Quantile(%v) = %d, Snapshot says %d", p.q, got, p.got)
-				}
 			}
 		})
 	}
@@ -126,9 +123,6 @@ func TestHistogramEdgeValues(t *testing.T) {
 	var h Histogram
 	if s := h.Snapshot(); s != (HistogramSnapshot{}) {
 		t.Fatalf("empty histogram snapshot = %+v, want zero", s)
-	}
-	if q := h.Quantile(0.5); q != 0 {
-		t.Fatalf("empty histogram Quantile(0.5) = %v, want 0", q)
 	}
 	h.Record(-5) // a clock that stepped back counts as zero
 	h.Record(math.MaxInt64)

@@ -117,11 +117,6 @@ func (p *Pool[T]) Capacity() int { return p.core.capacity }
 // so it costs O(capacity).
 func (p *Pool[T]) Idle() int { return p.core.idle() }
 
-// Utilization returns Idle / Capacity.
-func (p *Pool[T]) Utilization() float64 {
-	return float64(p.core.idle()) / float64(p.core.capacity)
-}
-
 // Stats returns a snapshot of the counters. Under concurrent use the fields
 // are read one after the other, not at one instant.
 func (p *Pool[T]) Stats() PoolStats { return p.core.stats() }

@@ -183,8 +183,7 @@ type AdjustableLimit interface {
 	Limit() int
 }
 
-// ResourceOptions configures a ResourceManager. DefaultResourceOptions
-// returns a complete, valid set.
+// ResourceOptions configures a ResourceManager.
 type ResourceOptions struct {
 	// MemoryThresholdMB is memory_pressure_threshold_mb: usage at this
 	// figure is critical pressure. It must be positive.
@@ -205,13 +204,6 @@ type ResourceOptions struct {
 	Clock Clock
 	// Logger receives level changes and failures; nil discards them.
 	Logger *slog.Logger
-}
-
-// DefaultResourceOptions returns the default memory_pressure_threshold_mb
-// (500) and cpu_usage_threshold_percent (80) with a one-second sampling
-// interval.
-func DefaultResourceOptions() ResourceOptions {
-	return ResourceOptions{MemoryThresholdMB: 500, CPUThresholdPercent: 80, Interval: time.Second}
 }
 
 // ResourceSnapshot is the ResourceManager's latest reading.

@@ -71,7 +71,7 @@ func (l *resourceFakeLimit) Limit() int {
 func newTestResourceManager(t *testing.T, mutate func(*ResourceOptions)) (*ResourceManager, *resourceFakeSampler) {
 	t.Helper()
 	fake := &resourceFakeSampler{}
-	opts := DefaultResourceOptions()
+	opts := resourceTestOptions()
 	opts.Sampler = fake
 	opts.MemoryThresholdMB = 100
 	opts.Clock = NewFakeClock(0)
@@ -100,7 +100,7 @@ func TestNewResourceManagerRejectsInvalidOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := DefaultResourceOptions()
+			opts := resourceTestOptions()
 			tt.mutate(&opts)
 			_, err := NewResourceManager(opts)
 			if err == nil || !strings.Contains(err.Error(), "ResourceOptions."+tt.field) {
@@ -532,7 +532,7 @@ func TestSystemResourceSampler(t *testing.T) {
 }
 
 func TestResourceManagerDefaultSampler(t *testing.T) {
-	opts := DefaultResourceOptions()
+	opts := resourceTestOptions()
 	m, err := NewResourceManager(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -544,7 +544,7 @@ func TestResourceManagerDefaultSampler(t *testing.T) {
 }
 
 func BenchmarkResourcePressure(b *testing.B) {
-	m, err := NewResourceManager(DefaultResourceOptions())
+	m, err := NewResourceManager(resourceTestOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -561,7 +561,7 @@ func BenchmarkResourcePressure(b *testing.B) {
 // BenchmarkResourceSampleSystem is the cost of one background sample with
 // the real sampler (runtime/metrics and getrusage).
 func BenchmarkResourceSampleSystem(b *testing.B) {
-	m, err := NewResourceManager(DefaultResourceOptions())
+	m, err := NewResourceManager(resourceTestOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -592,4 +592,10 @@ func TestResourceSetThresholds(t *testing.T) {
 	if lv := m.Sample().MemoryPressureLevel; lv == PressureNone {
 		t.Errorf("level %v at 100%% of the new threshold, want pressure", lv)
 	}
+}
+
+// resourceTestOptions returns the default memory_pressure_threshold_mb (500)
+// and cpu_usage_threshold_percent (80) with a one-second sampling interval.
+func resourceTestOptions() ResourceOptions {
+	return ResourceOptions{MemoryThresholdMB: 500, CPUThresholdPercent: 80, Interval: time.Second}
 }

@@ -2,11 +2,9 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
-	"math/rand/v2"
 	"time"
 )
 
@@ -145,66 +143,4 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	var s RetrySleeper
 	defer s.Stop()
 	return s.Sleep(ctx, d)
-}
-
-// Retry calls fn up to attempts times, until it succeeds, and returns its
-// last result and the number of attempts made.
-//
-// Each attempt gets a context with perAttemptTimeout when that is positive
-// (fn must honour it: attempts run on the caller's goroutine). After a
-// failure Retry stops if attempts are used up or if classify (nil means
-// every error) calls the error not retryable, returning that error;
-// otherwise it waits backoff.Delay. If ctx is done, or becomes done during
-// the wait, Retry returns at once with an error that wraps both ctx.Err()
-// and the last attempt's error.
-//
-// Invalid arguments are reported as an error before any attempt. Jitter is
-// drawn from math/rand/v2, whose generator is per thread and lock-free, and
-// only after a failure.
-func Retry[T any](ctx context.Context, attempts int, backoff Backoff, perAttemptTimeout time.Duration,
-	classify func(error) bool, fn func(ctx context.Context) (T, error)) (T, int, error) {
-	var zero T
-	if attempts < 1 {
-		return zero, 0, fmt.Errorf("runtime: Retry attempts = %d, want >= 1", attempts)
-	}
-	if perAttemptTimeout < 0 {
-		return zero, 0, fmt.Errorf("runtime: Retry perAttemptTimeout = %v, want >= 0 (0 means none)", perAttemptTimeout)
-	}
-	if err := backoff.Validate(); err != nil {
-		return zero, 0, err
-	}
-	if err := ctx.Err(); err != nil {
-		return zero, 0, err
-	}
-	var (
-		sleeper RetrySleeper
-		rnd     RetryRand
-	)
-	defer sleeper.Stop()
-	for n := 1; ; n++ {
-		v, err := retryAttempt(ctx, perAttemptTimeout, fn)
-		if err == nil || n >= attempts || (classify != nil && !classify(err)) {
-			return v, n, err
-		}
-		if n == 1 && backoff.Jitter {
-			rnd = NewRetryRand(rand.Uint64())
-		}
-		// Sleep returns at once if ctx is already done.
-		if serr := sleeper.Sleep(ctx, backoff.Delay(n, rnd.Uint64())); serr != nil {
-			if errors.Is(err, serr) {
-				return v, n, err
-			}
-			return v, n, fmt.Errorf("retry stopped after attempt %d of %d: %w; last error: %w", n, attempts, serr, err)
-		}
-	}
-}
-
-// retryAttempt runs one attempt, under its own timeout when there is one.
-func retryAttempt[T any](ctx context.Context, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
-	if timeout <= 0 {
-		return fn(ctx)
-	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return fn(actx)
 }

@@ -348,10 +348,3 @@ func (p *ScopePool) Put(s *CancelScope) {
 	s.parent, s.err, s.fromParent = nil, nil, false
 	p.pool.Put(s)
 }
-
-// Stats returns the pool's counters; see Pool.Stats.
-func (p *ScopePool) Stats() PoolStats { return p.pool.Stats() }
-
-// Shrink releases every idle scope, for the resource manager under memory
-// pressure, and returns how many it released.
-func (p *ScopePool) Shrink() int { return p.pool.Shrink() }

@@ -374,28 +374,6 @@ func (t *Telemetry) BatchSize() int { return int(t.batchSize.Load()) }
 // FlushInterval returns the current flush interval.
 func (t *Telemetry) FlushInterval() time.Duration { return time.Duration(t.flushInterval.Load()) }
 
-// SetBatchSize changes telemetry_batch_size while running. It takes effect
-// from the exporter's next batch.
-func (t *Telemetry) SetBatchSize(n int) error {
-	if err := telemetryCheckBatchSize(n, len(t.slots)); err != nil {
-		return err
-	}
-	t.batchSize.Store(int64(n))
-	t.poke()
-	return nil
-}
-
-// SetFlushInterval changes telemetry_flush_interval_seconds while running.
-// The exporter re-arms its timer at once.
-func (t *Telemetry) SetFlushInterval(d time.Duration) error {
-	if err := telemetryCheckFlushInterval(d); err != nil {
-		return err
-	}
-	t.flushInterval.Store(int64(d))
-	t.poke()
-	return nil
-}
-
 // CheckRetune returns the error Retune(n, d) would return, changing
 // nothing: an executor checks every change of an import before it applies
 // any.

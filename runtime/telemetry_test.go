@@ -188,20 +188,20 @@ func TestTelemetrySettingsChangeAtRunTime(t *testing.T) {
 	log := &telemetryBatchLog{}
 	tel := telemetryNewTest(t, TelemetryOptions{BatchSize: 100, FlushInterval: time.Hour, BufferSize: 256, Sink: log})
 	for _, bad := range []int{0, -1, 257} {
-		if err := tel.SetBatchSize(bad); err == nil {
-			t.Fatalf("SetBatchSize(%d) succeeded", bad)
+		if err := tel.Retune(bad, time.Hour); err == nil {
+			t.Fatalf("Retune(%d, 1h) succeeded", bad)
 		}
 	}
 	for _, bad := range []time.Duration{0, -time.Second} {
-		if err := tel.SetFlushInterval(bad); err == nil {
-			t.Fatalf("SetFlushInterval(%v) succeeded", bad)
+		if err := tel.Retune(100, bad); err == nil {
+			t.Fatalf("Retune(100, %v) succeeded", bad)
 		}
 	}
 	if tel.BatchSize() != 100 || tel.FlushInterval() != time.Hour {
 		t.Fatalf("rejected settings changed the telemetry: batch %d, interval %v", tel.BatchSize(), tel.FlushInterval())
 	}
 
-	if err := tel.SetBatchSize(2); err != nil {
+	if err := tel.Retune(2, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for range 6 {
@@ -212,11 +212,11 @@ func TestTelemetrySettingsChangeAtRunTime(t *testing.T) {
 		t.Fatalf("batch sizes %v, want three batches of 2", sizes)
 	}
 
-	if err := tel.SetBatchSize(50); err != nil {
+	if err := tel.Retune(50, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	tel.Record(Event{Step: "s"})
-	if err := tel.SetFlushInterval(5 * time.Millisecond); err != nil {
+	if err := tel.Retune(50, 5*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	telemetryWait(t, "the shortened interval to export", func() bool { _, n := log.snapshot(); return n == 7 })

@@ -238,8 +238,7 @@ func (a *analyzer) isNodeVar(p *pkgInfo, v *varDecl) bool {
 	if obj == nil {
 		return false
 	}
-	named, ok := types.Unalias(obj.Type()).(*types.Named)
-	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == FlujoPath && named.Obj().Name() == "Node"
+	return isNodeType(obj.Type())
 }
 
 // skipReason says why the Node variable v gets no executor of its own.

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"go/token"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -146,12 +145,8 @@ func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *
 
 // loadErrors collects the packages' own errors with their positions,
 // without repeats.
-//
-// A use of a generated executor is not an error: the packages are loaded
-// with the flujogen build tag, which hides the generated files, so code
-// that calls NewXExecutor, in the pipelines' package or in another one,
-// cannot see it. The type checker reports such a name as undefined and
-// checks the rest, so the pipelines are analysed all the same.
+// A use of a generated executor was dropped when the package was checked
+// (see usesGenerated).
 func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 	var set errorSet
 	for _, p := range pkgs {
@@ -174,7 +169,7 @@ func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 				}
 				continue
 			}
-			if e.Kind == packages.TypeError && (broken || generatedNameUse.MatchString(e.Msg)) {
+			if e.Kind == packages.TypeError && broken {
 				continue
 			}
 			file, line, col := parsePos(e.Pos)
@@ -197,10 +192,6 @@ func (a *analyzer) loadErrors(pkgs []*packages.Package) ErrorList {
 	}
 	return set.sorted()
 }
-
-// generatedNameUse matches the type checker's message for a name that
-// only generated code declares (see ExecutorNames and FlujogenRunners).
-var generatedNameUse = regexp.MustCompile(`^undefined: (?:[\pL\pN_]+\.)?(?:[\pL\pN_]*Executor|FlujogenRunners)$`)
 
 // compilerOutput adds a position-less error. The go command reports a
 // dependency that does not compile as one such error holding the

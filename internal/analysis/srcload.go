@@ -252,32 +252,37 @@ func (s *srcPkg) check(fset *token.FileSet, srcs map[string]*srcPkg) {
 			FileVersions: map[*ast.File]string{},
 		}
 	}
-	errs := s.errs
-	reported := false
+	// The type errors are kept until the package is checked: whether one
+	// is a use of a generated name depends on the whole package scope.
+	var checked []error
 	conf := &types.Config{
 		Importer: srcImporter(func(path string) (*types.Package, error) {
 			return s.importPkg(path, srcs)
 		}),
 		// Between two roots only the declarations matter.
 		IgnoreFuncBodies: !s.root,
-		Error: func(err error) {
-			reported = true
-			var te types.Error
-			if errors.As(err, &te) {
-				p.TypeErrors = append(p.TypeErrors, te)
-				errs = append(errs, packages.Error{Pos: te.Fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
-				return
-			}
-			errs = append(errs, packages.Error{Pos: "-", Msg: err.Error(), Kind: packages.TypeError})
-		},
-		Sizes: p.TypesSizes,
+		Error:            func(err error) { checked = append(checked, err) },
+		Sizes:            p.TypesSizes,
 	}
 	if p.Module != nil && p.Module.GoVersion != "" {
 		conf.GoVersion = "go" + p.Module.GoVersion
 	}
 	err := types.NewChecker(conf, fset, p.Types, p.TypesInfo).Files(files)
-	if err != nil && !reported {
-		errs = append(errs, packages.Error{Pos: "-", Msg: err.Error(), Kind: packages.TypeError})
+	if err != nil && len(checked) == 0 {
+		checked = append(checked, err)
+	}
+	errs := s.errs
+	for _, err := range checked {
+		var te types.Error
+		if !errors.As(err, &te) {
+			errs = append(errs, packages.Error{Pos: "-", Msg: err.Error(), Kind: packages.TypeError})
+			continue
+		}
+		if usesGenerated(fset, files, p.Types, p.TypesInfo, te) {
+			continue
+		}
+		p.TypeErrors = append(p.TypeErrors, te)
+		errs = append(errs, packages.Error{Pos: te.Fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
 	}
 	p.Errors = append(p.Errors, errs...)
 	p.IllTyped = len(p.Errors) > 0

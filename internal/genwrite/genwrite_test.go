@@ -19,6 +19,10 @@ func TestUnified(t *testing.T) {
 	if Unified("x.go", []byte(old), []byte(old)) != "" {
 		t.Error("equal inputs give a diff")
 	}
+	want := "--- y.go (on disk)\n+++ y.go (generated)\n@@ -0,0 +1,2 @@\n+p\n+q\n"
+	if d := Unified("y.go", nil, []byte("p\nq\n")); d != want {
+		t.Errorf("diff of a missing file:\n%s\nwant:\n%s", d, want)
+	}
 }
 
 func TestWriteOnlyChangedAndOrphans(t *testing.T) {
