@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 // DeclarationError lists every problem found in a declaration. The DSL's
@@ -53,7 +55,7 @@ type checker struct {
 	names    map[string]Node // the first node of each name
 	// state is the first state type seen, stateStep the step that uses it.
 	state     reflect.Type
-	stateStep string
+	stateStep Node
 	// checkedChain marks nodes whose fallback chain has been checked.
 	checkedChain map[*nodeBase]bool
 	// cut marks fallback nodes that close a loop; the walk stops there.
@@ -67,11 +69,7 @@ func (c *checker) addf(n Node, format string, args ...any) {
 // describe names a node as messages do: `step "classify"`, `parallel "enrich"`.
 func describe(n Node) string {
 	b := n.base()
-	kind := "step"
-	if !b.kind.leaf() {
-		kind = b.kind.String()
-	}
-	return fmt.Sprintf("%s %q", kind, b.name)
+	return dsl.Describe(b.kind, b.name)
 }
 
 func typeName(t reflect.Type) string {
@@ -89,9 +87,9 @@ func fits(out, in reflect.Type) bool {
 func (c *checker) visit(n Node) {
 	b := n.base()
 	if b.name == "" {
-		c.addf(n, "name is empty")
+		c.addf(n, "%s", dsl.NameEmpty)
 	} else if first, ok := c.names[b.name]; ok {
-		c.addf(n, "name %q is already used by %s; names must be unique within %s", b.name, describe(first), describe(c.root))
+		c.addf(n, "%s", dsl.DuplicateName(b.name, describe(first), "", describe(c.root)))
 	} else {
 		c.names[b.name] = n
 	}
@@ -124,103 +122,54 @@ func (c *checker) visit(n Node) {
 
 func (c *checker) stateType(n Node, s reflect.Type) {
 	if c.state == nil {
-		c.state, c.stateStep = s, n.Name()
+		c.state, c.stateStep = s, n
 		return
 	}
 	if c.state != s {
-		c.addf(n, "uses state %s, but step %q uses state %s; a pipeline has one state type", typeName(s), c.stateStep, typeName(c.state))
+		c.addf(n, "%s", dsl.TwoStates(typeName(s), describe(c.stateStep), "", typeName(c.state)))
 	}
-}
-
-// appliesTo reports whether an option kind may be set on a node kind, and
-// if not, what it applies to.
-func appliesTo(o optionKind, k nodeKind) (bool, string) {
-	switch o {
-	case optRetries, optBackoff, optBreakerCounts:
-		return k.leaf(), "a leaf step (Step, StepS or Func)"
-	case optCache, optCacheTTL, optImmutable:
-		return k == kindStep || k == kindFunc, "a Step or a Func"
-	case optMerge, optOnBranchFailure:
-		return k == kindParallel, "a Parallel"
-	case optMaxLoops:
-		return k == kindLoop, "a Loop"
-	case optDefault:
-		return k == kindBranch, "a Branch"
-	case optConcurrency:
-		return k == kindMap, "a Map"
-	}
-	return true, ""
 }
 
 func (c *checker) options(n Node) {
 	b := n.base()
 	for _, o := range b.opts {
 		if o.kind == 0 {
-			c.addf(n, "zero Option; build options with the DSL's functions")
+			c.addf(n, "%s", dsl.ZeroOption)
 			continue
 		}
-		if ok, what := appliesTo(o.kind, b.kind); !ok {
-			if b.kind == kindStepS && (o.kind == optCache || o.kind == optCacheTTL) {
-				c.addf(n, "%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key", o.kind)
-			} else {
-				c.addf(n, "%s applies to %s, not to a %s", o.kind, what, b.kind)
-			}
+		if !o.kind.AppliesTo(b.kind) {
+			c.addf(n, "%s", dsl.NotApplicable(o.kind, b.kind))
 			continue
+		}
+		v := o.value()
+		if msg := dsl.Invalid(o.kind, v); msg != "" {
+			c.addf(n, "%s", msg)
 		}
 		switch o.kind {
-		case optRetries:
-			if o.n < 0 {
-				c.addf(n, "Retries(%d): must be >= 0", o.n)
-			}
-		case optBackoff:
-			if o.d1 < 0 || o.d2 < o.d1 {
-				c.addf(n, "Backoff(%v, %v): need 0 <= initial <= max", o.d1, o.d2)
-			}
-		case optTimeout, optCacheTTL:
-			if o.d1 <= 0 {
-				c.addf(n, "%s(%v): must be > 0", o.kind, o.d1)
-			}
-		case optMaxLoops, optConcurrency:
-			if o.n < 1 {
-				c.addf(n, "%s(%d): must be >= 1", o.kind, o.n)
-			}
-		case optMerge:
-			if o.merge > NoMerge {
-				c.addf(n, "Merge(%v): unknown strategy", o.merge)
-			}
-		case optOnBranchFailure:
-			if o.policy > Ignore {
-				c.addf(n, "OnBranchFailure(%v): unknown policy", o.policy)
-			}
-		case optBreakerCounts:
-			if o.counts == nil {
-				c.addf(n, "BreakerCounts: function is nil")
+		case optBreakerCounts, optDefault:
+			if v.Nil {
+				c.addf(n, "%s", dsl.NilArg(o.kind))
 			}
 		case optValidate:
-			if o.validate == nil {
-				c.addf(n, "Validate: function is nil")
+			if v.Nil {
+				c.addf(n, "%s", dsl.NilArg(o.kind))
 			} else if b.out != nil && !fits(b.out, o.vtype) {
-				c.addf(n, "Validate[%s] does not fit the output type %s", typeName(o.vtype), typeName(b.out))
+				c.addf(n, "%s", dsl.ValidateType(typeName(o.vtype), typeName(b.out)))
 			}
 		case optFallback:
 			c.fallback(n, o.node)
-		case optDefault:
-			if o.node == nil {
-				c.addf(n, "Default(nil)")
-			}
 		}
 	}
 }
 
 func (c *checker) fallback(n Node, fb Node) {
 	if fb == nil {
-		c.addf(n, "Fallback(nil)")
+		c.addf(n, "%s", dsl.NilArg(optFallback))
 		return
 	}
 	b, f := n.base(), fb.base()
 	if f.in != b.in || f.out != b.out {
-		c.addf(n, "fallback %q takes %s and produces %s, but the step takes %s and produces %s",
-			f.name, typeName(f.in), typeName(f.out), typeName(b.in), typeName(b.out))
+		c.addf(n, "%s", dsl.FallbackTypes(f.name, typeName(f.in), typeName(f.out), typeName(b.in), typeName(b.out)))
 	}
 	if c.checkedChain[b] {
 		return
@@ -232,13 +181,13 @@ func (c *checker) fallback(n Node, fb Node) {
 		for _, name := range chain {
 			if name == cb.name {
 				c.cut[cb] = true
-				c.addf(n, "fallback loop: %s", strings.Join(append(chain, cb.name), " -> "))
+				c.addf(n, "%s", dsl.FallbackLoop(append(chain, cb.name)))
 				return
 			}
 		}
 		chain = append(chain, cb.name)
 		if len(chain)-1 > MaxFallbackDepth {
-			c.addf(n, "fallback chain %s is %d deep; at most %d allowed", strings.Join(chain, " -> "), len(chain)-1, MaxFallbackDepth)
+			c.addf(n, "%s", dsl.FallbackTooDeep(chain))
 			return
 		}
 	}
@@ -369,7 +318,7 @@ func (c *checker) mapNode(n *mapNode) {
 			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in), typeName(n.out))
 	}
 	if n.set.concurrency > 1 && usesState(n.body) {
-		c.addf(n, "Concurrency(%d): the body reads the pipeline state, which elements running at once would share; use Concurrency(1)", n.set.concurrency)
+		c.addf(n, "%s", dsl.ConcurrentState(int64(n.set.concurrency)))
 	}
 }
 

@@ -87,7 +87,7 @@ func TestDeclarationErrors(t *testing.T) {
 		{"zero timeout", func() Node { return s("x", Timeout(0)) }, "Timeout(0s): must be > 0"},
 		{"zero max loops", func() Node { return Loop("l", Step("inc", inc), never, MaxLoops(0)) }, "MaxLoops(0): must be >= 1"},
 		{"zero concurrency", func() Node { return Map[ticket, ticket]("m", s("x"), Concurrency(0)) }, "Concurrency(0): must be >= 1"},
-		{"fallback types", func() Node { return s("x", Fallback(Step("str", toString))) }, `fallback "str" takes flujo.ticket and produces string, but the step takes flujo.ticket and produces flujo.ticket`},
+		{"fallback types", func() Node { return s("x", Fallback(Step("str", toString))) }, `fallback "str" takes flujo.ticket and produces string, but the node takes flujo.ticket and produces flujo.ticket`},
 		{"validator type", func() Node { return s("x", Validate(func(string) error { return nil })) }, "Validate[string] does not fit the output type flujo.ticket"},
 		{"nil function", func() Node { return Step[ticket, ticket]("x", nil) }, `step "x": function is nil`},
 		{"BreakerCounts nil", func() Node { return s("x", BreakerCounts(nil)) }, `step "x": BreakerCounts: function is nil`},

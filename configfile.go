@@ -108,7 +108,7 @@ func (t *treeInfo) checkOverrides() error {
 	leaves := map[string]*nodeBase{}
 	composites := map[string]*nodeBase{}
 	for b := range t.nodes {
-		if b.kind.leaf() {
+		if b.kind.Leaf() {
 			leaves[b.name] = b
 		} else {
 			composites[b.name] = b

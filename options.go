@@ -1,11 +1,10 @@
 package flujo
 
 import (
-	"fmt"
 	"reflect"
-	"strconv"
 	"time"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -25,79 +24,62 @@ type Option struct {
 	vtype reflect.Type
 }
 
-type optionKind uint8
+// optionKind is the kind of an option; its names and rules are the DSL
+// rule table's (internal/dsl).
+type optionKind = dsl.Option
 
 const (
-	optRetries optionKind = iota + 1
-	optBackoff
-	optTimeout
-	optFallback
-	optCache
-	optCacheTTL
-	optImmutable
-	optValidate
-	optMerge
-	optOnBranchFailure
-	optMaxLoops
-	optDefault
-	optConcurrency
-	optBreakerCounts
+	optRetries         = dsl.Retries
+	optBackoff         = dsl.Backoff
+	optTimeout         = dsl.Timeout
+	optFallback        = dsl.Fallback
+	optCache           = dsl.Cache
+	optCacheTTL        = dsl.CacheTTL
+	optImmutable       = dsl.ImmutableOutput
+	optValidate        = dsl.Validate
+	optMerge           = dsl.Merge
+	optOnBranchFailure = dsl.OnBranchFailure
+	optMaxLoops        = dsl.MaxLoops
+	optDefault         = dsl.Default
+	optConcurrency     = dsl.Concurrency
+	optBreakerCounts   = dsl.BreakerCounts
 )
 
-var optionNames = [...]string{
-	optRetries:         "Retries",
-	optBackoff:         "Backoff",
-	optTimeout:         "Timeout",
-	optFallback:        "Fallback",
-	optCache:           "Cache",
-	optCacheTTL:        "CacheTTL",
-	optImmutable:       "ImmutableOutput",
-	optValidate:        "Validate",
-	optMerge:           "Merge",
-	optOnBranchFailure: "OnBranchFailure",
-	optMaxLoops:        "MaxLoops",
-	optDefault:         "Default",
-	optConcurrency:     "Concurrency",
-	optBreakerCounts:   "BreakerCounts",
+// value returns the option's arguments as the rule table reads them.
+func (o Option) value() dsl.Value {
+	v := dsl.Value{N: int64(o.n), D1: o.d1, D2: o.d2}
+	switch o.kind {
+	case optMerge:
+		v.N = int64(o.merge)
+	case optOnBranchFailure:
+		v.N = int64(o.policy)
+	case optFallback, optDefault:
+		v.Nil = o.node == nil
+		if o.node != nil {
+			v.Node = o.node.Name()
+		}
+	case optValidate:
+		v.Nil = o.validate == nil
+		v.Type = typeName(o.vtype)
+	case optBreakerCounts:
+		v.Nil = o.counts == nil
+	}
+	return v
 }
-
-func (k optionKind) String() string { return optionNames[k] }
 
 // String renders the option as it would be written in Go, with the name of a
 // node argument in place of the node. Step fingerprints are built from it.
-func (o Option) String() string {
-	name := o.kind.String()
-	switch o.kind {
-	case optRetries, optMaxLoops, optConcurrency:
-		return name + "(" + strconv.Itoa(o.n) + ")"
-	case optBackoff:
-		return name + "(" + o.d1.String() + ", " + o.d2.String() + ")"
-	case optTimeout, optCacheTTL:
-		return name + "(" + o.d1.String() + ")"
-	case optFallback, optDefault:
-		if o.node == nil {
-			return name + "(nil)"
-		}
-		return name + "(" + strconv.Quote(o.node.Name()) + ")"
-	case optValidate:
-		return fmt.Sprintf("Validate[%v]", o.vtype)
-	case optMerge:
-		return name + "(" + o.merge.String() + ")"
-	case optOnBranchFailure:
-		return name + "(" + o.policy.String() + ")"
-	}
-	return name + "()"
-}
+func (o Option) String() string { return o.kind.Text(o.value()) }
 
 // DefaultRetries is the number of retries of a step that has no Retries
 // option: one, so two attempts, as in Flujo.
-const DefaultRetries = 1
+const DefaultRetries = dsl.DefaultRetries
 
 // DefaultMaxLoops is the iteration limit of a Loop without MaxLoops.
-const DefaultMaxLoops = 5
+const DefaultMaxLoops = dsl.DefaultMaxLoops
 
 // MaxFallbackDepth is the longest chain of fallbacks a node may declare.
-const MaxFallbackDepth = 10
+const MaxFallbackDepth = dsl.MaxFallbackDepth
 
 // Retries sets how many times a failed attempt is retried: a step makes at
 // most n+1 attempts. Leaf steps only; n >= 0.
@@ -175,15 +157,8 @@ const (
 	NoMerge
 )
 
-var mergeNames = [...]string{MergeUpdate: "MergeUpdate", ErrorOnConflict: "ErrorOnConflict", KeepFirst: "KeepFirst", NoMerge: "NoMerge"}
-
 // String returns the strategy's Go name.
-func (m MergeStrategy) String() string {
-	if int(m) < len(mergeNames) {
-		return mergeNames[m]
-	}
-	return "MergeStrategy(" + strconv.Itoa(int(m)) + ")"
-}
+func (m MergeStrategy) String() string { return dsl.MergeName(int64(m)) }
 
 // Merge sets a Parallel's merge strategy.
 func Merge(strategy MergeStrategy) Option { return Option{kind: optMerge, merge: strategy} }
@@ -201,15 +176,8 @@ const (
 	Ignore
 )
 
-var policyNames = [...]string{Propagate: "Propagate", Ignore: "Ignore"}
-
 // String returns the policy's Go name.
-func (p BranchFailurePolicy) String() string {
-	if int(p) < len(policyNames) {
-		return policyNames[p]
-	}
-	return "BranchFailurePolicy(" + strconv.Itoa(int(p)) + ")"
-}
+func (p BranchFailurePolicy) String() string { return dsl.PolicyName(int64(p)) }
 
 // OnBranchFailure sets a Parallel's branch failure policy.
 func OnBranchFailure(policy BranchFailurePolicy) Option {
@@ -246,42 +214,26 @@ type settings struct {
 }
 
 func resolveSettings(opts []Option) settings {
-	s := settings{retries: DefaultRetries, maxLoops: DefaultMaxLoops, concurrency: 1, breakerCounts: CountsAsBreakerFailure}
-	for _, o := range opts {
-		switch o.kind {
-		case optRetries:
-			s.retries = o.n
-		case optBackoff:
-			s.backoff = runtime.Backoff{Initial: o.d1, Max: o.d2, Multiplier: 2}
-		case optTimeout:
-			s.timeout = o.d1
-		case optFallback:
-			s.fallback = o.node
-		case optCache:
-			s.cache = true
-		case optCacheTTL:
-			s.cache, s.cacheTTL = true, o.d1
-		case optImmutable:
-			s.immutable = true
-		case optValidate:
-			if o.validate != nil {
-				s.validators = append(s.validators, o.validate)
-			}
-		case optMerge:
-			s.merge = o.merge
-		case optOnBranchFailure:
-			s.onFailure = o.policy
-		case optMaxLoops:
-			s.maxLoops = o.n
-		case optDefault:
-			s.def = o.node
-		case optConcurrency:
-			s.concurrency = o.n
-		case optBreakerCounts:
-			if o.counts != nil {
-				s.breakerCounts = o.counts
-			}
-		}
+	r := dsl.Resolve(len(opts), func(i int) (dsl.Option, dsl.Value) { return opts[i].kind, opts[i].value() })
+	s := settings{
+		retries: r.Retries, timeout: r.Timeout, cache: r.Cache, cacheTTL: r.CacheTTL, immutable: r.ImmutableOutput,
+		merge: MergeStrategy(r.Merge), onFailure: BranchFailurePolicy(r.OnBranchFailure),
+		maxLoops: r.MaxLoops, concurrency: r.Concurrency, breakerCounts: CountsAsBreakerFailure,
+	}
+	if r.HasBackoff {
+		s.backoff = runtime.Backoff{Initial: r.BackoffInitial, Max: r.BackoffMax, Multiplier: 2}
+	}
+	if r.Fallback >= 0 {
+		s.fallback = opts[r.Fallback].node
+	}
+	if r.Default >= 0 {
+		s.def = opts[r.Default].node
+	}
+	if r.BreakerCounts >= 0 {
+		s.breakerCounts = opts[r.BreakerCounts].counts
+	}
+	for _, i := range r.Validate {
+		s.validators = append(s.validators, opts[i].validate)
 	}
 	return s
 }
