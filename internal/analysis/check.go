@@ -3,17 +3,18 @@ package analysis
 import (
 	"fmt"
 	"go/types"
-	"strings"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
-// The checks mirror the DSL's declaration-time checks (flujo.Check), so a
+// The checks apply the DSL's rule table (internal/dsl) as the
+// declaration-time checks (flujo.Check) do, in the same words, so a
 // declaration flujogen accepts does not panic at package init, and add
 // what only the source shows: state writes, hashability, and what
 // generated code can call. Errors point at the offending node's place.
 
-// MaxFallbackDepth is the longest chain of fallbacks a node may declare, as
-// in the DSL.
-const MaxFallbackDepth = 10
+// MaxFallbackDepth is the longest chain of fallbacks a node may declare.
+const MaxFallbackDepth = dsl.MaxFallbackDepth
 
 // checker checks one pipeline declaration.
 type checker struct {
@@ -50,9 +51,9 @@ func same(x, y types.Type) bool {
 
 func (c *checker) visit(n *nodeBuild) {
 	if n.name == "" {
-		c.errorf(n.use, n, "name is empty")
+		c.errorf(n.use, n, "%s", dsl.NameEmpty)
 	} else if prev := c.names[n.name]; prev != nil {
-		c.errorf(n.use, n, "name %q is already used by %s at %s; names must be unique within %s", n.name, prev.describe(), prev.use, c.root.describe())
+		c.errorf(n.use, n, "%s", dsl.DuplicateName(n.name, prev.describe(), prev.use.String(), c.root.describe()))
 	} else {
 		c.names[n.name] = n
 	}
@@ -115,106 +116,61 @@ func (c *checker) stateType(n *nodeBuild) {
 		return
 	}
 	if !same(c.state, n.state) {
-		c.errorf(n.use, n, "uses state %s, but %s at %s uses state %s; a pipeline has one state type",
-			c.ts(n.state, n), c.stateStep.describe(), c.stateStep.use, c.ts(c.state, n))
+		c.errorf(n.use, n, "%s", dsl.TwoStates(c.ts(n.state, n), c.stateStep.describe(), c.stateStep.use.String(), c.ts(c.state, n)))
 	}
 }
 
-// appliesTo reports whether an option may be set on a node kind, and if
-// not, what it applies to.
-func appliesTo(o dslFunc, k Kind) (bool, string) {
-	switch o {
-	case optRetries, optBackoff, optBreakerCounts:
-		return k.Leaf(), "a leaf step (Step, StepS or Func)"
-	case optCache, optCacheTTL, optImmutable:
-		return k == KindStep || k == KindFunc, "a Step or a Func"
-	case optMerge, optOnBranchFailure:
-		return k == KindParallel, "a Parallel"
-	case optMaxLoops:
-		return k == KindLoop, "a Loop"
-	case optDefault:
-		return k == KindBranch, "a Branch"
-	case optConcurrency:
-		return k == KindMap, "a Map"
+// value returns the option's arguments as the rule table reads them.
+func (o *optionVal) value() dsl.Value {
+	v := dsl.Value{N: o.n, D1: o.d1, D2: o.d2, Type: reflectString(o.vtype)}
+	switch o.fn {
+	case optFallback, optDefault:
+		v.Nil = o.node == nil
+		if o.node != nil {
+			v.Node = o.node.name
+		}
+	case optValidate:
+		v.Nil = o.validate == nil || o.validate.isNil
+	case optBreakerCounts:
+		v.Nil = o.counts == nil || o.counts.isNil || o.counts.bad
 	}
-	return true, ""
-}
-
-// kindName names a node kind as the DSL's messages do.
-func kindName(k Kind) string {
-	switch k {
-	case KindStep:
-		return "step"
-	case KindStepS:
-		return "state step"
-	case KindFunc:
-		return "func step"
-	}
-	return strings.ToLower(string(k))
+	return v
 }
 
 func (c *checker) options(n *nodeBuild) {
 	for _, o := range n.opts {
-		name := o.fn.optionName()
-		if ok, what := appliesTo(o.fn, n.kind); !ok {
-			if n.kind == KindStepS && (o.fn == optCache || o.fn == optCacheTTL) {
-				c.errorf(o.pos, n, "%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key; remove %s or make the step a Step that does not take the state", name, name)
-			} else {
-				c.errorf(o.pos, n, "%s applies to %s, not to a %s", name, what, kindName(n.kind))
-			}
+		opt := o.fn.option()
+		if !opt.AppliesTo(n.kind.dsl()) {
+			c.errorf(o.pos, n, "%s", dsl.NotApplicable(opt, n.kind.dsl()))
 			continue
 		}
 		if o.bad {
 			continue
 		}
+		if msg := dsl.Invalid(opt, o.value()); msg != "" {
+			c.errorf(o.pos, n, "%s", msg)
+		}
 		switch o.fn {
-		case optRetries:
-			if o.n < 0 {
-				c.errorf(o.pos, n, "Retries(%d): must be >= 0", o.n)
-			}
-		case optBackoff:
-			if o.d1 < 0 || o.d2 < o.d1 {
-				c.errorf(o.pos, n, "Backoff(%v, %v): need 0 <= initial <= max", o.d1, o.d2)
-			}
-		case optTimeout, optCacheTTL:
-			if o.d1 <= 0 {
-				c.errorf(o.pos, n, "%s(%v): must be > 0", name, o.d1)
-			}
-			if o.fn == optCacheTTL {
-				c.cacheable(n, o)
-			}
-		case optMaxLoops, optConcurrency:
-			if o.n < 1 {
-				c.errorf(o.pos, n, "%s(%d): must be >= 1", name, o.n)
-			}
-		case optMerge:
-			if strings.HasPrefix(mergeName(o.n), "MergeStrategy(") {
-				c.errorf(o.pos, n, "Merge(MergeStrategy(%d)): unknown strategy; use flujo.MergeUpdate, flujo.ErrorOnConflict, flujo.KeepFirst or flujo.NoMerge", o.n)
-			}
-		case optOnBranchFailure:
-			if strings.HasPrefix(policyName(o.n), "BranchFailurePolicy(") {
-				c.errorf(o.pos, n, "OnBranchFailure(BranchFailurePolicy(%d)): unknown policy; use flujo.Propagate or flujo.Ignore", o.n)
-			}
+		case optCacheTTL, optCache:
+			c.cacheable(n, o)
 		case optBreakerCounts:
 			if o.counts.isNil {
-				c.errorf(o.pos, n, "BreakerCounts: function is nil")
+				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			}
 		case optValidate:
 			switch {
 			case o.validate.isNil:
-				c.errorf(o.pos, n, "Validate: function is nil")
+				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			case o.validate.bad:
 			case n.out != nil && o.vtype != nil && !fits(n.out, o.vtype):
-				c.errorf(o.pos, n, "Validate[%s] does not fit the output type %s", c.ts(o.vtype, n), c.ts(n.out, n))
+				c.errorf(o.pos, n, "%s", dsl.ValidateType(c.ts(o.vtype, n), c.ts(n.out, n)))
 			}
 		case optFallback:
 			c.fallback(n, o)
 		case optDefault:
 			if o.nodeNil {
-				c.errorf(o.pos, n, "Default(nil)")
+				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			}
-		case optCache:
-			c.cacheable(n, o)
 		}
 	}
 }
@@ -242,7 +198,7 @@ func unhashableText(u *Unhashable) string {
 
 func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 	if o.nodeNil {
-		c.errorf(o.pos, n, "Fallback(nil)")
+		c.errorf(o.pos, n, "%s", dsl.NilArg(o.fn.option()))
 		return
 	}
 	fb := o.node
@@ -250,14 +206,13 @@ func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 		return
 	}
 	if !same(fb.in, n.in) || !same(fb.out, n.out) {
-		c.errorf(fb.use, n, "fallback %q takes %s and produces %s, but the node takes %s and produces %s",
-			fb.name, c.ts(fb.in, n), c.ts(fb.out, n), c.ts(n.in, n), c.ts(n.out, n))
+		c.errorf(fb.use, n, "%s", dsl.FallbackTypes(fb.name, c.ts(fb.in, n), c.ts(fb.out, n), c.ts(n.in, n), c.ts(n.out, n)))
 	}
 	chain := []string{n.name}
 	for cur := fb; cur != nil; {
 		chain = append(chain, cur.name)
 		if len(chain)-1 > MaxFallbackDepth {
-			c.errorf(o.pos, n, "fallback chain %s is %d deep; at most %d allowed", strings.Join(chain, " -> "), len(chain)-1, MaxFallbackDepth)
+			c.errorf(o.pos, n, "%s", dsl.FallbackTooDeep(chain))
 			return
 		}
 		next := cur.lastOpt(optFallback)
@@ -424,7 +379,7 @@ func (c *checker) mapNode(n *nodeBuild) {
 			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body))
 	}
 	if o := n.lastOpt(optConcurrency); o != nil && o.n > 1 && usesState(body) {
-		c.errorf(o.pos, n, "Concurrency(%d): the body reads the pipeline state, which elements running at once would share; use Concurrency(1)", o.n)
+		c.errorf(o.pos, n, "%s", dsl.ConcurrentState(o.n))
 	}
 }
 

@@ -6,8 +6,9 @@ import (
 	"go/constant"
 	"go/types"
 	"slices"
-	"strconv"
 	"time"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 // dslFunc is a function or method of the DSL package.
@@ -24,20 +25,24 @@ const (
 	dslBranch
 	dslMap
 	dslWith
-	optRetries
-	optBackoff
-	optTimeout
-	optFallback
-	optCache
-	optCacheTTL
-	optImmutable
-	optValidate
-	optMerge
-	optOnBranchFailure
-	optMaxLoops
-	optDefault
-	optConcurrency
-	optBreakerCounts
+)
+
+// The options, numbered after dslWith in the rule table's order.
+const (
+	optRetries         = dslWith + dslFunc(dsl.Retries)
+	optBackoff         = dslWith + dslFunc(dsl.Backoff)
+	optTimeout         = dslWith + dslFunc(dsl.Timeout)
+	optFallback        = dslWith + dslFunc(dsl.Fallback)
+	optCache           = dslWith + dslFunc(dsl.Cache)
+	optCacheTTL        = dslWith + dslFunc(dsl.CacheTTL)
+	optImmutable       = dslWith + dslFunc(dsl.ImmutableOutput)
+	optValidate        = dslWith + dslFunc(dsl.Validate)
+	optMerge           = dslWith + dslFunc(dsl.Merge)
+	optOnBranchFailure = dslWith + dslFunc(dsl.OnBranchFailure)
+	optMaxLoops        = dslWith + dslFunc(dsl.MaxLoops)
+	optDefault         = dslWith + dslFunc(dsl.Default)
+	optConcurrency     = dslWith + dslFunc(dsl.Concurrency)
+	optBreakerCounts   = dslWith + dslFunc(dsl.BreakerCounts)
 )
 
 // dslFuncNamed maps a package-level function of the DSL package to its
@@ -60,34 +65,9 @@ func dslFuncNamed(name string) dslFunc {
 		return dslBranch
 	case "Map":
 		return dslMap
-	case "Retries":
-		return optRetries
-	case "Backoff":
-		return optBackoff
-	case "Timeout":
-		return optTimeout
-	case "Fallback":
-		return optFallback
-	case "Cache":
-		return optCache
-	case "CacheTTL":
-		return optCacheTTL
-	case "ImmutableOutput":
-		return optImmutable
-	case "Validate":
-		return optValidate
-	case "Merge":
-		return optMerge
-	case "OnBranchFailure":
-		return optOnBranchFailure
-	case "MaxLoops":
-		return optMaxLoops
-	case "Default":
-		return optDefault
-	case "Concurrency":
-		return optConcurrency
-	case "BreakerCounts":
-		return optBreakerCounts
+	}
+	if o := dsl.Named(name); o != 0 {
+		return dslWith + dslFunc(o)
 	}
 	return dslNone
 }
@@ -100,13 +80,11 @@ func (f dslFunc) kind() Kind {
 		dslParallel: KindParallel, dslLoop: KindLoop, dslBranch: KindBranch, dslMap: KindMap}[f]
 }
 
+// option is the rule table's option kind of an option function.
+func (f dslFunc) option() dsl.Option { return dsl.Option(f - dslWith) }
+
 // optionName is the option function's name.
-func (f dslFunc) optionName() string {
-	return [...]string{optRetries: "Retries", optBackoff: "Backoff", optTimeout: "Timeout", optFallback: "Fallback",
-		optCache: "Cache", optCacheTTL: "CacheTTL", optImmutable: "ImmutableOutput", optValidate: "Validate",
-		optMerge: "Merge", optOnBranchFailure: "OnBranchFailure", optMaxLoops: "MaxLoops", optDefault: "Default",
-		optConcurrency: "Concurrency", optBreakerCounts: "BreakerCounts"}[f]
-}
+func (f dslFunc) optionName() string { return f.option().String() }
 
 // callee tells which DSL function a call's function expression denotes,
 // by the object it refers to, and returns the identifier that names it
@@ -222,22 +200,7 @@ func (n *nodeBuild) walk(f func(*nodeBuild)) {
 }
 
 // describe names a node as messages do: `step "classify"`, `parallel "enrich"`.
-func (n *nodeBuild) describe() string {
-	kind := "step"
-	switch n.kind {
-	case KindPipeline:
-		kind = "pipeline"
-	case KindParallel:
-		kind = "parallel"
-	case KindLoop:
-		kind = "loop"
-	case KindBranch:
-		kind = "branch"
-	case KindMap:
-		kind = "map"
-	}
-	return kind + " " + strconv.Quote(n.name)
-}
+func (n *nodeBuild) describe() string { return dsl.Describe(n.kind.dsl(), n.name) }
 
 // varNode builds the node a package-level variable declares; use is the
 // expression that refers to it.
@@ -550,7 +513,7 @@ func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *as
 		tv := p.info.Types[e]
 		if tv.Value == nil {
 			o.bad = true
-			a.errorf(a.pos(e.Pos()), "%s: %s argument %s is not a constant; flujogen reads options from the source, so write a constant expression such as %s", desc, name, types.ExprString(e), optionExample(fn))
+			a.errorf(a.pos(e.Pos()), "%s: %s argument %s is not a constant; flujogen reads options from the source, so write a constant expression such as %s", desc, name, types.ExprString(e), dsl.Rules[fn.option()].Example)
 			return 0
 		}
 		v, exact := constant.Int64Val(constant.ToInt(tv.Value))
@@ -582,28 +545,6 @@ func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *as
 		o.counts = a.funcArg(p, call.Args[0], desc, "BreakerCounts function")
 	}
 	return o
-}
-
-func optionExample(fn dslFunc) string {
-	switch fn {
-	case optRetries:
-		return "Retries(3)"
-	case optMaxLoops:
-		return "MaxLoops(10)"
-	case optConcurrency:
-		return "Concurrency(4)"
-	case optTimeout:
-		return "Timeout(200*time.Millisecond)"
-	case optCacheTTL:
-		return "CacheTTL(time.Minute)"
-	case optBackoff:
-		return "Backoff(10*time.Millisecond, time.Second)"
-	case optMerge:
-		return "Merge(flujo.ErrorOnConflict)"
-	case optOnBranchFailure:
-		return "OnBranchFailure(flujo.Ignore)"
-	}
-	return fn.optionName() + "(...)"
 }
 
 // funcArg resolves a function argument. Generated code calls the function
