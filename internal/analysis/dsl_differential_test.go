@@ -1,0 +1,334 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/internal/dsl"
+)
+
+// The functions the differential declarations call, here for the
+// reflective checker and in diffPrelude for the analysis. Their types are
+// predeclared so that both checkers write them alike.
+
+func diffEdit(ctx context.Context, s string) (string, error)             { return s, nil }
+func diffSize(ctx context.Context, s string) (int, error)                { return len(s), nil }
+func diffMarkI(ctx context.Context, s string, n *int) (string, error)    { *n++; return s, nil }
+func diffMarkS(ctx context.Context, s string, t *string) (string, error) { *t = s; return s, nil }
+func diffUpper(s string) string                                          { return strings.ToUpper(s) }
+func diffDone(s string) bool                                             { return true }
+func diffPick(s string) string                                           { return "x" }
+func diffPair(a, b string) string                                        { return a + b }
+func diffCheckInt(n int) error                                           { return nil }
+func diffCheck(s string) error                                           { return nil }
+func diffCounts(err error) bool                                          { return err != nil }
+
+const diffPrelude = `package dsldiff
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/flujo/flujo"
+)
+
+var _ = time.Second
+
+func diffEdit(ctx context.Context, s string) (string, error)             { return s, nil }
+func diffSize(ctx context.Context, s string) (int, error)                { return len(s), nil }
+func diffMarkI(ctx context.Context, s string, n *int) (string, error)    { *n++; return s, nil }
+func diffMarkS(ctx context.Context, s string, t *string) (string, error) { *t = s; return s, nil }
+func diffUpper(s string) string                                          { return strings.ToUpper(s) }
+func diffDone(s string) bool                                             { return true }
+func diffPick(s string) string                                           { return "x" }
+func diffPair(a, b string) string                                        { return a + b }
+func diffCheckInt(n int) error                                           { return nil }
+func diffCheck(s string) error                                           { return nil }
+func diffCounts(err error) bool                                          { return err != nil }
+
+var _ = flujo.Step[string, string]
+`
+
+// diffOption is an option written twice: as a value for the reflective
+// checker and as source for the analysis.
+type diffOption struct {
+	opt flujo.Option
+	src string
+	// v is the option's arguments as the rule table reads them.
+	v dsl.Value
+}
+
+// diffNode declares a node named "n" of kind k with the option: the
+// reflective node (nil when building it panics, with the problems) and
+// the source.
+func diffNode(k dsl.Kind, o diffOption) (build func() flujo.Node, src string) {
+	body := func() flujo.Node { return flujo.Step("n1", diffEdit) }
+	const bodySrc = `flujo.Step("n1", diffEdit)`
+	switch k {
+	case dsl.Step:
+		return func() flujo.Node { return flujo.Step("n", diffEdit, o.opt) }, `flujo.Step("n", diffEdit, ` + o.src + `)`
+	case dsl.StepS:
+		return func() flujo.Node { return flujo.StepS("n", diffMarkI, o.opt) }, `flujo.StepS("n", diffMarkI, ` + o.src + `)`
+	case dsl.Func:
+		return func() flujo.Node { return flujo.Func("n", diffUpper, o.opt) }, `flujo.Func("n", diffUpper, ` + o.src + `)`
+	case dsl.Pipeline:
+		return func() flujo.Node { return flujo.Pipeline("n", body()).With(o.opt) }, `flujo.Pipeline("n", ` + bodySrc + `).With(` + o.src + `)`
+	case dsl.Parallel:
+		return func() flujo.Node {
+				return flujo.Parallel("n", diffPair, body(), flujo.Step("n2", diffEdit)).With(o.opt)
+			},
+			`flujo.Parallel("n", diffPair, ` + bodySrc + `, flujo.Step("n2", diffEdit)).With(` + o.src + `)`
+	case dsl.Loop:
+		return func() flujo.Node { return flujo.Loop("n", body(), diffDone, o.opt) }, `flujo.Loop("n", ` + bodySrc + `, diffDone, ` + o.src + `)`
+	case dsl.Branch:
+		return func() flujo.Node { return flujo.Branch("n", diffPick, map[string]flujo.Node{"x": body()}, o.opt) },
+			`flujo.Branch("n", diffPick, map[string]flujo.Node{"x": ` + bodySrc + `}, ` + o.src + `)`
+	case dsl.Map:
+		return func() flujo.Node { return flujo.Map[string, string]("n", body(), o.opt) }, `flujo.Map[string, string]("n", ` + bodySrc + `, ` + o.src + `)`
+	}
+	panic("unknown kind")
+}
+
+// diffCase is one broken declaration and the problem the rule table says
+// both checkers report for it.
+type diffCase struct {
+	rule  string
+	build func() flujo.Node
+	src   string
+	want  string
+}
+
+// validOptions has, for every option of the rule table, a value it
+// accepts; invalidOptions one it rejects, where it rejects values; and
+// nilOptions a nil argument, where it takes a function or a node.
+var (
+	validOptions = map[dsl.Option]diffOption{
+		dsl.Retries:         {flujo.Retries(2), "flujo.Retries(2)", dsl.Value{N: 2}},
+		dsl.Backoff:         {flujo.Backoff(time.Millisecond, time.Second), "flujo.Backoff(time.Millisecond, time.Second)", dsl.Value{D1: time.Millisecond, D2: time.Second}},
+		dsl.Timeout:         {flujo.Timeout(time.Second), "flujo.Timeout(time.Second)", dsl.Value{D1: time.Second}},
+		dsl.Fallback:        {flujo.Fallback(flujo.Step("fb", diffEdit)), `flujo.Fallback(flujo.Step("fb", diffEdit))`, dsl.Value{Node: "fb"}},
+		dsl.Cache:           {flujo.Cache(), "flujo.Cache()", dsl.Value{}},
+		dsl.CacheTTL:        {flujo.CacheTTL(time.Minute), "flujo.CacheTTL(time.Minute)", dsl.Value{D1: time.Minute}},
+		dsl.ImmutableOutput: {flujo.ImmutableOutput(), "flujo.ImmutableOutput()", dsl.Value{}},
+		dsl.Validate:        {flujo.Validate(diffCheck), "flujo.Validate(diffCheck)", dsl.Value{Type: "string"}},
+		dsl.Merge:           {flujo.Merge(flujo.KeepFirst), "flujo.Merge(flujo.KeepFirst)", dsl.Value{N: 2}},
+		dsl.OnBranchFailure: {flujo.OnBranchFailure(flujo.Ignore), "flujo.OnBranchFailure(flujo.Ignore)", dsl.Value{N: 1}},
+		dsl.MaxLoops:        {flujo.MaxLoops(3), "flujo.MaxLoops(3)", dsl.Value{N: 3}},
+		dsl.Default:         {flujo.Default(flujo.Step("d", diffEdit)), `flujo.Default(flujo.Step("d", diffEdit))`, dsl.Value{Node: "d"}},
+		dsl.Concurrency:     {flujo.Concurrency(2), "flujo.Concurrency(2)", dsl.Value{N: 2}},
+		dsl.BreakerCounts:   {flujo.BreakerCounts(diffCounts), "flujo.BreakerCounts(diffCounts)", dsl.Value{}},
+	}
+	invalidOptions = map[dsl.Option][]diffOption{
+		dsl.Retries: {{flujo.Retries(-1), "flujo.Retries(-1)", dsl.Value{N: -1}}},
+		dsl.Backoff: {
+			{flujo.Backoff(2*time.Second, time.Second), "flujo.Backoff(2*time.Second, time.Second)", dsl.Value{D1: 2 * time.Second, D2: time.Second}},
+			{flujo.Backoff(-time.Second, time.Second), "flujo.Backoff(-time.Second, time.Second)", dsl.Value{D1: -time.Second, D2: time.Second}},
+		},
+		dsl.Timeout:         {{flujo.Timeout(0), "flujo.Timeout(0)", dsl.Value{}}},
+		dsl.CacheTTL:        {{flujo.CacheTTL(-time.Second), "flujo.CacheTTL(-time.Second)", dsl.Value{D1: -time.Second}}},
+		dsl.Merge:           {{flujo.Merge(flujo.MergeStrategy(7)), "flujo.Merge(flujo.MergeStrategy(7))", dsl.Value{N: 7}}},
+		dsl.OnBranchFailure: {{flujo.OnBranchFailure(flujo.BranchFailurePolicy(5)), "flujo.OnBranchFailure(flujo.BranchFailurePolicy(5))", dsl.Value{N: 5}}},
+		dsl.MaxLoops:        {{flujo.MaxLoops(0), "flujo.MaxLoops(0)", dsl.Value{}}},
+		dsl.Concurrency:     {{flujo.Concurrency(0), "flujo.Concurrency(0)", dsl.Value{}}},
+	}
+	nilOptions = map[dsl.Option]diffOption{
+		dsl.Fallback:      {flujo.Fallback(nil), "flujo.Fallback(nil)", dsl.Value{Nil: true}},
+		dsl.Default:       {flujo.Default(nil), "flujo.Default(nil)", dsl.Value{Nil: true}},
+		dsl.Validate:      {flujo.Validate[string](nil), "flujo.Validate[string](nil)", dsl.Value{Nil: true}},
+		dsl.BreakerCounts: {flujo.BreakerCounts(nil), "flujo.BreakerCounts(nil)", dsl.Value{Nil: true}},
+	}
+)
+
+// diffCases walks the rule table: for every option, a node it does not
+// apply to, each value it rejects and a nil argument, then the other
+// shared rules.
+func diffCases(t *testing.T) []diffCase {
+	var cases []diffCase
+	add := func(rule string, k dsl.Kind, o diffOption, msg string) {
+		build, src := diffNode(k, o)
+		cases = append(cases, diffCase{rule: rule, build: build, src: src, want: dsl.Describe(k, "n") + ": " + msg})
+	}
+	for o := dsl.Retries; int(o) < len(dsl.Rules); o++ {
+		r := dsl.Rules[o]
+		valid, ok := validOptions[o]
+		if !ok {
+			t.Errorf("%s: no valid value to test with; add one to validOptions", o)
+			continue
+		}
+		if got := valid.opt.String(); got != o.Text(valid.v) {
+			t.Errorf("%s: flujo.Option.String %q, the table's Text %q", o, got, o.Text(valid.v))
+		}
+		for k := dsl.Step; k <= dsl.Map; k++ {
+			if !o.AppliesTo(k) {
+				add(o.String()+" on a "+k.String(), k, valid, dsl.NotApplicable(o, k))
+			}
+		}
+		checksValues := r.Args == dsl.IntArg || r.Args == dsl.DurationArg || r.Args == dsl.DurationsArg || r.Args == dsl.MergeArg || r.Args == dsl.PolicyArg
+		if bad := invalidOptions[o]; checksValues && len(bad) == 0 {
+			t.Errorf("%s: no rejected value to test with; add one to invalidOptions", o)
+		}
+		for _, bad := range invalidOptions[o] {
+			msg := dsl.Invalid(o, bad.v)
+			if msg == "" {
+				t.Errorf("%s: the table accepts %s", o, bad.src)
+				continue
+			}
+			add(bad.src, r.Kinds[0], bad, msg)
+		}
+		if takesNil := r.Args == dsl.NodeArg || r.Args == dsl.FuncArg; takesNil {
+			n, ok := nilOptions[o]
+			if !ok {
+				t.Errorf("%s: no nil argument to test with; add one to nilOptions", o)
+				continue
+			}
+			add(n.src, r.Kinds[0], n, dsl.NilArg(o))
+		}
+	}
+
+	// The other shared rules.
+	cases = append(cases,
+		diffCase{"empty name", func() flujo.Node { return flujo.Step("", diffEdit) }, `flujo.Step("", diffEdit)`,
+			dsl.Describe(dsl.Step, "") + ": " + dsl.NameEmpty},
+		diffCase{"duplicate name",
+			func() flujo.Node { return flujo.Pipeline("p", flujo.Step("a", diffEdit), flujo.Step("a", diffEdit)) },
+			`flujo.Pipeline("p", flujo.Step("a", diffEdit), flujo.Step("a", diffEdit))`,
+			`step "a": ` + dsl.DuplicateName("a", `step "a"`, "", `pipeline "p"`)},
+		diffCase{"two state types",
+			func() flujo.Node {
+				return flujo.Pipeline("p", flujo.StepS("a", diffMarkI), flujo.StepS("b", diffMarkS))
+			},
+			`flujo.Pipeline("p", flujo.StepS("a", diffMarkI), flujo.StepS("b", diffMarkS))`,
+			`step "b": ` + dsl.TwoStates("string", `step "a"`, "", "int")},
+		diffCase{"zero Option", func() flujo.Node { return flujo.Step("z", diffEdit, flujo.Option{}) }, `flujo.Step("z", diffEdit, flujo.Option{})`,
+			`step "z": ` + dsl.ZeroOption},
+		diffCase{"Validate of another type",
+			func() flujo.Node { return flujo.Step("v", diffEdit, flujo.Validate(diffCheckInt)) },
+			`flujo.Step("v", diffEdit, flujo.Validate(diffCheckInt))`,
+			`step "v": ` + dsl.ValidateType("int", "string")},
+		diffCase{"fallback of other types",
+			func() flujo.Node { return flujo.Step("s", diffEdit, flujo.Fallback(flujo.Step("f", diffSize))) },
+			`flujo.Step("s", diffEdit, flujo.Fallback(flujo.Step("f", diffSize)))`,
+			`step "s": ` + dsl.FallbackTypes("f", "string", "int", "string", "string")},
+		diffCase{"concurrent Map over state",
+			func() flujo.Node {
+				return flujo.Map[string, string]("m", flujo.StepS("s", diffMarkI), flujo.Concurrency(2))
+			},
+			`flujo.Map[string, string]("m", flujo.StepS("s", diffMarkI), flujo.Concurrency(2))`,
+			`map "m": ` + dsl.ConcurrentState(2)},
+	)
+	chain := []string{"deep"}
+	src := `flujo.Step("f11", diffEdit)`
+	for i := dsl.MaxFallbackDepth; i >= 1; i-- {
+		src = fmt.Sprintf(`flujo.Step("f%d", diffEdit, flujo.Fallback(%s))`, i, src)
+	}
+	for i := 1; i <= dsl.MaxFallbackDepth+1; i++ {
+		chain = append(chain, fmt.Sprintf("f%d", i))
+	}
+	cases = append(cases, diffCase{"fallback chain too deep",
+		func() flujo.Node {
+			n := flujo.Step("f11", diffEdit)
+			for i := dsl.MaxFallbackDepth; i >= 1; i-- {
+				n = flujo.Step(fmt.Sprintf("f%d", i), diffEdit, flujo.Fallback(n))
+			}
+			return flujo.Step("deep", diffEdit, flujo.Fallback(n))
+		},
+		`flujo.Step("deep", diffEdit, flujo.Fallback(` + src + `))`,
+		`step "deep": ` + dsl.FallbackTooDeep(chain)})
+	return cases
+}
+
+// reflectiveProblems builds the declaration and returns the problems the
+// DSL panics with.
+func reflectiveProblems(build func() flujo.Node) (problems []string) {
+	defer func() {
+		if v := recover(); v != nil {
+			var de *flujo.DeclarationError
+			if err, ok := v.(error); ok && errors.As(err, &de) {
+				problems = de.Problems
+				return
+			}
+			panic(v)
+		}
+	}()
+	build()
+	return nil
+}
+
+// atPos is the position a message of the analysis names another node by.
+var atPos = regexp.MustCompile(` at [^ ;]+:\d+:\d+`)
+
+// TestDSLRulesDifferential proves that both checkers apply the rule table
+// of internal/dsl in its words: for every option, a node it does not
+// apply to, each value it rejects and a nil argument, and for the other
+// shared rules, the reflective checker (the DSL's constructors) and the
+// analysis of the same source report the table's message, and nothing
+// else.
+func TestDSLRulesDifferential(t *testing.T) {
+	cases := diffCases(t)
+	dir := t.TempDir()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(filepath.Join("testdata", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join("testdata", "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"go.mod":             bytes.ReplaceAll(mod, []byte("=> ../../.."), []byte("=> "+root)),
+		"go.sum":             sum,
+		"dsldiff/prelude.go": []byte(diffPrelude),
+	}
+	for i, c := range cases {
+		files[fmt.Sprintf("dsldiff/c%03d.go", i)] = fmt.Appendf(nil, "package dsldiff\n\nimport (\n\t\"time\"\n\n\t\"github.com/flujo/flujo\"\n)\n\nvar _ = time.Second\n\n// %s\nvar C%03d = %s\n", c.rule, i, c.src)
+	}
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = Load(context.Background(), LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{"./dsldiff"}})
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("want an ErrorList, got %v", err)
+	}
+	analysed := map[string][]string{}
+	for _, e := range list {
+		analysed[e.File] = append(analysed[e.File], atPos.ReplaceAllString(e.Msg, ""))
+	}
+	for i, c := range cases {
+		file := fmt.Sprintf("dsldiff/c%03d.go", i)
+		t.Run(c.rule, func(t *testing.T) {
+			want := []string{c.want}
+			if got := reflectiveProblems(c.build); !slices.Equal(got, want) {
+				t.Errorf("reflective checker of %s:\n got %q\nwant %q", c.src, got, want)
+			}
+			if got := analysed[file]; !slices.Equal(got, want) {
+				t.Errorf("analysis of %s:\n got %q\nwant %q", c.src, got, want)
+			}
+		})
+		delete(analysed, file)
+	}
+	for file, msgs := range analysed {
+		t.Errorf("%s: unexpected errors %q", file, msgs)
+	}
+}
