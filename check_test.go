@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 type (
@@ -168,5 +170,15 @@ func TestBackoffDelays(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("delays %v, want %v", got, want)
 		}
+	}
+}
+
+// TestFingerprintIsTheTables checks that a leaf step's cache fingerprint
+// is the DSL rule table's, built from each option's String.
+func TestFingerprintIsTheTables(t *testing.T) {
+	n := Step("s", classify, Retries(2), Timeout(time.Second), Cache())
+	want := dsl.Fingerprint(dsl.Step, "s", "flujo.ticket", "flujo.ticket", []string{"Retries(2)", "Timeout(1s)", "Cache()"})
+	if got := fingerprint(n.base()); got != want {
+		t.Errorf("fingerprint %q, want %q", got, want)
 	}
 }

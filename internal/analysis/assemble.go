@@ -210,8 +210,7 @@ func (b *assembler) leaf(n *nodeBuild, m *Node) *Leaf {
 			if ov.Cache != nil && *ov.Cache {
 				switch {
 				case n.kind == KindStepS:
-					a.errorf(n.use, "%s: %s sets cache for it, but it is a StepS: it reads the pipeline state, which is not part of the cache key; remove the cache setting",
-						n.describe(), b.configKey(n))
+					a.errorf(n.use, "%s: %s %s", n.describe(), b.configKey(n), dsl.OverrideCacheState)
 				case !l.Cacheable:
 					a.errorf(n.use, "%s: %s sets cache for it, but %s; remove the cache setting, or give the input type a Hash64() uint64 method",
 						n.describe(), b.configKey(n), l.CacheReason)

@@ -276,37 +276,12 @@ var atPos = regexp.MustCompile(` at [^ ;]+:\d+:\d+`)
 // else.
 func TestDSLRulesDifferential(t *testing.T) {
 	cases := diffCases(t)
-	dir := t.TempDir()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod, err := os.ReadFile(filepath.Join("testdata", "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := os.ReadFile(filepath.Join("testdata", "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{
-		"go.mod":             bytes.ReplaceAll(mod, []byte("=> ../../.."), []byte("=> "+root)),
-		"go.sum":             sum,
-		"dsldiff/prelude.go": []byte(diffPrelude),
-	}
+	files := map[string][]byte{"dsldiff/prelude.go": []byte(diffPrelude)}
 	for i, c := range cases {
-		files[fmt.Sprintf("dsldiff/c%03d.go", i)] = fmt.Appendf(nil, "package dsldiff\n\nimport (\n\t\"time\"\n\n\t\"github.com/flujo/flujo\"\n)\n\nvar _ = time.Second\n\n// %s\nvar C%03d = %s\n", c.rule, i, c.src)
+		files[fmt.Sprintf("dsldiff/c%03d.go", i)] = diffFile("dsldiff", fmt.Sprintf("C%03d", i), c.rule, c.src)
 	}
-	for name, data := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err = Load(context.Background(), LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{"./dsldiff"}})
+	dir := diffModule(t, files)
+	_, err := Load(context.Background(), LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{"./dsldiff"}})
 	var list ErrorList
 	if !errors.As(err, &list) {
 		t.Fatalf("want an ErrorList, got %v", err)
@@ -330,5 +305,95 @@ func TestDSLRulesDifferential(t *testing.T) {
 	}
 	for file, msgs := range analysed {
 		t.Errorf("%s: unexpected errors %q", file, msgs)
+	}
+}
+
+// diffFile is a file of package pkg declaring the variable name as src.
+func diffFile(pkg, name, comment, src string) []byte {
+	return fmt.Appendf(nil, "package %s\n\nimport (\n\t\"time\"\n\n\t\"github.com/flujo/flujo\"\n)\n\nvar _ = time.Second\n\n// %s\nvar %s = %s\n", pkg, comment, name, src)
+}
+
+// diffModule writes a module that requires this checkout of flujo, with
+// the files, and returns its directory.
+func diffModule(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(filepath.Join("testdata", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join("testdata", "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["go.mod"] = bytes.ReplaceAll(mod, []byte("=> ../../.."), []byte("=> "+root))
+	files["go.sum"] = sum
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestDSLFingerprintDifferential proves that the analysis fingerprints a
+// step as the reflective engine does: the table's Fingerprint of the
+// step's kind, name and types and of each option as flujo.Option.String
+// renders it, for every option a Step or Func takes.
+func TestDSLFingerprintDifferential(t *testing.T) {
+	type fpCase struct {
+		src  string
+		want string
+	}
+	var cases []fpCase
+	var all []diffOption
+	for o := dsl.Retries; int(o) < len(dsl.Rules); o++ {
+		valid := validOptions[o]
+		for _, k := range []dsl.Kind{dsl.Step, dsl.Func, dsl.StepS} {
+			if !o.AppliesTo(k) {
+				continue
+			}
+			_, src := diffNode(k, valid)
+			cases = append(cases, fpCase{src, dsl.Fingerprint(k, "n", "string", "string", []string{valid.opt.String()})})
+		}
+		if o.AppliesTo(dsl.Step) {
+			all = append(all, valid)
+		}
+	}
+	var srcs, texts []string
+	for _, o := range all {
+		srcs, texts = append(srcs, o.src), append(texts, o.opt.String())
+	}
+	cases = append(cases, fpCase{`flujo.Step("n", diffEdit, ` + strings.Join(srcs, ", ") + `)`, dsl.Fingerprint(dsl.Step, "n", "string", "string", texts)})
+	files := map[string][]byte{"dsldiffok/prelude.go": []byte(strings.Replace(diffPrelude, "package dsldiff", "package dsldiffok", 1))}
+	for i, c := range cases {
+		files[fmt.Sprintf("dsldiffok/f%03d.go", i)] = diffFile("dsldiffok", fmt.Sprintf("F%03d", i), "fingerprint", c.src)
+	}
+	m, err := Load(context.Background(), LoadOptions{Dir: diffModule(t, files), Env: testEnv(), Patterns: []string{"./dsldiffok"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range m.Packages {
+		for _, pl := range p.Pipelines {
+			if pl.Root.Step == nil {
+				t.Errorf("%s is not a leaf", pl.Var)
+				continue
+			}
+			got[pl.Var] = pl.Root.Step.Fingerprint
+		}
+	}
+	for i, c := range cases {
+		if g := got[fmt.Sprintf("F%03d", i)]; g != c.want {
+			t.Errorf("fingerprint of %s:\n got %q\nwant %q", c.src, g, c.want)
+		}
 	}
 }

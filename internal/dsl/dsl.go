@@ -392,7 +392,7 @@ func atText(at string) string {
 // not apply to.
 func NotApplicable(o Option, k Kind) string {
 	if k == StepS && o.Caches() {
-		return fmt.Sprintf("%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key; remove %s or make the step a Step that does not take the state", o, o)
+		return fmt.Sprintf("%s cannot apply to a StepS: %s; remove %s or make the step a Step that does not take the state", o, StateNotInKey, o)
 	}
 	return fmt.Sprintf("%s applies to %s, not to a %s", o, Rules[o].Where, k)
 }
@@ -467,3 +467,29 @@ func FallbackTooDeep(chain []string) string {
 func ConcurrentState(n int64) string {
 	return fmt.Sprintf("%s: the body reads the pipeline state, which elements running at once would share; use %s", Concurrency.Text(Value{N: n}), Concurrency.Text(Value{N: 1}))
 }
+
+// StateNotInKey says why a StepS is not cached.
+const StateNotInKey = "it reads the pipeline state, which is not part of the cache key"
+
+// Step overrides (flujo.json "steps", WithStepOverrides) apply to the leaf
+// steps of a pipeline by "pipeline.step" key. The messages below say why
+// one cannot apply; the checkers put the key before them.
+
+// OverrideComposite reports a key that names a composite node (described).
+func OverrideComposite(node string) string {
+	return "names its " + node + ", but overrides apply to Step, StepS and Func nodes only; name one of its steps"
+}
+
+// OverrideMissing reports a key naming a step the pipeline does not have;
+// steps are the names of its leaf steps.
+func OverrideMissing(step string, steps []string) string {
+	q := make([]string, len(steps))
+	for i, s := range steps {
+		q[i] = strconv.Quote(s)
+	}
+	return fmt.Sprintf("overrides the step %q, which the pipeline does not have; its steps are %s; fix the key or remove it", step, strings.Join(q, ", "))
+}
+
+// OverrideCacheState reports an override that turns the cache on for a
+// StepS.
+const OverrideCacheState = "sets cache for it, but it is a StepS: " + StateNotInKey + "; remove the cache setting"
