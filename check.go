@@ -114,7 +114,7 @@ func (c *checker) visit(n Node) {
 		c.mapNode(n)
 	}
 	for _, o := range b.opts {
-		if (o.kind == optFallback || o.kind == optDefault) && o.node != nil && !c.cut[o.node.base()] {
+		if (o.kind == dsl.Fallback || o.kind == dsl.Default) && o.node != nil && !c.cut[o.node.base()] {
 			c.visit(o.node)
 		}
 	}
@@ -146,17 +146,17 @@ func (c *checker) options(n Node) {
 			c.addf(n, "%s", msg)
 		}
 		switch o.kind {
-		case optBreakerCounts, optDefault:
+		case dsl.BreakerCounts, dsl.Default:
 			if v.Nil {
 				c.addf(n, "%s", dsl.NilArg(o.kind))
 			}
-		case optValidate:
+		case dsl.Validate:
 			if v.Nil {
 				c.addf(n, "%s", dsl.NilArg(o.kind))
 			} else if b.out != nil && !fits(b.out, o.vtype) {
 				c.addf(n, "%s", dsl.ValidateType(typeName(o.vtype), typeName(b.out)))
 			}
-		case optFallback:
+		case dsl.Fallback:
 			c.fallback(n, o.node)
 		}
 	}
@@ -164,7 +164,7 @@ func (c *checker) options(n Node) {
 
 func (c *checker) fallback(n Node, fb Node) {
 	if fb == nil {
-		c.addf(n, "%s", dsl.NilArg(optFallback))
+		c.addf(n, "%s", dsl.NilArg(dsl.Fallback))
 		return
 	}
 	b, f := n.base(), fb.base()

@@ -11,7 +11,7 @@ import (
 // Option tunes a node. Options are plain values built from constants, so the
 // code generator can read them from the source.
 type Option struct {
-	kind     optionKind
+	kind     dsl.Option
 	n        int
 	d1, d2   time.Duration
 	node     Node
@@ -24,44 +24,23 @@ type Option struct {
 	vtype reflect.Type
 }
 
-// optionKind is the kind of an option; its names and rules are the DSL
-// rule table's (internal/dsl).
-type optionKind = dsl.Option
-
-const (
-	optRetries         = dsl.Retries
-	optBackoff         = dsl.Backoff
-	optTimeout         = dsl.Timeout
-	optFallback        = dsl.Fallback
-	optCache           = dsl.Cache
-	optCacheTTL        = dsl.CacheTTL
-	optImmutable       = dsl.ImmutableOutput
-	optValidate        = dsl.Validate
-	optMerge           = dsl.Merge
-	optOnBranchFailure = dsl.OnBranchFailure
-	optMaxLoops        = dsl.MaxLoops
-	optDefault         = dsl.Default
-	optConcurrency     = dsl.Concurrency
-	optBreakerCounts   = dsl.BreakerCounts
-)
-
 // value returns the option's arguments as the rule table reads them.
 func (o Option) value() dsl.Value {
 	v := dsl.Value{N: int64(o.n), D1: o.d1, D2: o.d2}
 	switch o.kind {
-	case optMerge:
+	case dsl.Merge:
 		v.N = int64(o.merge)
-	case optOnBranchFailure:
+	case dsl.OnBranchFailure:
 		v.N = int64(o.policy)
-	case optFallback, optDefault:
+	case dsl.Fallback, dsl.Default:
 		v.Nil = o.node == nil
 		if o.node != nil {
 			v.Node = o.node.Name()
 		}
-	case optValidate:
+	case dsl.Validate:
 		v.Nil = o.validate == nil
 		v.Type = typeName(o.vtype)
-	case optBreakerCounts:
+	case dsl.BreakerCounts:
 		v.Nil = o.counts == nil
 	}
 	return v
@@ -83,46 +62,46 @@ const MaxFallbackDepth = dsl.MaxFallbackDepth
 
 // Retries sets how many times a failed attempt is retried: a step makes at
 // most n+1 attempts. Leaf steps only; n >= 0.
-func Retries(n int) Option { return Option{kind: optRetries, n: n} }
+func Retries(n int) Option { return Option{kind: dsl.Retries, n: n} }
 
 // Backoff waits between attempts: initial before the second attempt, then
 // twice the previous wait, never more than max. Leaf steps only;
 // 0 <= initial <= max. Without Backoff, retries follow each other at once.
 func Backoff(initial, max time.Duration) Option {
-	return Option{kind: optBackoff, d1: initial, d2: max}
+	return Option{kind: dsl.Backoff, d1: initial, d2: max}
 }
 
 // Timeout bounds each attempt of a leaf step, or the whole run of a
 // composite node. d > 0. A step that overruns is abandoned: its result is
 // discarded and its goroutine is waited for by ExecutorCore.Close.
-func Timeout(d time.Duration) Option { return Option{kind: optTimeout, d1: d} }
+func Timeout(d time.Duration) Option { return Option{kind: dsl.Timeout, d1: d} }
 
 // Fallback runs node when the primary fails after its last attempt. node
 // must take and produce the same types as the primary. Fallbacks may have
 // fallbacks, at most MaxFallbackDepth deep, and may not lead back to a node
 // of the chain.
-func Fallback(node Node) Option { return Option{kind: optFallback, node: node} }
+func Fallback(node Node) Option { return Option{kind: dsl.Fallback, node: node} }
 
 // Cache stores successful outputs of a Step or Func, keyed by the step's
 // fingerprint and the hash of its input, when the executor's config enables
 // caching (enable_cache_optimization). A StepS cannot be cached: the key
 // does not include the state it reads.
-func Cache() Option { return Option{kind: optCache} }
+func Cache() Option { return Option{kind: dsl.Cache} }
 
 // CacheTTL caches like Cache with a time to live of d instead of the
 // configured cache_ttl_seconds. d > 0.
-func CacheTTL(d time.Duration) Option { return Option{kind: optCacheTTL, d1: d} }
+func CacheTTL(d time.Duration) Option { return Option{kind: dsl.CacheTTL, d1: d} }
 
 // ImmutableOutput declares that callers never mutate a cached step's output,
 // so a cache hit returns the stored value itself instead of a deep copy.
-func ImmutableOutput() Option { return Option{kind: optImmutable} }
+func ImmutableOutput() Option { return Option{kind: dsl.ImmutableOutput} }
 
 // Validate checks each output of the node. A validator error fails the
 // attempt with the feedback "Validation failed: <error>" and counts as a
 // failed attempt, so it is retried like any other failure. Out must be the
 // node's output type.
 func Validate[Out any](fn func(Out) error) Option {
-	o := Option{kind: optValidate, vtype: reflect.TypeFor[Out]()}
+	o := Option{kind: dsl.Validate, vtype: reflect.TypeFor[Out]()}
 	if fn != nil {
 		o.validate = func(v any) error { return fn(as[Out](v)) }
 	}
@@ -137,7 +116,7 @@ func Validate[Out any](fn func(Out) error) Option {
 // named function or a method expression, so that flujogen can compile the
 // call in; it may call CountsAsBreakerFailure to refine the default.
 func BreakerCounts(fn func(error) bool) Option {
-	return Option{kind: optBreakerCounts, counts: fn}
+	return Option{kind: dsl.BreakerCounts, counts: fn}
 }
 
 // MergeStrategy says how a Parallel merges the state written by its branches
@@ -161,7 +140,7 @@ const (
 func (m MergeStrategy) String() string { return dsl.MergeName(int64(m)) }
 
 // Merge sets a Parallel's merge strategy.
-func Merge(strategy MergeStrategy) Option { return Option{kind: optMerge, merge: strategy} }
+func Merge(strategy MergeStrategy) Option { return Option{kind: dsl.Merge, merge: strategy} }
 
 // BranchFailurePolicy says what a Parallel does when a branch fails.
 type BranchFailurePolicy uint8
@@ -181,17 +160,17 @@ func (p BranchFailurePolicy) String() string { return dsl.PolicyName(int64(p)) }
 
 // OnBranchFailure sets a Parallel's branch failure policy.
 func OnBranchFailure(policy BranchFailurePolicy) Option {
-	return Option{kind: optOnBranchFailure, policy: policy}
+	return Option{kind: dsl.OnBranchFailure, policy: policy}
 }
 
 // MaxLoops sets a Loop's iteration limit; n >= 1.
-func MaxLoops(n int) Option { return Option{kind: optMaxLoops, n: n} }
+func MaxLoops(n int) Option { return Option{kind: dsl.MaxLoops, n: n} }
 
 // Default names the node a Branch runs when no case matches the key.
-func Default(node Node) Option { return Option{kind: optDefault, node: node} }
+func Default(node Node) Option { return Option{kind: dsl.Default, node: node} }
 
 // Concurrency bounds how many elements a Map processes at once; n >= 1.
-func Concurrency(n int) Option { return Option{kind: optConcurrency, n: n} }
+func Concurrency(n int) Option { return Option{kind: dsl.Concurrency, n: n} }
 
 // settings are a node's options resolved: the last option of a kind wins,
 // validators add up.

@@ -50,7 +50,7 @@ func stateTypeOf(n *nodeBuild) types.Type {
 			return s
 		}
 	}
-	for _, fn := range []dslFunc{optFallback, optDefault} {
+	for _, fn := range []dsl.Option{dsl.Fallback, dsl.Default} {
 		if o := n.lastOpt(fn); o != nil {
 			if s := stateTypeOf(o.node); s != nil {
 				return s
@@ -88,10 +88,10 @@ func (b *assembler) node(n *nodeBuild) *Node {
 	for _, c := range n.children {
 		m.Children = append(m.Children, b.node(c))
 	}
-	if o := n.lastOpt(optFallback); o != nil && o.node != nil {
+	if o := n.lastOpt(dsl.Fallback); o != nil && o.node != nil {
 		m.Options.Fallback = b.node(o.node)
 	}
-	if o := n.lastOpt(optDefault); o != nil && o.node != nil && n.kind == KindBranch {
+	if o := n.lastOpt(dsl.Default); o != nil && o.node != nil && n.kind == KindBranch {
 		m.Options.Default = b.node(o.node)
 	}
 	m.ReadsState = usesState(n)
@@ -127,7 +127,7 @@ func funcRef(f *funcArg) FuncRef {
 
 // options resolves a node's options by the DSL's rule (dsl.Resolve).
 func (b *assembler) options(n *nodeBuild) Options {
-	r := dsl.Resolve(len(n.opts), func(i int) (dsl.Option, dsl.Value) { return n.opts[i].fn.option(), n.opts[i].value() })
+	r := dsl.Resolve(len(n.opts), func(i int) (dsl.Option, dsl.Value) { return n.opts[i].fn, n.opts[i].value() })
 	o := Options{
 		Retries:         r.Retries,
 		BackoffInitial:  r.BackoffInitial,
@@ -142,7 +142,7 @@ func (b *assembler) options(n *nodeBuild) Options {
 		OnBranchFailure: dsl.PolicyName(r.OnBranchFailure),
 	}
 	for _, ov := range n.opts {
-		o.Declared = append(o.Declared, OptionUse{Name: ov.fn.optionName(), Text: optionText(ov), Pos: ov.pos.String()})
+		o.Declared = append(o.Declared, OptionUse{Name: ov.fn.String(), Text: optionText(ov), Pos: ov.pos.String()})
 	}
 	for _, i := range r.Validate {
 		o.Validate = append(o.Validate, n.opts[i].validate.ref)
@@ -155,7 +155,7 @@ func (b *assembler) options(n *nodeBuild) Options {
 }
 
 // optionText renders an option as the DSL's Option.String does.
-func optionText(o *optionVal) string { return o.fn.option().Text(o.value()) }
+func optionText(o *optionVal) string { return o.fn.Text(o.value()) }
 
 // fingerprint renders what makes two steps interchangeable for the cache,
 // as the dynamic engine does (dsl.Fingerprint).
@@ -241,6 +241,6 @@ func (b *assembler) parallel(n *nodeBuild) *ParallelInfo {
 	for _, br := range n.children {
 		pi.Branches = append(pi.Branches, a.branchWrites(br))
 	}
-	pi.Conflicts, pi.MergeBack = mergeAnalysis(pi.Branches, dsl.MergeName(n.optN(optMerge, 0)))
+	pi.Conflicts, pi.MergeBack = mergeAnalysis(pi.Branches, dsl.MergeName(n.optN(dsl.Merge, 0)))
 	return pi
 }

@@ -73,7 +73,7 @@ func (c *checker) visit(n *nodeBuild) {
 		c.mapNode(n)
 	}
 	for _, o := range n.opts {
-		if (o.fn == optFallback || o.fn == optDefault) && o.node != nil && !c.cut[o.node] {
+		if (o.fn == dsl.Fallback || o.fn == dsl.Default) && o.node != nil && !c.cut[o.node] {
 			c.visit(o.node)
 		}
 	}
@@ -124,14 +124,14 @@ func (c *checker) stateType(n *nodeBuild) {
 func (o *optionVal) value() dsl.Value {
 	v := dsl.Value{N: o.n, D1: o.d1, D2: o.d2, Type: reflectString(o.vtype)}
 	switch o.fn {
-	case optFallback, optDefault:
+	case dsl.Fallback, dsl.Default:
 		v.Nil = o.node == nil
 		if o.node != nil {
 			v.Node = o.node.name
 		}
-	case optValidate:
+	case dsl.Validate:
 		v.Nil = o.validate == nil || o.validate.isNil
-	case optBreakerCounts:
+	case dsl.BreakerCounts:
 		v.Nil = o.counts == nil || o.counts.isNil || o.counts.bad
 	}
 	return v
@@ -139,7 +139,7 @@ func (o *optionVal) value() dsl.Value {
 
 func (c *checker) options(n *nodeBuild) {
 	for _, o := range n.opts {
-		opt := o.fn.option()
+		opt := o.fn
 		if !opt.AppliesTo(n.kind.dsl()) {
 			c.errorf(o.pos, n, "%s", dsl.NotApplicable(opt, n.kind.dsl()))
 			continue
@@ -151,13 +151,13 @@ func (c *checker) options(n *nodeBuild) {
 			c.errorf(o.pos, n, "%s", msg)
 		}
 		switch o.fn {
-		case optCacheTTL, optCache:
+		case dsl.CacheTTL, dsl.Cache:
 			c.cacheable(n, o)
-		case optBreakerCounts:
+		case dsl.BreakerCounts:
 			if o.counts.isNil {
 				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			}
-		case optValidate:
+		case dsl.Validate:
 			switch {
 			case o.validate.isNil:
 				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
@@ -165,9 +165,9 @@ func (c *checker) options(n *nodeBuild) {
 			case n.out != nil && o.vtype != nil && !fits(n.out, o.vtype):
 				c.errorf(o.pos, n, "%s", dsl.ValidateType(c.ts(o.vtype, n), c.ts(n.out, n)))
 			}
-		case optFallback:
+		case dsl.Fallback:
 			c.fallback(n, o)
-		case optDefault:
+		case dsl.Default:
 			if o.nodeNil {
 				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			}
@@ -185,7 +185,7 @@ func (c *checker) cacheable(n *nodeBuild, o *optionVal) {
 		return
 	}
 	c.errorf(o.pos, n, "%s: the input type %s cannot be hashed: %s; remove %s, or give the type a Hash64() uint64 method",
-		o.fn.optionName(), c.ts(n.in, n), unhashableText(hp.Unhashable), o.fn.optionName())
+		o.fn.String(), c.ts(n.in, n), unhashableText(hp.Unhashable), o.fn.String())
 }
 
 func unhashableText(u *Unhashable) string {
@@ -198,7 +198,7 @@ func unhashableText(u *Unhashable) string {
 
 func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 	if o.nodeNil {
-		c.errorf(o.pos, n, "%s", dsl.NilArg(o.fn.option()))
+		c.errorf(o.pos, n, "%s", dsl.NilArg(o.fn))
 		return
 	}
 	fb := o.node
@@ -215,7 +215,7 @@ func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 			c.errorf(o.pos, n, "%s", dsl.FallbackTooDeep(chain))
 			return
 		}
-		next := cur.lastOpt(optFallback)
+		next := cur.lastOpt(dsl.Fallback)
 		if next == nil {
 			break
 		}
@@ -333,7 +333,7 @@ func (c *checker) branch(n *nodeBuild) {
 	if c.a.nilFunc(n.chooser) {
 		c.errorf(n.chooser.pos, n, "chooser is nil")
 	}
-	def := n.lastOpt(optDefault)
+	def := n.lastOpt(dsl.Default)
 	if len(n.keys) == 0 && !n.casesBad && (def == nil || def.nodeNil) {
 		c.errorf(n.use, n, "has no cases and no Default")
 	}
@@ -378,7 +378,7 @@ func (c *checker) mapNode(n *nodeBuild) {
 		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take %s and produce %s",
 			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body))
 	}
-	if o := n.lastOpt(optConcurrency); o != nil && o.n > 1 && usesState(body) {
+	if o := n.lastOpt(dsl.Concurrency); o != nil && o.n > 1 && usesState(body) {
 		c.errorf(o.pos, n, "%s", dsl.ConcurrentState(o.n))
 	}
 }

@@ -27,24 +27,6 @@ const (
 	dslWith
 )
 
-// The options, numbered after dslWith in the rule table's order.
-const (
-	optRetries         = dslWith + dslFunc(dsl.Retries)
-	optBackoff         = dslWith + dslFunc(dsl.Backoff)
-	optTimeout         = dslWith + dslFunc(dsl.Timeout)
-	optFallback        = dslWith + dslFunc(dsl.Fallback)
-	optCache           = dslWith + dslFunc(dsl.Cache)
-	optCacheTTL        = dslWith + dslFunc(dsl.CacheTTL)
-	optImmutable       = dslWith + dslFunc(dsl.ImmutableOutput)
-	optValidate        = dslWith + dslFunc(dsl.Validate)
-	optMerge           = dslWith + dslFunc(dsl.Merge)
-	optOnBranchFailure = dslWith + dslFunc(dsl.OnBranchFailure)
-	optMaxLoops        = dslWith + dslFunc(dsl.MaxLoops)
-	optDefault         = dslWith + dslFunc(dsl.Default)
-	optConcurrency     = dslWith + dslFunc(dsl.Concurrency)
-	optBreakerCounts   = dslWith + dslFunc(dsl.BreakerCounts)
-)
-
 // dslFuncNamed maps a package-level function of the DSL package to its
 // dslFunc; the caller has established that the object is that package's.
 func dslFuncNamed(name string) dslFunc {
@@ -73,7 +55,7 @@ func dslFuncNamed(name string) dslFunc {
 }
 
 func (f dslFunc) isNode() bool   { return f >= dslStep && f <= dslMap }
-func (f dslFunc) isOption() bool { return f >= optRetries }
+func (f dslFunc) isOption() bool { return f > dslWith }
 
 func (f dslFunc) kind() Kind {
 	return [...]Kind{dslStep: KindStep, dslStepS: KindStepS, dslFunc_: KindFunc, dslPipeline: KindPipeline,
@@ -82,9 +64,6 @@ func (f dslFunc) kind() Kind {
 
 // option is the rule table's option kind of an option function.
 func (f dslFunc) option() dsl.Option { return dsl.Option(f - dslWith) }
-
-// optionName is the option function's name.
-func (f dslFunc) optionName() string { return f.option().String() }
 
 // callee tells which DSL function a call's function expression denotes,
 // by the object it refers to, and returns the identifier that names it
@@ -159,7 +138,7 @@ type nodeBuild struct {
 
 // optionVal is one option as written.
 type optionVal struct {
-	fn       dslFunc
+	fn       dsl.Option
 	pos      position
 	n        int64
 	d1, d2   time.Duration
@@ -378,7 +357,7 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 	}
 	n.opts = a.options(p, optArgs, n)
 	if fn == dslBranch && n.out == nil {
-		if d := n.lastOpt(optDefault); d != nil && d.node != nil {
+		if d := n.lastOpt(dsl.Default); d != nil && d.node != nil {
 			n.out = d.node.out
 		}
 	}
@@ -392,7 +371,7 @@ func (n *nodeBuild) addChild(c *nodeBuild, p *pkgInfo, e ast.Expr) {
 }
 
 // lastOpt returns the node's last option of a kind, or nil.
-func (n *nodeBuild) lastOpt(fn dslFunc) *optionVal {
+func (n *nodeBuild) lastOpt(fn dsl.Option) *optionVal {
 	for i := len(n.opts) - 1; i >= 0; i-- {
 		if n.opts[i].fn == fn {
 			return n.opts[i]
@@ -505,9 +484,9 @@ func (a *analyzer) option(p *pkgInfo, e ast.Expr, n *nodeBuild, depth int) *opti
 // optionCall reads one option call; its arguments must be constants, nodes
 // or named functions as the option requires.
 func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast.Ident, n *nodeBuild) *optionVal {
-	o := &optionVal{fn: fn, pos: a.pos(call.Pos())}
+	o := &optionVal{fn: fn.option(), pos: a.pos(call.Pos())}
 	desc := n.describe()
-	name := fn.optionName()
+	name := fn.option().String()
 	constArg := func(i int) int64 {
 		e := call.Args[i]
 		tv := p.info.Types[e]
@@ -523,25 +502,25 @@ func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *as
 		}
 		return v
 	}
-	switch fn {
-	case optRetries, optMaxLoops, optConcurrency, optMerge, optOnBranchFailure:
+	switch fn.option() {
+	case dsl.Retries, dsl.MaxLoops, dsl.Concurrency, dsl.Merge, dsl.OnBranchFailure:
 		o.n = constArg(0)
-	case optTimeout, optCacheTTL:
+	case dsl.Timeout, dsl.CacheTTL:
 		o.d1 = time.Duration(constArg(0))
-	case optBackoff:
+	case dsl.Backoff:
 		o.d1, o.d2 = time.Duration(constArg(0)), time.Duration(constArg(1))
-	case optFallback, optDefault:
+	case dsl.Fallback, dsl.Default:
 		o.node = a.node(p, call.Args[0], desc+": "+name)
 		if o.node == nil {
 			o.nodeNil = p.info.Types[ast.Unparen(call.Args[0])].IsNil()
 			o.bad = !o.nodeNil
 		}
-	case optValidate:
+	case dsl.Validate:
 		if inst, ok := p.info.Instances[id]; ok && inst.TypeArgs.Len() == 1 {
 			o.vtype = inst.TypeArgs.At(0)
 		}
 		o.validate = a.funcArg(p, call.Args[0], desc, "validator")
-	case optBreakerCounts:
+	case dsl.BreakerCounts:
 		o.counts = a.funcArg(p, call.Args[0], desc, "BreakerCounts function")
 	}
 	return o

@@ -113,7 +113,7 @@ func mergeAnalysis(bws []BranchWrites, strategy string) ([]Conflict, []FieldMerg
 // time and fail the Parallel only when two branches did change the field.
 // The note quotes why each branch counts as writing it.
 func (c *checker) conflicts(n *nodeBuild) {
-	if dsl.MergeName(n.optN(optMerge, 0)) != ErrorOnConflict {
+	if dsl.MergeName(n.optN(dsl.Merge, 0)) != ErrorOnConflict {
 		return
 	}
 	bws := make([]BranchWrites, len(n.children))
@@ -168,7 +168,7 @@ func writeCause(who string, bw BranchWrites, field string) string {
 }
 
 // optN returns the value of the node's last option of a kind, or def.
-func (n *nodeBuild) optN(fn dslFunc, def int64) int64 {
+func (n *nodeBuild) optN(fn dsl.Option, def int64) int64 {
 	if o := n.lastOpt(fn); o != nil && !o.bad {
 		return o.n
 	}
