@@ -195,13 +195,13 @@ func (c *checker) fallback(n Node, fb Node) {
 
 func (c *checker) pipeline(n *pipelineNode) {
 	if len(n.nodes) == 0 {
-		c.addf(n, "has no steps")
+		c.addf(n, "%s", dsl.NoSteps)
 		return
 	}
 	var prev Node
 	for i, s := range n.nodes {
 		if s == nil {
-			c.addf(n, "node %d is nil", i+1)
+			c.addf(n, "%s", dsl.NodeNil(i+1))
 			prev = nil
 			continue
 		}
@@ -218,11 +218,11 @@ var errorType = reflect.TypeFor[error]()
 
 func (c *checker) parallel(n *parallelNode) {
 	if len(n.branches) == 0 {
-		c.addf(n, "has no branches")
+		c.addf(n, "%s", dsl.NoBranches)
 	}
 	for i, br := range n.branches {
 		if br == nil {
-			c.addf(n, "branch %d is nil", i+1)
+			c.addf(n, "%s", dsl.BranchNil(i+1))
 			continue
 		}
 		c.visit(br)
@@ -232,27 +232,27 @@ func (c *checker) parallel(n *parallelNode) {
 		}
 	}
 	if !n.join.IsValid() {
-		c.addf(n, "join function is nil")
+		c.addf(n, "%s", dsl.JoinNil)
 		return
 	}
 	t := n.join.Type()
 	if t.Kind() != reflect.Func {
-		c.addf(n, "join must be a function, got %s", t)
+		c.addf(n, "%s", dsl.JoinNotFunc(t.String()))
 		return
 	}
 	if n.join.IsNil() {
-		c.addf(n, "join function is nil")
+		c.addf(n, "%s", dsl.JoinNil)
 		return
 	}
 	if t.IsVariadic() {
-		c.addf(n, "join must not be variadic: give it one parameter per branch")
+		c.addf(n, "%s", dsl.JoinVariadic)
 		return
 	}
 	if t.NumOut() == 0 || t.NumOut() > 2 || (t.NumOut() == 2 && t.Out(1) != errorType) {
-		c.addf(n, "join must return Out or (Out, error), got %s", t)
+		c.addf(n, "%s", dsl.JoinResults(t.String()))
 	}
 	if t.NumIn() != len(n.branches) {
-		c.addf(n, "join takes %d parameters, but there are %d branches", t.NumIn(), len(n.branches))
+		c.addf(n, "%s", dsl.JoinArity(t.NumIn(), len(n.branches)))
 		return
 	}
 	for i, br := range n.branches {
@@ -264,7 +264,7 @@ func (c *checker) parallel(n *parallelNode) {
 
 func (c *checker) loop(n *loopNode) {
 	if n.body == nil {
-		c.addf(n, "body is nil")
+		c.addf(n, "%s", dsl.BodyNil)
 		return
 	}
 	c.visit(n.body)
@@ -277,12 +277,12 @@ func (c *checker) loop(n *loopNode) {
 
 func (c *checker) branch(n *branchNode) {
 	if len(n.keys) == 0 && n.set.def == nil {
-		c.addf(n, "has no cases and no Default")
+		c.addf(n, "%s", dsl.NoCases)
 	}
 	var first Node
 	check := func(label string, cs Node) {
 		if cs == nil {
-			c.addf(n, "%s is nil", label)
+			c.addf(n, "%s", dsl.CaseNil(label))
 			return
 		}
 		c.visit(cs)
@@ -298,7 +298,7 @@ func (c *checker) branch(n *branchNode) {
 		}
 	}
 	for _, k := range n.keys {
-		check(fmt.Sprintf("case %q", k), n.cases[k])
+		check(dsl.CaseLabel(k), n.cases[k])
 	}
 	if d := n.set.def; d != nil {
 		c.cut[d.base()] = true // checked here, not again as an option
@@ -308,7 +308,7 @@ func (c *checker) branch(n *branchNode) {
 
 func (c *checker) mapNode(n *mapNode) {
 	if n.body == nil {
-		c.addf(n, "body is nil")
+		c.addf(n, "%s", dsl.BodyNil)
 		return
 	}
 	c.visit(n.body)

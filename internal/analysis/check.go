@@ -226,7 +226,7 @@ func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 func (c *checker) pipeline(n *nodeBuild) {
 	if len(n.children) == 0 {
 		if !n.spread {
-			c.errorf(n.use, n, "has no steps")
+			c.errorf(n.use, n, "%s", dsl.NoSteps)
 		}
 		return
 	}
@@ -234,7 +234,7 @@ func (c *checker) pipeline(n *nodeBuild) {
 	for i, s := range n.children {
 		if s == nil {
 			if n.nilChild[i] {
-				c.errorf(n.use, n, "node %d is nil", i+1)
+				c.errorf(n.use, n, "%s", dsl.NodeNil(i+1))
 			}
 			prev = nil
 			continue
@@ -250,12 +250,12 @@ func (c *checker) pipeline(n *nodeBuild) {
 
 func (c *checker) parallel(n *nodeBuild) {
 	if len(n.children) == 0 && !n.spread {
-		c.errorf(n.use, n, "has no branches")
+		c.errorf(n.use, n, "%s", dsl.NoBranches)
 	}
 	for i, br := range n.children {
 		if br == nil {
 			if n.nilChild[i] {
-				c.errorf(n.use, n, "branch %d is nil", i+1)
+				c.errorf(n.use, n, "%s", dsl.BranchNil(i+1))
 			}
 			continue
 		}
@@ -274,27 +274,27 @@ func (c *checker) join(n *nodeBuild) {
 	j := n.join
 	switch {
 	case j.isNil:
-		c.errorf(j.pos, n, "join function is nil")
+		c.errorf(j.pos, n, "%s", dsl.JoinNil)
 		return
 	case j.bad:
 		return
 	case j.sig == nil:
-		c.errorf(j.pos, n, "unsupported signature: join must be a function, got %s", c.ts(j.typ, n))
+		c.errorf(j.pos, n, "unsupported signature: %s", dsl.JoinNotFunc(c.ts(j.typ, n)))
 		return
 	case j.sig.Variadic():
-		c.errorf(j.pos, n, "unsupported signature: join must not be variadic: give it one parameter per branch")
+		c.errorf(j.pos, n, "unsupported signature: %s", dsl.JoinVariadic)
 		return
 	}
 	res := j.sig.Results()
 	if res.Len() == 0 || res.Len() > 2 || (res.Len() == 2 && !isError(res.At(1).Type())) {
-		c.errorf(j.pos, n, "unsupported signature: join must return Out or (Out, error), got %s", c.ts(j.typ, n))
+		c.errorf(j.pos, n, "unsupported signature: %s", dsl.JoinResults(c.ts(j.typ, n)))
 	}
 	params := j.sig.Params()
 	if n.spread {
 		return
 	}
 	if params.Len() != len(n.children) {
-		c.errorf(j.pos, n, "join takes %d parameters, but there are %d branches", params.Len(), len(n.children))
+		c.errorf(j.pos, n, "%s", dsl.JoinArity(params.Len(), len(n.children)))
 		return
 	}
 	for i, br := range n.children {
@@ -316,7 +316,7 @@ func (c *checker) loop(n *nodeBuild) {
 	body := n.children[0]
 	if body == nil {
 		if n.nilChild[0] {
-			c.errorf(n.use, n, "body is nil")
+			c.errorf(n.use, n, "%s", dsl.BodyNil)
 		}
 		return
 	}
@@ -335,13 +335,13 @@ func (c *checker) branch(n *nodeBuild) {
 	}
 	def := n.lastOpt(dsl.Default)
 	if len(n.keys) == 0 && !n.casesBad && (def == nil || def.nodeNil) {
-		c.errorf(n.use, n, "has no cases and no Default")
+		c.errorf(n.use, n, "%s", dsl.NoCases)
 	}
 	var first *nodeBuild
 	check := func(label string, cs *nodeBuild, isNil bool) {
 		if cs == nil {
 			if isNil {
-				c.errorf(n.use, n, "%s is nil", label)
+				c.errorf(n.use, n, "%s", dsl.CaseNil(label))
 			}
 			return
 		}
@@ -357,7 +357,7 @@ func (c *checker) branch(n *nodeBuild) {
 		}
 	}
 	for i, k := range n.keys {
-		check(fmt.Sprintf("case %q", k), n.children[i], n.nilChild[i])
+		check(dsl.CaseLabel(k), n.children[i], n.nilChild[i])
 	}
 	if def != nil && def.node != nil {
 		c.cut[def.node] = true // checked here, not again as an option
@@ -369,7 +369,7 @@ func (c *checker) mapNode(n *nodeBuild) {
 	body := n.children[0]
 	if body == nil {
 		if n.nilChild[0] {
-			c.errorf(n.use, n, "body is nil")
+			c.errorf(n.use, n, "%s", dsl.BodyNil)
 		}
 		return
 	}

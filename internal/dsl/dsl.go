@@ -493,3 +493,38 @@ func OverrideMissing(step string, steps []string) string {
 // OverrideCacheState reports an override that turns the cache on for a
 // StepS.
 const OverrideCacheState = "sets cache for it, but it is a StepS: " + StateNotInKey + "; remove the cache setting"
+
+// The structure of composites: what each must have.
+const (
+	NoSteps      = "has no steps"
+	NoBranches   = "has no branches"
+	NoCases      = "has no cases and no Default"
+	BodyNil      = "body is nil"
+	JoinNil      = "join function is nil"
+	JoinVariadic = "join must not be variadic: give it one parameter per branch"
+)
+
+// NodeNil reports the i-th node (from 1) of a Pipeline that is nil.
+func NodeNil(i int) string { return fmt.Sprintf("node %d is nil", i) }
+
+// BranchNil reports the i-th branch (from 1) of a Parallel that is nil.
+func BranchNil(i int) string { return fmt.Sprintf("branch %d is nil", i) }
+
+// CaseNil reports a Branch case (`case "x"`) that is nil.
+func CaseNil(label string) string { return label + " is nil" }
+
+// CaseLabel names the case of key in messages.
+func CaseLabel(key string) string { return "case " + strconv.Quote(key) }
+
+// JoinNotFunc reports a join of type typ, which is not a function.
+func JoinNotFunc(typ string) string { return "join must be a function, got " + typ }
+
+// JoinResults reports a join of type sig whose results are not Out or
+// (Out, error).
+func JoinResults(sig string) string { return "join must return Out or (Out, error), got " + sig }
+
+// JoinArity reports a join taking params parameters for a Parallel of
+// branches branches.
+func JoinArity(params, branches int) string {
+	return fmt.Sprintf("join takes %d parameters, but there are %d branches", params, branches)
+}
