@@ -322,43 +322,33 @@ func (c *checker) mapNode(n *mapNode) {
 	}
 }
 
+// runs returns what n may run besides itself, as dsl.Find walks it.
+func runs(n Node) (kids []Node, fallback, def Node) {
+	b := n.base()
+	return children(n), b.set.fallback, b.set.def
+}
+
+// stateStep returns the first StepS in n, its fallbacks and defaults
+// included, in the DSL's order (dsl.Find).
+func stateStep(n Node) (*leafNode, bool) {
+	s, ok := dsl.Find(n, runs, func(n Node) bool { return n.base().kind == kindStepS })
+	if !ok {
+		return nil, false
+	}
+	return s.(*leafNode), true
+}
+
 // usesState reports whether any StepS runs in n, its fallbacks and defaults
 // included.
 func usesState(n Node) bool {
-	if n == nil {
-		return false
-	}
-	b := n.base()
-	if b.kind == kindStepS {
-		return true
-	}
-	if usesState(b.set.fallback) || usesState(b.set.def) {
-		return true
-	}
-	for _, ch := range children(n) {
-		if usesState(ch) {
-			return true
-		}
-	}
-	return false
+	_, ok := stateStep(n)
+	return ok
 }
 
-// stateTypeOf returns the state type S of the StepS in n, or nil.
+// stateTypeOf returns the state type S of the first StepS in n, or nil.
 func stateTypeOf(n Node) reflect.Type {
-	if n == nil {
-		return nil
+	if s, ok := stateStep(n); ok {
+		return s.state
 	}
-	if l, ok := n.(*leafNode); ok && l.kind == kindStepS {
-		return l.state
-	}
-	b := n.base()
-	for _, ch := range children(n) {
-		if s := stateTypeOf(ch); s != nil {
-			return s
-		}
-	}
-	if s := stateTypeOf(b.set.fallback); s != nil {
-		return s
-	}
-	return stateTypeOf(b.set.def)
+	return nil
 }

@@ -36,26 +36,11 @@ func (a *analyzer) pipeline(p *pkgInfo, v *varDecl, root *nodeBuild) *Pipeline {
 	return pl
 }
 
-// stateTypeOf returns the S of the first StepS in n, in the DSL's order:
-// children, then the fallback, then the default.
+// stateTypeOf returns the S of the first StepS in n, in the DSL's order
+// (dsl.Find).
 func stateTypeOf(n *nodeBuild) types.Type {
-	if n == nil {
-		return nil
-	}
-	if n.kind == KindStepS {
-		return n.state
-	}
-	for _, c := range n.children {
-		if s := stateTypeOf(c); s != nil {
-			return s
-		}
-	}
-	for _, fn := range []dsl.Option{dsl.Fallback, dsl.Default} {
-		if o := n.lastOpt(fn); o != nil {
-			if s := stateTypeOf(o.node); s != nil {
-				return s
-			}
-		}
+	if s, ok := stateStep(n); ok {
+		return s.state
 	}
 	return nil
 }

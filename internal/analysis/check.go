@@ -383,14 +383,27 @@ func (c *checker) mapNode(n *nodeBuild) {
 	}
 }
 
+// runs returns what n may run besides itself, as dsl.Find walks it: its
+// children and its last Fallback and Default.
+func runs(n *nodeBuild) (children []*nodeBuild, fallback, def *nodeBuild) {
+	if o := n.lastOpt(dsl.Fallback); o != nil {
+		fallback = o.node
+	}
+	if o := n.lastOpt(dsl.Default); o != nil {
+		def = o.node
+	}
+	return n.children, fallback, def
+}
+
+// stateStep returns the first StepS in n, fallbacks and defaults
+// included, in the DSL's order (dsl.Find).
+func stateStep(n *nodeBuild) (*nodeBuild, bool) {
+	return dsl.Find(n, runs, func(n *nodeBuild) bool { return n.kind == KindStepS })
+}
+
 // usesState reports whether a StepS runs in n, fallbacks and defaults
 // included.
 func usesState(n *nodeBuild) bool {
-	found := false
-	n.walk(func(x *nodeBuild) {
-		if x.kind == KindStepS {
-			found = true
-		}
-	})
-	return found
+	_, ok := stateStep(n)
+	return ok
 }

@@ -528,3 +528,29 @@ func JoinResults(sig string) string { return "join must return Out or (Out, erro
 func JoinArity(params, branches int) string {
 	return fmt.Sprintf("join takes %d parameters, but there are %d branches", params, branches)
 }
+
+// Find returns the first node of n's tree that match accepts, in the DSL's
+// order: a node, then its children (a Branch's in key order), then its
+// fallback, then its default. runs returns a node's children and its
+// resolved fallback and default, zero when it has none. The state type
+// of a pipeline is that of the first StepS found so; a node reads the
+// state when a StepS is found in it.
+func Find[N comparable](n N, runs func(N) (children []N, fallback, def N), match func(N) bool) (N, bool) {
+	var zero N
+	if n == zero {
+		return zero, false
+	}
+	if match(n) {
+		return n, true
+	}
+	children, fallback, def := runs(n)
+	for _, c := range children {
+		if f, ok := Find(c, runs, match); ok {
+			return f, true
+		}
+	}
+	if f, ok := Find(fallback, runs, match); ok {
+		return f, true
+	}
+	return Find(def, runs, match)
+}

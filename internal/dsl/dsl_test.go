@@ -88,3 +88,27 @@ func TestText(t *testing.T) {
 		t.Errorf("Fingerprint = %q, want %q", got, want)
 	}
 }
+
+// TestFindOrder checks the DSL's order: a node, its children, its
+// fallback, then its default.
+func TestFindOrder(t *testing.T) {
+	type node struct {
+		name          string
+		kids          []*node
+		fallback, def *node
+	}
+	runs := func(n *node) ([]*node, *node, *node) { return n.kids, n.fallback, n.def }
+	tree := &node{name: "root",
+		kids:     []*node{{name: "a"}, {name: "b", fallback: &node{name: "bf"}}},
+		fallback: &node{name: "f"},
+		def:      &node{name: "d"},
+	}
+	var order []string
+	_, found := Find(tree, runs, func(n *node) bool { order = append(order, n.name); return false })
+	if want := []string{"root", "a", "b", "bf", "f", "d"}; found || !slices.Equal(order, want) {
+		t.Errorf("visited %v (found %v), want %v", order, found, want)
+	}
+	if n, ok := Find(tree, runs, func(n *node) bool { return n.name == "f" || n.name == "d" }); !ok || n.name != "f" {
+		t.Errorf("found %v, want the fallback before the default", n)
+	}
+}
