@@ -207,8 +207,7 @@ func (c *checker) pipeline(n *pipelineNode) {
 		}
 		c.visit(s)
 		if prev != nil && !fits(prev.base().out, s.base().in) {
-			c.addf(n, "%s expects input %s, but %s produces %s",
-				describe(s), typeName(s.base().in), describe(prev), typeName(prev.base().out))
+			c.addf(s, "%s", dsl.InputMismatch(typeName(s.base().in), describe(prev), typeName(prev.base().out)))
 		}
 		prev = s
 	}
@@ -227,8 +226,7 @@ func (c *checker) parallel(n *parallelNode) {
 		}
 		c.visit(br)
 		if n.in != nil && !fits(n.in, br.base().in) {
-			c.addf(n, "all branches receive the same input, but %s expects %s and %s expects %s",
-				describe(br), typeName(br.base().in), describe(n.branches[0]), typeName(n.in))
+			c.addf(br, "%s", dsl.BranchInput(typeName(br.base().in), describe(n), describe(n.branches[0]), typeName(n.in)))
 		}
 	}
 	if !n.join.IsValid() {
@@ -257,7 +255,7 @@ func (c *checker) parallel(n *parallelNode) {
 	}
 	for i, br := range n.branches {
 		if br != nil && !fits(br.base().out, t.In(i)) {
-			c.addf(n, "join parameter %d is %s, but %s produces %s", i+1, typeName(t.In(i)), describe(br), typeName(br.base().out))
+			c.addf(br, "%s", dsl.JoinParam(typeName(br.base().out), i+1, describe(n), typeName(t.In(i))))
 		}
 	}
 }
@@ -270,8 +268,7 @@ func (c *checker) loop(n *loopNode) {
 	c.visit(n.body)
 	b := n.body.base()
 	if b.in != n.in || b.out != n.out {
-		c.addf(n, "body %s takes %s and produces %s; a loop body must take and produce %s",
-			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in))
+		c.addf(n.body, "%s", dsl.LoopBody(typeName(b.in), typeName(b.out), describe(n), typeName(n.in)))
 	}
 }
 
@@ -288,13 +285,12 @@ func (c *checker) branch(n *branchNode) {
 		c.visit(cs)
 		b := cs.base()
 		if !fits(n.in, b.in) {
-			c.addf(n, "%s (%s) expects input %s, but the chooser takes %s", label, describe(cs), typeName(b.in), typeName(n.in))
+			c.addf(cs, "%s", dsl.CaseInput(label, describe(n), typeName(b.in), typeName(n.in)))
 		}
 		if first == nil {
 			first = cs
 		} else if b.out != first.base().out {
-			c.addf(n, "%s (%s) produces %s, but %s produces %s; all cases must produce one type",
-				label, describe(cs), typeName(b.out), describe(first), typeName(first.base().out))
+			c.addf(cs, "%s", dsl.CaseOutput(label, describe(n), typeName(b.out), describe(first), typeName(first.base().out)))
 		}
 	}
 	for _, k := range n.keys {
@@ -314,8 +310,7 @@ func (c *checker) mapNode(n *mapNode) {
 	c.visit(n.body)
 	b := n.body.base()
 	if b.in != n.in.Elem() || b.out != n.out.Elem() {
-		c.addf(n, "body %s takes %s and produces %s, but the map takes %s and produces %s",
-			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in), typeName(n.out))
+		c.addf(n.body, "%s", dsl.MapBody(typeName(b.in), typeName(b.out), describe(n), typeName(n.in.Elem()), typeName(n.out.Elem())))
 	}
 	if n.set.concurrency > 1 && usesState(n.body) {
 		c.addf(n, "%s", dsl.ConcurrentState(int64(n.set.concurrency)))

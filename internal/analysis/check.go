@@ -241,8 +241,7 @@ func (c *checker) pipeline(n *nodeBuild) {
 		}
 		c.visit(s)
 		if prev != nil && prev.out != nil && s.in != nil && !fits(prev.out, s.in) {
-			c.errorf(s.use, s, "expects input %s, but %s before it produces %s",
-				c.ts(s.in, s), prev.describe(), c.ts(prev.out, s))
+			c.errorf(s.use, s, "%s", dsl.InputMismatch(c.ts(s.in, s), prev.describe(), c.ts(prev.out, s)))
 		}
 		prev = s
 	}
@@ -261,8 +260,7 @@ func (c *checker) parallel(n *nodeBuild) {
 		}
 		c.visit(br)
 		if n.in != nil && br.in != nil && !fits(n.in, br.in) {
-			c.errorf(br.use, br, "expects input %s, but the branches of %s all receive the input of %s, %s",
-				c.ts(br.in, br), n.describe(), n.children[0].describe(), c.ts(n.in, br))
+			c.errorf(br.use, br, "%s", dsl.BranchInput(c.ts(br.in, br), n.describe(), n.children[0].describe(), c.ts(n.in, br)))
 		}
 	}
 	c.join(n)
@@ -299,8 +297,7 @@ func (c *checker) join(n *nodeBuild) {
 	}
 	for i, br := range n.children {
 		if br != nil && br.out != nil && !fits(br.out, params.At(i).Type()) {
-			c.errorf(br.use, br, "produces %s, but parameter %d of the join function of %s is %s",
-				c.ts(br.out, br), i+1, n.describe(), c.ts(params.At(i).Type(), br))
+			c.errorf(br.use, br, "%s", dsl.JoinParam(c.ts(br.out, br), i+1, n.describe(), c.ts(params.At(i).Type(), br)))
 		}
 	}
 }
@@ -322,8 +319,7 @@ func (c *checker) loop(n *nodeBuild) {
 	}
 	c.visit(body)
 	if body.in != nil && body.out != nil && (!same(body.in, n.in) || !same(body.out, n.out)) {
-		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take and produce %s",
-			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.in, body))
+		c.errorf(body.use, body, "%s", dsl.LoopBody(c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.in, body)))
 	}
 }
 
@@ -347,13 +343,12 @@ func (c *checker) branch(n *nodeBuild) {
 		}
 		c.visit(cs)
 		if cs.in != nil && !fits(n.in, cs.in) {
-			c.errorf(cs.use, cs, "%s of %s expects input %s, but the chooser takes %s", label, n.describe(), c.ts(cs.in, cs), c.ts(n.in, cs))
+			c.errorf(cs.use, cs, "%s", dsl.CaseInput(label, n.describe(), c.ts(cs.in, cs), c.ts(n.in, cs)))
 		}
 		if first == nil {
 			first = cs
 		} else if cs.out != nil && first.out != nil && !same(cs.out, first.out) {
-			c.errorf(cs.use, cs, "%s of %s produces %s, but %s produces %s; all cases must produce one type",
-				label, n.describe(), c.ts(cs.out, cs), first.describe(), c.ts(first.out, cs))
+			c.errorf(cs.use, cs, "%s", dsl.CaseOutput(label, n.describe(), c.ts(cs.out, cs), first.describe(), c.ts(first.out, cs)))
 		}
 	}
 	for i, k := range n.keys {
@@ -375,8 +370,7 @@ func (c *checker) mapNode(n *nodeBuild) {
 	}
 	c.visit(body)
 	if body.in != nil && body.out != nil && (!same(body.in, n.elemIn) || !same(body.out, n.elemOut)) {
-		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take %s and produce %s",
-			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body))
+		c.errorf(body.use, body, "%s", dsl.MapBody(c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body)))
 	}
 	if o := n.lastOpt(dsl.Concurrency); o != nil && o.n > 1 && usesState(body) {
 		c.errorf(o.pos, n, "%s", dsl.ConcurrentState(o.n))

@@ -21,3 +21,5 @@ func diffCheck(s string) error                                           { retur
 func diffCounts(err error) bool                                          { return err != nil }
 func diffJoinV(xs ...string) string                                      { return "" }
 func diffJoin0(string, string)                                           {}
+func diffInc(ctx context.Context, n int) (int, error)                    { return n + 1, nil }
+func diffPairSI(a string, n int) string                                  { return a }

@@ -197,6 +197,31 @@ func diffCases(t *testing.T) []diffCase {
 	},
 		`flujo.Map[string, string]("m", flujo.StepS("s", diffMarkI), flujo.Concurrency(2))`,
 		`map "m": `+dsl.ConcurrentState(2))
+	shared("output does not fit the next input", func() flujo.Node { return flujo.Pipeline("p", flujo.Step("a", diffSize), step("b")) },
+		`flujo.Pipeline("p", flujo.Step("a", diffSize), flujo.Step("b", diffEdit))`,
+		`step "b": `+dsl.InputMismatch("string", `step "a"`, "int"))
+	shared("branch input", func() flujo.Node { return flujo.Parallel("p", diffPairSI, step("a"), flujo.Step("b", diffInc)) },
+		`flujo.Parallel("p", diffPairSI, flujo.Step("a", diffEdit), flujo.Step("b", diffInc))`,
+		`step "b": `+dsl.BranchInput("int", `parallel "p"`, `step "a"`, "string"))
+	shared("join parameter", func() flujo.Node { return flujo.Parallel("p", diffPair, step("a"), flujo.Step("b", diffSize)) },
+		`flujo.Parallel("p", diffPair, flujo.Step("a", diffEdit), flujo.Step("b", diffSize))`,
+		`step "b": `+dsl.JoinParam("int", 2, `parallel "p"`, "string"))
+	shared("loop body", func() flujo.Node { return flujo.Loop("l", flujo.Step("s", diffSize), diffDone) },
+		`flujo.Loop("l", flujo.Step("s", diffSize), diffDone)`,
+		`step "s": `+dsl.LoopBody("string", "int", `loop "l"`, "string"))
+	shared("map body", func() flujo.Node { return flujo.Map[int, int]("m", step("s")) },
+		`flujo.Map[int, int]("m", flujo.Step("s", diffEdit))`,
+		`step "s": `+dsl.MapBody("string", "string", `map "m"`, "int", "int"))
+	shared("case input", func() flujo.Node {
+		return flujo.Branch("b", diffPick, map[string]flujo.Node{"x": flujo.Step("s", diffInc)})
+	},
+		`flujo.Branch("b", diffPick, map[string]flujo.Node{"x": flujo.Step("s", diffInc)})`,
+		`step "s": `+dsl.CaseInput(dsl.CaseLabel("x"), `branch "b"`, "int", "string"))
+	shared("case output", func() flujo.Node {
+		return flujo.Branch("b", diffPick, map[string]flujo.Node{"x": step("x"), "y": flujo.Step("y", diffSize)})
+	},
+		`flujo.Branch("b", diffPick, map[string]flujo.Node{"x": flujo.Step("x", diffEdit), "y": flujo.Step("y", diffSize)})`,
+		`step "y": `+dsl.CaseOutput(dsl.CaseLabel("y"), `branch "b"`, "int", `step "x"`, "string"))
 	shared("pipeline without steps", func() flujo.Node { return flujo.Pipeline("p") }, `flujo.Pipeline("p")`,
 		`pipeline "p": `+dsl.NoSteps)
 	shared("nil pipeline node", func() flujo.Node { return flujo.Pipeline("p", step("a"), nil) },

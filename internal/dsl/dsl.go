@@ -554,3 +554,49 @@ func Find[N comparable](n N, runs func(N) (children []N, fallback, def N), match
 	}
 	return Find(def, runs, match)
 }
+
+// Type fit. These messages are about the node that does not fit, the
+// subject of the message: a step of a Pipeline, a branch, a body, a case.
+
+// InputMismatch reports a node taking in after a node (described) that
+// produces out.
+func InputMismatch(in, prev, out string) string {
+	return fmt.Sprintf("expects input %s, but %s before it produces %s", in, prev, out)
+}
+
+// BranchInput reports a branch taking in, where the branches of the
+// Parallel (described) all receive the input firstIn of its first branch
+// (described).
+func BranchInput(in, parallel, first, firstIn string) string {
+	return fmt.Sprintf("expects input %s, but the branches of %s all receive the input of %s, %s", in, parallel, first, firstIn)
+}
+
+// JoinParam reports a branch producing out where the i-th (from 1)
+// parameter of the join of the Parallel (described) is param.
+func JoinParam(out string, i int, parallel, param string) string {
+	return fmt.Sprintf("produces %s, but parameter %d of the join function of %s is %s", out, i, parallel, param)
+}
+
+// LoopBody reports a Loop body taking in and producing out, where the
+// Loop (described) runs on t.
+func LoopBody(in, out, loop, t string) string {
+	return fmt.Sprintf("takes %s and produces %s, but the body of %s must take and produce %s", in, out, loop, t)
+}
+
+// MapBody reports a Map body taking in and producing out, where the Map
+// (described) has elements of elemIn and elemOut.
+func MapBody(in, out, m, elemIn, elemOut string) string {
+	return fmt.Sprintf("takes %s and produces %s, but the body of %s must take %s and produce %s", in, out, m, elemIn, elemOut)
+}
+
+// CaseInput reports a case (labelled, see CaseLabel) of a Branch
+// (described) taking in where the chooser takes chooserIn.
+func CaseInput(label, branch, in, chooserIn string) string {
+	return fmt.Sprintf("%s of %s expects input %s, but the chooser takes %s", label, branch, in, chooserIn)
+}
+
+// CaseOutput reports a case producing out where an earlier case
+// (described) produces firstOut.
+func CaseOutput(label, branch, out, first, firstOut string) string {
+	return fmt.Sprintf("%s of %s produces %s, but %s produces %s; all cases must produce one type", label, branch, out, first, firstOut)
+}
