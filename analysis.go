@@ -2,8 +2,8 @@ package flujo
 
 import (
 	"reflect"
-	"strings"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -81,7 +81,7 @@ func (t *treeInfo) walk(n Node) bool {
 	}
 	ni := &nodeInfo{}
 	t.nodes[b] = ni
-	if b.kind.leaf() {
+	if b.kind.Leaf() {
 		ni.fingerprint = fingerprint(b)
 		var key any = b
 		if len(t.core.overrides) > 0 {
@@ -109,19 +109,12 @@ func (t *treeInfo) walk(n Node) bool {
 	return writes
 }
 
-// fingerprint renders what makes two steps interchangeable for the cache.
+// fingerprint renders what makes two steps interchangeable for the cache
+// (dsl.Fingerprint).
 func fingerprint(b *nodeBase) string {
-	var s strings.Builder
-	s.WriteString(b.kind.String())
-	s.WriteByte('|')
-	s.WriteString(b.name)
-	s.WriteByte('|')
-	s.WriteString(typeName(b.in))
-	s.WriteString("->")
-	s.WriteString(typeName(b.out))
-	for _, o := range b.opts {
-		s.WriteByte('|')
-		s.WriteString(o.String())
+	opts := make([]string, len(b.opts))
+	for i, o := range b.opts {
+		opts[i] = o.String()
 	}
-	return s.String()
+	return dsl.Fingerprint(b.kind, b.name, typeName(b.in), typeName(b.out), opts)
 }

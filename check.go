@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 // DeclarationError lists every problem found in a declaration. The DSL's
@@ -53,7 +55,7 @@ type checker struct {
 	names    map[string]Node // the first node of each name
 	// state is the first state type seen, stateStep the step that uses it.
 	state     reflect.Type
-	stateStep string
+	stateStep Node
 	// checkedChain marks nodes whose fallback chain has been checked.
 	checkedChain map[*nodeBase]bool
 	// cut marks fallback nodes that close a loop; the walk stops there.
@@ -67,11 +69,7 @@ func (c *checker) addf(n Node, format string, args ...any) {
 // describe names a node as messages do: `step "classify"`, `parallel "enrich"`.
 func describe(n Node) string {
 	b := n.base()
-	kind := "step"
-	if !b.kind.leaf() {
-		kind = b.kind.String()
-	}
-	return fmt.Sprintf("%s %q", kind, b.name)
+	return dsl.Describe(b.kind, b.name)
 }
 
 func typeName(t reflect.Type) string {
@@ -89,9 +87,9 @@ func fits(out, in reflect.Type) bool {
 func (c *checker) visit(n Node) {
 	b := n.base()
 	if b.name == "" {
-		c.addf(n, "name is empty")
+		c.addf(n, "%s", dsl.NameEmpty)
 	} else if first, ok := c.names[b.name]; ok {
-		c.addf(n, "name %q is already used by %s; names must be unique within %s", b.name, describe(first), describe(c.root))
+		c.addf(n, "%s", dsl.DuplicateName(b.name, describe(first), "", describe(c.root)))
 	} else {
 		c.names[b.name] = n
 	}
@@ -116,7 +114,7 @@ func (c *checker) visit(n Node) {
 		c.mapNode(n)
 	}
 	for _, o := range b.opts {
-		if (o.kind == optFallback || o.kind == optDefault) && o.node != nil && !c.cut[o.node.base()] {
+		if (o.kind == dsl.Fallback || o.kind == dsl.Default) && o.node != nil && !c.cut[o.node.base()] {
 			c.visit(o.node)
 		}
 	}
@@ -124,103 +122,54 @@ func (c *checker) visit(n Node) {
 
 func (c *checker) stateType(n Node, s reflect.Type) {
 	if c.state == nil {
-		c.state, c.stateStep = s, n.Name()
+		c.state, c.stateStep = s, n
 		return
 	}
 	if c.state != s {
-		c.addf(n, "uses state %s, but step %q uses state %s; a pipeline has one state type", typeName(s), c.stateStep, typeName(c.state))
+		c.addf(n, "%s", dsl.TwoStates(typeName(s), describe(c.stateStep), "", typeName(c.state)))
 	}
-}
-
-// appliesTo reports whether an option kind may be set on a node kind, and
-// if not, what it applies to.
-func appliesTo(o optionKind, k nodeKind) (bool, string) {
-	switch o {
-	case optRetries, optBackoff, optBreakerCounts:
-		return k.leaf(), "a leaf step (Step, StepS or Func)"
-	case optCache, optCacheTTL, optImmutable:
-		return k == kindStep || k == kindFunc, "a Step or a Func"
-	case optMerge, optOnBranchFailure:
-		return k == kindParallel, "a Parallel"
-	case optMaxLoops:
-		return k == kindLoop, "a Loop"
-	case optDefault:
-		return k == kindBranch, "a Branch"
-	case optConcurrency:
-		return k == kindMap, "a Map"
-	}
-	return true, ""
 }
 
 func (c *checker) options(n Node) {
 	b := n.base()
 	for _, o := range b.opts {
 		if o.kind == 0 {
-			c.addf(n, "zero Option; build options with the DSL's functions")
+			c.addf(n, "%s", dsl.ZeroOption)
 			continue
 		}
-		if ok, what := appliesTo(o.kind, b.kind); !ok {
-			if b.kind == kindStepS && (o.kind == optCache || o.kind == optCacheTTL) {
-				c.addf(n, "%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key", o.kind)
-			} else {
-				c.addf(n, "%s applies to %s, not to a %s", o.kind, what, b.kind)
-			}
+		if !o.kind.AppliesTo(b.kind) {
+			c.addf(n, "%s", dsl.NotApplicable(o.kind, b.kind))
 			continue
+		}
+		v := o.value()
+		if msg := dsl.Invalid(o.kind, v); msg != "" {
+			c.addf(n, "%s", msg)
 		}
 		switch o.kind {
-		case optRetries:
-			if o.n < 0 {
-				c.addf(n, "Retries(%d): must be >= 0", o.n)
+		case dsl.BreakerCounts, dsl.Default:
+			if v.Nil {
+				c.addf(n, "%s", dsl.NilArg(o.kind))
 			}
-		case optBackoff:
-			if o.d1 < 0 || o.d2 < o.d1 {
-				c.addf(n, "Backoff(%v, %v): need 0 <= initial <= max", o.d1, o.d2)
-			}
-		case optTimeout, optCacheTTL:
-			if o.d1 <= 0 {
-				c.addf(n, "%s(%v): must be > 0", o.kind, o.d1)
-			}
-		case optMaxLoops, optConcurrency:
-			if o.n < 1 {
-				c.addf(n, "%s(%d): must be >= 1", o.kind, o.n)
-			}
-		case optMerge:
-			if o.merge > NoMerge {
-				c.addf(n, "Merge(%v): unknown strategy", o.merge)
-			}
-		case optOnBranchFailure:
-			if o.policy > Ignore {
-				c.addf(n, "OnBranchFailure(%v): unknown policy", o.policy)
-			}
-		case optBreakerCounts:
-			if o.counts == nil {
-				c.addf(n, "BreakerCounts: function is nil")
-			}
-		case optValidate:
-			if o.validate == nil {
-				c.addf(n, "Validate: function is nil")
+		case dsl.Validate:
+			if v.Nil {
+				c.addf(n, "%s", dsl.NilArg(o.kind))
 			} else if b.out != nil && !fits(b.out, o.vtype) {
-				c.addf(n, "Validate[%s] does not fit the output type %s", typeName(o.vtype), typeName(b.out))
+				c.addf(n, "%s", dsl.ValidateType(typeName(o.vtype), typeName(b.out)))
 			}
-		case optFallback:
+		case dsl.Fallback:
 			c.fallback(n, o.node)
-		case optDefault:
-			if o.node == nil {
-				c.addf(n, "Default(nil)")
-			}
 		}
 	}
 }
 
 func (c *checker) fallback(n Node, fb Node) {
 	if fb == nil {
-		c.addf(n, "Fallback(nil)")
+		c.addf(n, "%s", dsl.NilArg(dsl.Fallback))
 		return
 	}
 	b, f := n.base(), fb.base()
 	if f.in != b.in || f.out != b.out {
-		c.addf(n, "fallback %q takes %s and produces %s, but the step takes %s and produces %s",
-			f.name, typeName(f.in), typeName(f.out), typeName(b.in), typeName(b.out))
+		c.addf(n, "%s", dsl.FallbackTypes(f.name, typeName(f.in), typeName(f.out), typeName(b.in), typeName(b.out)))
 	}
 	if c.checkedChain[b] {
 		return
@@ -232,13 +181,13 @@ func (c *checker) fallback(n Node, fb Node) {
 		for _, name := range chain {
 			if name == cb.name {
 				c.cut[cb] = true
-				c.addf(n, "fallback loop: %s", strings.Join(append(chain, cb.name), " -> "))
+				c.addf(n, "%s", dsl.FallbackLoop(append(chain, cb.name)))
 				return
 			}
 		}
 		chain = append(chain, cb.name)
 		if len(chain)-1 > MaxFallbackDepth {
-			c.addf(n, "fallback chain %s is %d deep; at most %d allowed", strings.Join(chain, " -> "), len(chain)-1, MaxFallbackDepth)
+			c.addf(n, "%s", dsl.FallbackTooDeep(chain))
 			return
 		}
 	}
@@ -246,20 +195,19 @@ func (c *checker) fallback(n Node, fb Node) {
 
 func (c *checker) pipeline(n *pipelineNode) {
 	if len(n.nodes) == 0 {
-		c.addf(n, "has no steps")
+		c.addf(n, "%s", dsl.NoSteps)
 		return
 	}
 	var prev Node
 	for i, s := range n.nodes {
 		if s == nil {
-			c.addf(n, "node %d is nil", i+1)
+			c.addf(n, "%s", dsl.NodeNil(i+1))
 			prev = nil
 			continue
 		}
 		c.visit(s)
 		if prev != nil && !fits(prev.base().out, s.base().in) {
-			c.addf(n, "%s expects input %s, but %s produces %s",
-				describe(s), typeName(s.base().in), describe(prev), typeName(prev.base().out))
+			c.addf(s, "%s", dsl.InputMismatch(typeName(s.base().in), describe(prev), typeName(prev.base().out)))
 		}
 		prev = s
 	}
@@ -269,87 +217,84 @@ var errorType = reflect.TypeFor[error]()
 
 func (c *checker) parallel(n *parallelNode) {
 	if len(n.branches) == 0 {
-		c.addf(n, "has no branches")
+		c.addf(n, "%s", dsl.NoBranches)
 	}
 	for i, br := range n.branches {
 		if br == nil {
-			c.addf(n, "branch %d is nil", i+1)
+			c.addf(n, "%s", dsl.BranchNil(i+1))
 			continue
 		}
 		c.visit(br)
 		if n.in != nil && !fits(n.in, br.base().in) {
-			c.addf(n, "all branches receive the same input, but %s expects %s and %s expects %s",
-				describe(br), typeName(br.base().in), describe(n.branches[0]), typeName(n.in))
+			c.addf(br, "%s", dsl.BranchInput(typeName(br.base().in), describe(n), describe(n.branches[0]), typeName(n.in)))
 		}
 	}
 	if !n.join.IsValid() {
-		c.addf(n, "join function is nil")
+		c.addf(n, "%s", dsl.JoinNil)
 		return
 	}
 	t := n.join.Type()
 	if t.Kind() != reflect.Func {
-		c.addf(n, "join must be a function, got %s", t)
+		c.addf(n, "%s", dsl.JoinNotFunc(t.String()))
 		return
 	}
 	if n.join.IsNil() {
-		c.addf(n, "join function is nil")
+		c.addf(n, "%s", dsl.JoinNil)
 		return
 	}
 	if t.IsVariadic() {
-		c.addf(n, "join must not be variadic: give it one parameter per branch")
+		c.addf(n, "%s", dsl.JoinVariadic)
 		return
 	}
 	if t.NumOut() == 0 || t.NumOut() > 2 || (t.NumOut() == 2 && t.Out(1) != errorType) {
-		c.addf(n, "join must return Out or (Out, error), got %s", t)
+		c.addf(n, "%s", dsl.JoinResults(t.String()))
 	}
 	if t.NumIn() != len(n.branches) {
-		c.addf(n, "join takes %d parameters, but there are %d branches", t.NumIn(), len(n.branches))
+		c.addf(n, "%s", dsl.JoinArity(t.NumIn(), len(n.branches)))
 		return
 	}
 	for i, br := range n.branches {
 		if br != nil && !fits(br.base().out, t.In(i)) {
-			c.addf(n, "join parameter %d is %s, but %s produces %s", i+1, typeName(t.In(i)), describe(br), typeName(br.base().out))
+			c.addf(br, "%s", dsl.JoinParam(typeName(br.base().out), i+1, describe(n), typeName(t.In(i))))
 		}
 	}
 }
 
 func (c *checker) loop(n *loopNode) {
 	if n.body == nil {
-		c.addf(n, "body is nil")
+		c.addf(n, "%s", dsl.BodyNil)
 		return
 	}
 	c.visit(n.body)
 	b := n.body.base()
 	if b.in != n.in || b.out != n.out {
-		c.addf(n, "body %s takes %s and produces %s; a loop body must take and produce %s",
-			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in))
+		c.addf(n.body, "%s", dsl.LoopBody(typeName(b.in), typeName(b.out), describe(n), typeName(n.in)))
 	}
 }
 
 func (c *checker) branch(n *branchNode) {
 	if len(n.keys) == 0 && n.set.def == nil {
-		c.addf(n, "has no cases and no Default")
+		c.addf(n, "%s", dsl.NoCases)
 	}
 	var first Node
 	check := func(label string, cs Node) {
 		if cs == nil {
-			c.addf(n, "%s is nil", label)
+			c.addf(n, "%s", dsl.CaseNil(label))
 			return
 		}
 		c.visit(cs)
 		b := cs.base()
 		if !fits(n.in, b.in) {
-			c.addf(n, "%s (%s) expects input %s, but the chooser takes %s", label, describe(cs), typeName(b.in), typeName(n.in))
+			c.addf(cs, "%s", dsl.CaseInput(label, describe(n), typeName(b.in), typeName(n.in)))
 		}
 		if first == nil {
 			first = cs
 		} else if b.out != first.base().out {
-			c.addf(n, "%s (%s) produces %s, but %s produces %s; all cases must produce one type",
-				label, describe(cs), typeName(b.out), describe(first), typeName(first.base().out))
+			c.addf(cs, "%s", dsl.CaseOutput(label, describe(n), typeName(b.out), describe(first), typeName(first.base().out)))
 		}
 	}
 	for _, k := range n.keys {
-		check(fmt.Sprintf("case %q", k), n.cases[k])
+		check(dsl.CaseLabel(k), n.cases[k])
 	}
 	if d := n.set.def; d != nil {
 		c.cut[d.base()] = true // checked here, not again as an option
@@ -359,57 +304,46 @@ func (c *checker) branch(n *branchNode) {
 
 func (c *checker) mapNode(n *mapNode) {
 	if n.body == nil {
-		c.addf(n, "body is nil")
+		c.addf(n, "%s", dsl.BodyNil)
 		return
 	}
 	c.visit(n.body)
 	b := n.body.base()
 	if b.in != n.in.Elem() || b.out != n.out.Elem() {
-		c.addf(n, "body %s takes %s and produces %s, but the map takes %s and produces %s",
-			describe(n.body), typeName(b.in), typeName(b.out), typeName(n.in), typeName(n.out))
+		c.addf(n.body, "%s", dsl.MapBody(typeName(b.in), typeName(b.out), describe(n), typeName(n.in.Elem()), typeName(n.out.Elem())))
 	}
 	if n.set.concurrency > 1 && usesState(n.body) {
-		c.addf(n, "Concurrency(%d): the body reads the pipeline state, which elements running at once would share; use Concurrency(1)", n.set.concurrency)
+		c.addf(n, "%s", dsl.ConcurrentState(int64(n.set.concurrency)))
 	}
+}
+
+// runs returns what n may run besides itself, as dsl.Find walks it.
+func runs(n Node) (kids []Node, fallback, def Node) {
+	b := n.base()
+	return children(n), b.set.fallback, b.set.def
+}
+
+// stateStep returns the first StepS in n, its fallbacks and defaults
+// included, in the DSL's order (dsl.Find).
+func stateStep(n Node) (*leafNode, bool) {
+	s, ok := dsl.Find(n, runs, func(n Node) bool { return n.base().kind == kindStepS })
+	if !ok {
+		return nil, false
+	}
+	return s.(*leafNode), true
 }
 
 // usesState reports whether any StepS runs in n, its fallbacks and defaults
 // included.
 func usesState(n Node) bool {
-	if n == nil {
-		return false
-	}
-	b := n.base()
-	if b.kind == kindStepS {
-		return true
-	}
-	if usesState(b.set.fallback) || usesState(b.set.def) {
-		return true
-	}
-	for _, ch := range children(n) {
-		if usesState(ch) {
-			return true
-		}
-	}
-	return false
+	_, ok := stateStep(n)
+	return ok
 }
 
-// stateTypeOf returns the state type S of the StepS in n, or nil.
+// stateTypeOf returns the state type S of the first StepS in n, or nil.
 func stateTypeOf(n Node) reflect.Type {
-	if n == nil {
-		return nil
+	if s, ok := stateStep(n); ok {
+		return s.state
 	}
-	if l, ok := n.(*leafNode); ok && l.kind == kindStepS {
-		return l.state
-	}
-	b := n.base()
-	for _, ch := range children(n) {
-		if s := stateTypeOf(ch); s != nil {
-			return s
-		}
-	}
-	if s := stateTypeOf(b.set.fallback); s != nil {
-		return s
-	}
-	return stateTypeOf(b.set.def)
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 type (
@@ -61,20 +63,20 @@ func TestDeclarationErrors(t *testing.T) {
 		}, ""},
 		{"output does not fit next input", func() Node {
 			return Pipeline("triage", Step("score", sentimentOf), Step("route", route))
-		}, `flujo: pipeline "triage": step "route" expects input flujo.enriched, but step "score" produces flujo.sentiment`},
+		}, `flujo: step "route": expects input flujo.enriched, but step "score" before it produces flujo.sentiment`},
 		{"join parameter", func() Node {
 			return Parallel("enrich", joinTS, Step("sentiment", sentimentOf), s("crm"))
-		}, `parallel "enrich": join parameter 1 is flujo.ticket, but step "sentiment" produces flujo.sentiment`},
+		}, `step "sentiment": produces flujo.sentiment, but parameter 1 of the join function of parallel "enrich" is flujo.ticket`},
 		{"join arity", func() Node { return Parallel("enrich", joinTS, s("crm")) }, "join takes 2 parameters, but there are 1 branches"},
 		{"join nil func", func() Node { return Parallel("enrich", (func(ticket) ticket)(nil), s("crm")) }, "join function is nil"},
 		{"join not a func", func() Node { return Parallel("enrich", 42, s("crm")) }, "join must be a function, got int"},
 		{"join returns two non-error", func() Node {
 			return Parallel("enrich", func(ticket) (ticket, ticket) { return ticket{}, ticket{} }, s("crm"))
 		}, "join must return Out or (Out, error)"},
-		{"loop body types", func() Node { return Loop("l", Step("str", toString), func(ticket) bool { return true }) }, `loop "l": body step "str" takes flujo.ticket and produces string; a loop body must take and produce flujo.ticket`},
+		{"loop body types", func() Node { return Loop("l", Step("str", toString), func(ticket) bool { return true }) }, `step "str": takes flujo.ticket and produces string, but the body of loop "l" must take and produce flujo.ticket`},
 		{"branch case types", func() Node {
 			return Branch("b", key, map[string]Node{"a": s("x"), "b": Step("str", toString)})
-		}, `case "b" (step "str") produces string, but step "x" produces flujo.ticket`},
+		}, `step "str": case "b" of branch "b" produces string, but step "x" produces flujo.ticket`},
 		{"duplicate names", func() Node { return Pipeline("p", s("x"), s("x")) }, `step "x": name "x" is already used by step "x"; names must be unique within pipeline "p"`},
 		{"step named like its pipeline", func() Node { return Pipeline("p", s("p")) }, `step "p": name "p" is already used by pipeline "p"; names must be unique within pipeline "p"`},
 		{"two state types", func() Node { return Pipeline("p", StepS("a", withA), StepS("b", withB)) }, `step "b": uses state flujo.stateB, but step "a" uses state flujo.stateA`},
@@ -87,7 +89,7 @@ func TestDeclarationErrors(t *testing.T) {
 		{"zero timeout", func() Node { return s("x", Timeout(0)) }, "Timeout(0s): must be > 0"},
 		{"zero max loops", func() Node { return Loop("l", Step("inc", inc), never, MaxLoops(0)) }, "MaxLoops(0): must be >= 1"},
 		{"zero concurrency", func() Node { return Map[ticket, ticket]("m", s("x"), Concurrency(0)) }, "Concurrency(0): must be >= 1"},
-		{"fallback types", func() Node { return s("x", Fallback(Step("str", toString))) }, `fallback "str" takes flujo.ticket and produces string, but the step takes flujo.ticket and produces flujo.ticket`},
+		{"fallback types", func() Node { return s("x", Fallback(Step("str", toString))) }, `fallback "str" takes flujo.ticket and produces string, but the node takes flujo.ticket and produces flujo.ticket`},
 		{"validator type", func() Node { return s("x", Validate(func(string) error { return nil })) }, "Validate[string] does not fit the output type flujo.ticket"},
 		{"nil function", func() Node { return Step[ticket, ticket]("x", nil) }, `step "x": function is nil`},
 		{"BreakerCounts nil", func() Node { return s("x", BreakerCounts(nil)) }, `step "x": BreakerCounts: function is nil`},
@@ -95,10 +97,10 @@ func TestDeclarationErrors(t *testing.T) {
 		{"BreakerCounts on a step", func() Node { return s("x", BreakerCounts(IsBadInput)) }, ""},
 		{"empty pipeline", func() Node { return Pipeline("p") }, `pipeline "p": has no steps`},
 		{"empty name", func() Node { return s("") }, `step "": name is empty`},
-		{"map body types", func() Node { return Map[int, int]("m", s("x")) }, `map "m": body step "x" takes flujo.ticket and produces flujo.ticket, but the map takes []int and produces []int`},
+		{"map body types", func() Node { return Map[int, int]("m", s("x")) }, `step "x": takes flujo.ticket and produces flujo.ticket, but the body of map "m" must take int and produce int`},
 		{"map state with concurrency", func() Node { return Map[ticket, ticket]("m", StepS("a", withA), Concurrency(2)) }, "the body reads the pipeline state"},
 		{"unknown merge", func() Node { return Parallel("p", func(ticket) ticket { return ticket{} }, s("x")).With(Merge(9)) }, "Merge(MergeStrategy(9)): unknown strategy"},
-		{"default types", func() Node { return Branch("b", key, map[string]Node{"a": s("x")}, Default(Step("str", toString))) }, `Default (step "str") produces string`},
+		{"default types", func() Node { return Branch("b", key, map[string]Node{"a": s("x")}, Default(Step("str", toString))) }, `step "str": Default of branch "b" produces string`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,5 +170,15 @@ func TestBackoffDelays(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("delays %v, want %v", got, want)
 		}
+	}
+}
+
+// TestFingerprintIsTheTables checks that a leaf step's cache fingerprint
+// is the DSL rule table's, built from each option's String.
+func TestFingerprintIsTheTables(t *testing.T) {
+	n := Step("s", classify, Retries(2), Timeout(time.Second), Cache())
+	want := dsl.Fingerprint(dsl.Step, "s", "flujo.ticket", "flujo.ticket", []string{"Retries(2)", "Timeout(1s)", "Cache()"})
+	if got := fingerprint(n.base()); got != want {
+		t.Errorf("fingerprint %q, want %q", got, want)
 	}
 }

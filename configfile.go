@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -108,7 +109,7 @@ func (t *treeInfo) checkOverrides() error {
 	leaves := map[string]*nodeBase{}
 	composites := map[string]*nodeBase{}
 	for b := range t.nodes {
-		if b.kind.leaf() {
+		if b.kind.Leaf() {
 			leaves[b.name] = b
 		} else {
 			composites[b.name] = b
@@ -127,16 +128,12 @@ func (t *treeInfo) checkOverrides() error {
 		leaf := leaves[step]
 		switch {
 		case leaf == nil && composites[step] != nil:
-			fail("names its %s %q, but overrides apply to Step, StepS and Func nodes only; name one of its steps", composites[step].kind, step)
+			fail("%s", dsl.OverrideComposite(dsl.Describe(composites[step].kind, step)))
 		case leaf == nil:
-			names := slices.Sorted(maps.Keys(leaves))
-			for i, n := range names {
-				names[i] = strconv.Quote(n)
-			}
-			fail("overrides the step %q, which the pipeline does not have; its steps are %s; fix the key or remove it", step, strings.Join(names, ", "))
+			fail("%s", dsl.OverrideMissing(step, slices.Sorted(maps.Keys(leaves))))
 		case leaf.kind == kindStepS:
 			if o := c.overrides[key]; o.Cache != nil && *o.Cache {
-				fail("sets cache for the state step %q, but it reads the pipeline state, which is not part of the cache key; remove the cache setting", step)
+				fail("%s", dsl.OverrideCacheState)
 			}
 		}
 	}

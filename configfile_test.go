@@ -92,7 +92,7 @@ func TestStepOverridesThatCannotApplyFailExecute(t *testing.T) {
 	for key, want := range map[string]string{
 		"fulfil.prcie": `overrides the step "prcie", which the pipeline does not have; its steps are "count", "price"`,
 		"fulfil.inner": `names its pipeline "inner", but overrides apply to Step, StepS and Func nodes only`,
-		"fulfil.count": `sets cache for the state step "count"`,
+		"fulfil.count": `sets cache for it, but it is a StepS`,
 	} {
 		on := true
 		path := writeConfig(t, `{"steps": {"`+key+`": {"cache": true}}}`)

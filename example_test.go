@@ -66,7 +66,7 @@ func Example() {
 func ExampleCheck() {
 	defer func() { fmt.Println(recover()) }()
 	flujo.Pipeline("bad", flujo.Step("route", Page), flujo.Step("classify", Classify))
-	// Output: flujo: pipeline "bad": step "classify" expects input flujo_test.Ticket, but step "route" produces flujo_test.Triaged
+	// Output: flujo: step "classify": expects input flujo_test.Ticket, but step "route" before it produces flujo_test.Triaged
 }
 
 // A flujo.json step override, given in code: "classify" in the pipeline

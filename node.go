@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -21,34 +22,20 @@ type Node interface {
 	base() *nodeBase
 }
 
-// nodeKind tells how a node runs.
-type nodeKind uint8
+// nodeKind tells how a node runs; its names and rules are the DSL rule
+// table's (internal/dsl).
+type nodeKind = dsl.Kind
 
 const (
-	kindStep nodeKind = iota
-	kindStepS
-	kindFunc
-	kindPipeline
-	kindParallel
-	kindLoop
-	kindBranch
-	kindMap
+	kindStep     = dsl.Step
+	kindStepS    = dsl.StepS
+	kindFunc     = dsl.Func
+	kindPipeline = dsl.Pipeline
+	kindParallel = dsl.Parallel
+	kindLoop     = dsl.Loop
+	kindBranch   = dsl.Branch
+	kindMap      = dsl.Map
 )
-
-var nodeKindNames = [...]string{
-	kindStep:     "step",
-	kindStepS:    "state step",
-	kindFunc:     "func step",
-	kindPipeline: "pipeline",
-	kindParallel: "parallel",
-	kindLoop:     "loop",
-	kindBranch:   "branch",
-	kindMap:      "map",
-}
-
-func (k nodeKind) String() string { return nodeKindNames[k] }
-
-func (k nodeKind) leaf() bool { return k <= kindFunc }
 
 // nodeBase holds what every kind of node has: its name, its input and output
 // types, its options as declared and the settings they resolve to.

@@ -4,16 +4,16 @@ import (
 	"go/ast"
 	"go/types"
 	"strconv"
-	"strings"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/schema"
 )
 
-// Defaults of the options, as in the DSL.
+// Defaults of the options, the DSL's.
 const (
-	DefaultRetries     = 1
-	DefaultMaxLoops    = 5
-	DefaultConcurrency = 1
+	DefaultRetries     = dsl.DefaultRetries
+	DefaultMaxLoops    = dsl.DefaultMaxLoops
+	DefaultConcurrency = dsl.DefaultConcurrency
 )
 
 // pipeline builds the model of one checked declaration.
@@ -36,26 +36,11 @@ func (a *analyzer) pipeline(p *pkgInfo, v *varDecl, root *nodeBuild) *Pipeline {
 	return pl
 }
 
-// stateTypeOf returns the S of the first StepS in n, in the DSL's order:
-// children, then the fallback, then the default.
+// stateTypeOf returns the S of the first StepS in n, in the DSL's order
+// (dsl.Find).
 func stateTypeOf(n *nodeBuild) types.Type {
-	if n == nil {
-		return nil
-	}
-	if n.kind == KindStepS {
-		return n.state
-	}
-	for _, c := range n.children {
-		if s := stateTypeOf(c); s != nil {
-			return s
-		}
-	}
-	for _, fn := range []dslFunc{optFallback, optDefault} {
-		if o := n.lastOpt(fn); o != nil {
-			if s := stateTypeOf(o.node); s != nil {
-				return s
-			}
-		}
+	if s, ok := stateStep(n); ok {
+		return s.state
 	}
 	return nil
 }
@@ -88,10 +73,10 @@ func (b *assembler) node(n *nodeBuild) *Node {
 	for _, c := range n.children {
 		m.Children = append(m.Children, b.node(c))
 	}
-	if o := n.lastOpt(optFallback); o != nil && o.node != nil {
+	if o := n.lastOpt(dsl.Fallback); o != nil && o.node != nil {
 		m.Options.Fallback = b.node(o.node)
 	}
-	if o := n.lastOpt(optDefault); o != nil && o.node != nil && n.kind == KindBranch {
+	if o := n.lastOpt(dsl.Default); o != nil && o.node != nil && n.kind == KindBranch {
 		m.Options.Default = b.node(o.node)
 	}
 	m.ReadsState = usesState(n)
@@ -125,94 +110,46 @@ func funcRef(f *funcArg) FuncRef {
 	return f.ref
 }
 
-// options resolves a node's options as the DSL does: the last of a kind
-// wins, validators add up.
+// options resolves a node's options by the DSL's rule (dsl.Resolve).
 func (b *assembler) options(n *nodeBuild) Options {
+	r := dsl.Resolve(len(n.opts), func(i int) (dsl.Option, dsl.Value) { return n.opts[i].fn, n.opts[i].value() })
 	o := Options{
-		Retries:         DefaultRetries,
-		MaxLoops:        DefaultMaxLoops,
-		Concurrency:     DefaultConcurrency,
-		Merge:           MergeUpdate,
-		OnBranchFailure: Propagate,
+		Retries:         r.Retries,
+		BackoffInitial:  r.BackoffInitial,
+		BackoffMax:      r.BackoffMax,
+		Timeout:         r.Timeout,
+		Cache:           r.Cache,
+		CacheTTL:        r.CacheTTL,
+		ImmutableOutput: r.ImmutableOutput,
+		MaxLoops:        r.MaxLoops,
+		Concurrency:     r.Concurrency,
+		Merge:           dsl.MergeName(r.Merge),
+		OnBranchFailure: dsl.PolicyName(r.OnBranchFailure),
 	}
 	for _, ov := range n.opts {
-		o.Declared = append(o.Declared, OptionUse{Name: ov.fn.optionName(), Text: optionText(ov), Pos: ov.pos.String()})
-		switch ov.fn {
-		case optRetries:
-			o.Retries = int(ov.n)
-		case optBackoff:
-			o.BackoffInitial, o.BackoffMax = ov.d1, ov.d2
-		case optTimeout:
-			o.Timeout = ov.d1
-		case optCache:
-			o.Cache = true
-		case optCacheTTL:
-			o.Cache, o.CacheTTL = true, ov.d1
-		case optImmutable:
-			o.ImmutableOutput = true
-		case optValidate:
-			if ov.validate != nil && !ov.validate.isNil {
-				o.Validate = append(o.Validate, ov.validate.ref)
-			}
-		case optMerge:
-			o.Merge = mergeName(ov.n)
-		case optOnBranchFailure:
-			o.OnBranchFailure = policyName(ov.n)
-		case optMaxLoops:
-			o.MaxLoops = int(ov.n)
-		case optConcurrency:
-			o.Concurrency = int(ov.n)
-		case optBreakerCounts:
-			if ov.counts != nil && !ov.counts.isNil && !ov.counts.bad {
-				ref := ov.counts.ref
-				o.BreakerCounts = &ref
-			}
-		}
+		o.Declared = append(o.Declared, OptionUse{Name: ov.fn.String(), Text: optionText(ov), Pos: ov.pos.String()})
+	}
+	for _, i := range r.Validate {
+		o.Validate = append(o.Validate, n.opts[i].validate.ref)
+	}
+	if r.BreakerCounts >= 0 {
+		ref := n.opts[r.BreakerCounts].counts.ref
+		o.BreakerCounts = &ref
 	}
 	return o
 }
 
 // optionText renders an option as the DSL's Option.String does.
-func optionText(o *optionVal) string {
-	name := o.fn.optionName()
-	switch o.fn {
-	case optRetries, optMaxLoops, optConcurrency:
-		return name + "(" + strconv.FormatInt(o.n, 10) + ")"
-	case optBackoff:
-		return name + "(" + o.d1.String() + ", " + o.d2.String() + ")"
-	case optTimeout, optCacheTTL:
-		return name + "(" + o.d1.String() + ")"
-	case optFallback, optDefault:
-		if o.node == nil {
-			return name + "(nil)"
-		}
-		return name + "(" + strconv.Quote(o.node.name) + ")"
-	case optValidate:
-		return "Validate[" + reflectString(o.vtype) + "]"
-	case optMerge:
-		return name + "(" + mergeName(o.n) + ")"
-	case optOnBranchFailure:
-		return name + "(" + policyName(o.n) + ")"
-	}
-	return name + "()"
-}
+func optionText(o *optionVal) string { return o.fn.Text(o.value()) }
 
 // fingerprint renders what makes two steps interchangeable for the cache,
-// as the dynamic engine does.
+// as the dynamic engine does (dsl.Fingerprint).
 func fingerprint(n *nodeBuild) string {
-	var s strings.Builder
-	s.WriteString(kindName(n.kind))
-	s.WriteByte('|')
-	s.WriteString(n.name)
-	s.WriteByte('|')
-	s.WriteString(reflectString(n.in))
-	s.WriteString("->")
-	s.WriteString(reflectString(n.out))
-	for _, o := range n.opts {
-		s.WriteByte('|')
-		s.WriteString(optionText(o))
+	opts := make([]string, len(n.opts))
+	for i, o := range n.opts {
+		opts[i] = optionText(o)
 	}
-	return s.String()
+	return dsl.Fingerprint(n.kind.dsl(), n.name, reflectString(n.in), reflectString(n.out), opts)
 }
 
 func (b *assembler) leaf(n *nodeBuild, m *Node) *Leaf {
@@ -258,8 +195,7 @@ func (b *assembler) leaf(n *nodeBuild, m *Node) *Leaf {
 			if ov.Cache != nil && *ov.Cache {
 				switch {
 				case n.kind == KindStepS:
-					a.errorf(n.use, "%s: %s sets cache for it, but it is a StepS: it reads the pipeline state, which is not part of the cache key; remove the cache setting",
-						n.describe(), b.configKey(n))
+					a.errorf(n.use, "%s: %s %s", n.describe(), b.configKey(n), dsl.OverrideCacheState)
 				case !l.Cacheable:
 					a.errorf(n.use, "%s: %s sets cache for it, but %s; remove the cache setting, or give the input type a Hash64() uint64 method",
 						n.describe(), b.configKey(n), l.CacheReason)
@@ -290,6 +226,6 @@ func (b *assembler) parallel(n *nodeBuild) *ParallelInfo {
 	for _, br := range n.children {
 		pi.Branches = append(pi.Branches, a.branchWrites(br))
 	}
-	pi.Conflicts, pi.MergeBack = mergeAnalysis(pi.Branches, mergeName(n.optN(optMerge, 0)))
+	pi.Conflicts, pi.MergeBack = mergeAnalysis(pi.Branches, dsl.MergeName(n.optN(dsl.Merge, 0)))
 	return pi
 }

@@ -3,17 +3,18 @@ package analysis
 import (
 	"fmt"
 	"go/types"
-	"strings"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
-// The checks mirror the DSL's declaration-time checks (flujo.Check), so a
+// The checks apply the DSL's rule table (internal/dsl) as the
+// declaration-time checks (flujo.Check) do, in the same words, so a
 // declaration flujogen accepts does not panic at package init, and add
 // what only the source shows: state writes, hashability, and what
 // generated code can call. Errors point at the offending node's place.
 
-// MaxFallbackDepth is the longest chain of fallbacks a node may declare, as
-// in the DSL.
-const MaxFallbackDepth = 10
+// MaxFallbackDepth is the longest chain of fallbacks a node may declare.
+const MaxFallbackDepth = dsl.MaxFallbackDepth
 
 // checker checks one pipeline declaration.
 type checker struct {
@@ -50,9 +51,9 @@ func same(x, y types.Type) bool {
 
 func (c *checker) visit(n *nodeBuild) {
 	if n.name == "" {
-		c.errorf(n.use, n, "name is empty")
+		c.errorf(n.use, n, "%s", dsl.NameEmpty)
 	} else if prev := c.names[n.name]; prev != nil {
-		c.errorf(n.use, n, "name %q is already used by %s at %s; names must be unique within %s", n.name, prev.describe(), prev.use, c.root.describe())
+		c.errorf(n.use, n, "%s", dsl.DuplicateName(n.name, prev.describe(), prev.use.String(), c.root.describe()))
 	} else {
 		c.names[n.name] = n
 	}
@@ -72,7 +73,7 @@ func (c *checker) visit(n *nodeBuild) {
 		c.mapNode(n)
 	}
 	for _, o := range n.opts {
-		if (o.fn == optFallback || o.fn == optDefault) && o.node != nil && !c.cut[o.node] {
+		if (o.fn == dsl.Fallback || o.fn == dsl.Default) && o.node != nil && !c.cut[o.node] {
 			c.visit(o.node)
 		}
 	}
@@ -115,106 +116,61 @@ func (c *checker) stateType(n *nodeBuild) {
 		return
 	}
 	if !same(c.state, n.state) {
-		c.errorf(n.use, n, "uses state %s, but %s at %s uses state %s; a pipeline has one state type",
-			c.ts(n.state, n), c.stateStep.describe(), c.stateStep.use, c.ts(c.state, n))
+		c.errorf(n.use, n, "%s", dsl.TwoStates(c.ts(n.state, n), c.stateStep.describe(), c.stateStep.use.String(), c.ts(c.state, n)))
 	}
 }
 
-// appliesTo reports whether an option may be set on a node kind, and if
-// not, what it applies to.
-func appliesTo(o dslFunc, k Kind) (bool, string) {
-	switch o {
-	case optRetries, optBackoff, optBreakerCounts:
-		return k.Leaf(), "a leaf step (Step, StepS or Func)"
-	case optCache, optCacheTTL, optImmutable:
-		return k == KindStep || k == KindFunc, "a Step or a Func"
-	case optMerge, optOnBranchFailure:
-		return k == KindParallel, "a Parallel"
-	case optMaxLoops:
-		return k == KindLoop, "a Loop"
-	case optDefault:
-		return k == KindBranch, "a Branch"
-	case optConcurrency:
-		return k == KindMap, "a Map"
+// value returns the option's arguments as the rule table reads them.
+func (o *optionVal) value() dsl.Value {
+	v := dsl.Value{N: o.n, D1: o.d1, D2: o.d2, Type: reflectString(o.vtype)}
+	switch o.fn {
+	case dsl.Fallback, dsl.Default:
+		v.Nil = o.node == nil
+		if o.node != nil {
+			v.Node = o.node.name
+		}
+	case dsl.Validate:
+		v.Nil = o.validate == nil || o.validate.isNil
+	case dsl.BreakerCounts:
+		v.Nil = o.counts == nil || o.counts.isNil || o.counts.bad
 	}
-	return true, ""
-}
-
-// kindName names a node kind as the DSL's messages do.
-func kindName(k Kind) string {
-	switch k {
-	case KindStep:
-		return "step"
-	case KindStepS:
-		return "state step"
-	case KindFunc:
-		return "func step"
-	}
-	return strings.ToLower(string(k))
+	return v
 }
 
 func (c *checker) options(n *nodeBuild) {
 	for _, o := range n.opts {
-		name := o.fn.optionName()
-		if ok, what := appliesTo(o.fn, n.kind); !ok {
-			if n.kind == KindStepS && (o.fn == optCache || o.fn == optCacheTTL) {
-				c.errorf(o.pos, n, "%s cannot apply to a StepS: it reads the pipeline state, which is not part of the cache key; remove %s or make the step a Step that does not take the state", name, name)
-			} else {
-				c.errorf(o.pos, n, "%s applies to %s, not to a %s", name, what, kindName(n.kind))
-			}
+		opt := o.fn
+		if !opt.AppliesTo(n.kind.dsl()) {
+			c.errorf(o.pos, n, "%s", dsl.NotApplicable(opt, n.kind.dsl()))
 			continue
 		}
 		if o.bad {
 			continue
 		}
+		if msg := dsl.Invalid(opt, o.value()); msg != "" {
+			c.errorf(o.pos, n, "%s", msg)
+		}
 		switch o.fn {
-		case optRetries:
-			if o.n < 0 {
-				c.errorf(o.pos, n, "Retries(%d): must be >= 0", o.n)
-			}
-		case optBackoff:
-			if o.d1 < 0 || o.d2 < o.d1 {
-				c.errorf(o.pos, n, "Backoff(%v, %v): need 0 <= initial <= max", o.d1, o.d2)
-			}
-		case optTimeout, optCacheTTL:
-			if o.d1 <= 0 {
-				c.errorf(o.pos, n, "%s(%v): must be > 0", name, o.d1)
-			}
-			if o.fn == optCacheTTL {
-				c.cacheable(n, o)
-			}
-		case optMaxLoops, optConcurrency:
-			if o.n < 1 {
-				c.errorf(o.pos, n, "%s(%d): must be >= 1", name, o.n)
-			}
-		case optMerge:
-			if strings.HasPrefix(mergeName(o.n), "MergeStrategy(") {
-				c.errorf(o.pos, n, "Merge(MergeStrategy(%d)): unknown strategy; use flujo.MergeUpdate, flujo.ErrorOnConflict, flujo.KeepFirst or flujo.NoMerge", o.n)
-			}
-		case optOnBranchFailure:
-			if strings.HasPrefix(policyName(o.n), "BranchFailurePolicy(") {
-				c.errorf(o.pos, n, "OnBranchFailure(BranchFailurePolicy(%d)): unknown policy; use flujo.Propagate or flujo.Ignore", o.n)
-			}
-		case optBreakerCounts:
+		case dsl.CacheTTL, dsl.Cache:
+			c.cacheable(n, o)
+		case dsl.BreakerCounts:
 			if o.counts.isNil {
-				c.errorf(o.pos, n, "BreakerCounts: function is nil")
+				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			}
-		case optValidate:
+		case dsl.Validate:
 			switch {
 			case o.validate.isNil:
-				c.errorf(o.pos, n, "Validate: function is nil")
+				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			case o.validate.bad:
 			case n.out != nil && o.vtype != nil && !fits(n.out, o.vtype):
-				c.errorf(o.pos, n, "Validate[%s] does not fit the output type %s", c.ts(o.vtype, n), c.ts(n.out, n))
+				c.errorf(o.pos, n, "%s", dsl.ValidateType(c.ts(o.vtype, n), c.ts(n.out, n)))
 			}
-		case optFallback:
+		case dsl.Fallback:
 			c.fallback(n, o)
-		case optDefault:
+		case dsl.Default:
 			if o.nodeNil {
-				c.errorf(o.pos, n, "Default(nil)")
+				c.errorf(o.pos, n, "%s", dsl.NilArg(opt))
 			}
-		case optCache:
-			c.cacheable(n, o)
 		}
 	}
 }
@@ -229,7 +185,7 @@ func (c *checker) cacheable(n *nodeBuild, o *optionVal) {
 		return
 	}
 	c.errorf(o.pos, n, "%s: the input type %s cannot be hashed: %s; remove %s, or give the type a Hash64() uint64 method",
-		o.fn.optionName(), c.ts(n.in, n), unhashableText(hp.Unhashable), o.fn.optionName())
+		o.fn.String(), c.ts(n.in, n), unhashableText(hp.Unhashable), o.fn.String())
 }
 
 func unhashableText(u *Unhashable) string {
@@ -242,7 +198,7 @@ func unhashableText(u *Unhashable) string {
 
 func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 	if o.nodeNil {
-		c.errorf(o.pos, n, "Fallback(nil)")
+		c.errorf(o.pos, n, "%s", dsl.NilArg(o.fn))
 		return
 	}
 	fb := o.node
@@ -250,17 +206,16 @@ func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 		return
 	}
 	if !same(fb.in, n.in) || !same(fb.out, n.out) {
-		c.errorf(fb.use, n, "fallback %q takes %s and produces %s, but the node takes %s and produces %s",
-			fb.name, c.ts(fb.in, n), c.ts(fb.out, n), c.ts(n.in, n), c.ts(n.out, n))
+		c.errorf(fb.use, n, "%s", dsl.FallbackTypes(fb.name, c.ts(fb.in, n), c.ts(fb.out, n), c.ts(n.in, n), c.ts(n.out, n)))
 	}
 	chain := []string{n.name}
 	for cur := fb; cur != nil; {
 		chain = append(chain, cur.name)
 		if len(chain)-1 > MaxFallbackDepth {
-			c.errorf(o.pos, n, "fallback chain %s is %d deep; at most %d allowed", strings.Join(chain, " -> "), len(chain)-1, MaxFallbackDepth)
+			c.errorf(o.pos, n, "%s", dsl.FallbackTooDeep(chain))
 			return
 		}
-		next := cur.lastOpt(optFallback)
+		next := cur.lastOpt(dsl.Fallback)
 		if next == nil {
 			break
 		}
@@ -271,7 +226,7 @@ func (c *checker) fallback(n *nodeBuild, o *optionVal) {
 func (c *checker) pipeline(n *nodeBuild) {
 	if len(n.children) == 0 {
 		if !n.spread {
-			c.errorf(n.use, n, "has no steps")
+			c.errorf(n.use, n, "%s", dsl.NoSteps)
 		}
 		return
 	}
@@ -279,15 +234,14 @@ func (c *checker) pipeline(n *nodeBuild) {
 	for i, s := range n.children {
 		if s == nil {
 			if n.nilChild[i] {
-				c.errorf(n.use, n, "node %d is nil", i+1)
+				c.errorf(n.use, n, "%s", dsl.NodeNil(i+1))
 			}
 			prev = nil
 			continue
 		}
 		c.visit(s)
 		if prev != nil && prev.out != nil && s.in != nil && !fits(prev.out, s.in) {
-			c.errorf(s.use, s, "expects input %s, but %s before it produces %s",
-				c.ts(s.in, s), prev.describe(), c.ts(prev.out, s))
+			c.errorf(s.use, s, "%s", dsl.InputMismatch(c.ts(s.in, s), prev.describe(), c.ts(prev.out, s)))
 		}
 		prev = s
 	}
@@ -295,19 +249,18 @@ func (c *checker) pipeline(n *nodeBuild) {
 
 func (c *checker) parallel(n *nodeBuild) {
 	if len(n.children) == 0 && !n.spread {
-		c.errorf(n.use, n, "has no branches")
+		c.errorf(n.use, n, "%s", dsl.NoBranches)
 	}
 	for i, br := range n.children {
 		if br == nil {
 			if n.nilChild[i] {
-				c.errorf(n.use, n, "branch %d is nil", i+1)
+				c.errorf(n.use, n, "%s", dsl.BranchNil(i+1))
 			}
 			continue
 		}
 		c.visit(br)
 		if n.in != nil && br.in != nil && !fits(n.in, br.in) {
-			c.errorf(br.use, br, "expects input %s, but the branches of %s all receive the input of %s, %s",
-				c.ts(br.in, br), n.describe(), n.children[0].describe(), c.ts(n.in, br))
+			c.errorf(br.use, br, "%s", dsl.BranchInput(c.ts(br.in, br), n.describe(), n.children[0].describe(), c.ts(n.in, br)))
 		}
 	}
 	c.join(n)
@@ -319,33 +272,32 @@ func (c *checker) join(n *nodeBuild) {
 	j := n.join
 	switch {
 	case j.isNil:
-		c.errorf(j.pos, n, "join function is nil")
+		c.errorf(j.pos, n, "%s", dsl.JoinNil)
 		return
 	case j.bad:
 		return
 	case j.sig == nil:
-		c.errorf(j.pos, n, "unsupported signature: join must be a function, got %s", c.ts(j.typ, n))
+		c.errorf(j.pos, n, "unsupported signature: %s", dsl.JoinNotFunc(c.ts(j.typ, n)))
 		return
 	case j.sig.Variadic():
-		c.errorf(j.pos, n, "unsupported signature: join must not be variadic: give it one parameter per branch")
+		c.errorf(j.pos, n, "unsupported signature: %s", dsl.JoinVariadic)
 		return
 	}
 	res := j.sig.Results()
 	if res.Len() == 0 || res.Len() > 2 || (res.Len() == 2 && !isError(res.At(1).Type())) {
-		c.errorf(j.pos, n, "unsupported signature: join must return Out or (Out, error), got %s", c.ts(j.typ, n))
+		c.errorf(j.pos, n, "unsupported signature: %s", dsl.JoinResults(c.ts(j.typ, n)))
 	}
 	params := j.sig.Params()
 	if n.spread {
 		return
 	}
 	if params.Len() != len(n.children) {
-		c.errorf(j.pos, n, "join takes %d parameters, but there are %d branches", params.Len(), len(n.children))
+		c.errorf(j.pos, n, "%s", dsl.JoinArity(params.Len(), len(n.children)))
 		return
 	}
 	for i, br := range n.children {
 		if br != nil && br.out != nil && !fits(br.out, params.At(i).Type()) {
-			c.errorf(br.use, br, "produces %s, but parameter %d of the join function of %s is %s",
-				c.ts(br.out, br), i+1, n.describe(), c.ts(params.At(i).Type(), br))
+			c.errorf(br.use, br, "%s", dsl.JoinParam(c.ts(br.out, br), i+1, n.describe(), c.ts(params.At(i).Type(), br)))
 		}
 	}
 }
@@ -361,14 +313,13 @@ func (c *checker) loop(n *nodeBuild) {
 	body := n.children[0]
 	if body == nil {
 		if n.nilChild[0] {
-			c.errorf(n.use, n, "body is nil")
+			c.errorf(n.use, n, "%s", dsl.BodyNil)
 		}
 		return
 	}
 	c.visit(body)
 	if body.in != nil && body.out != nil && (!same(body.in, n.in) || !same(body.out, n.out)) {
-		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take and produce %s",
-			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.in, body))
+		c.errorf(body.use, body, "%s", dsl.LoopBody(c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.in, body)))
 	}
 }
 
@@ -378,31 +329,30 @@ func (c *checker) branch(n *nodeBuild) {
 	if c.a.nilFunc(n.chooser) {
 		c.errorf(n.chooser.pos, n, "chooser is nil")
 	}
-	def := n.lastOpt(optDefault)
+	def := n.lastOpt(dsl.Default)
 	if len(n.keys) == 0 && !n.casesBad && (def == nil || def.nodeNil) {
-		c.errorf(n.use, n, "has no cases and no Default")
+		c.errorf(n.use, n, "%s", dsl.NoCases)
 	}
 	var first *nodeBuild
 	check := func(label string, cs *nodeBuild, isNil bool) {
 		if cs == nil {
 			if isNil {
-				c.errorf(n.use, n, "%s is nil", label)
+				c.errorf(n.use, n, "%s", dsl.CaseNil(label))
 			}
 			return
 		}
 		c.visit(cs)
 		if cs.in != nil && !fits(n.in, cs.in) {
-			c.errorf(cs.use, cs, "%s of %s expects input %s, but the chooser takes %s", label, n.describe(), c.ts(cs.in, cs), c.ts(n.in, cs))
+			c.errorf(cs.use, cs, "%s", dsl.CaseInput(label, n.describe(), c.ts(cs.in, cs), c.ts(n.in, cs)))
 		}
 		if first == nil {
 			first = cs
 		} else if cs.out != nil && first.out != nil && !same(cs.out, first.out) {
-			c.errorf(cs.use, cs, "%s of %s produces %s, but %s produces %s; all cases must produce one type",
-				label, n.describe(), c.ts(cs.out, cs), first.describe(), c.ts(first.out, cs))
+			c.errorf(cs.use, cs, "%s", dsl.CaseOutput(label, n.describe(), c.ts(cs.out, cs), first.describe(), c.ts(first.out, cs)))
 		}
 	}
 	for i, k := range n.keys {
-		check(fmt.Sprintf("case %q", k), n.children[i], n.nilChild[i])
+		check(dsl.CaseLabel(k), n.children[i], n.nilChild[i])
 	}
 	if def != nil && def.node != nil {
 		c.cut[def.node] = true // checked here, not again as an option
@@ -414,28 +364,40 @@ func (c *checker) mapNode(n *nodeBuild) {
 	body := n.children[0]
 	if body == nil {
 		if n.nilChild[0] {
-			c.errorf(n.use, n, "body is nil")
+			c.errorf(n.use, n, "%s", dsl.BodyNil)
 		}
 		return
 	}
 	c.visit(body)
 	if body.in != nil && body.out != nil && (!same(body.in, n.elemIn) || !same(body.out, n.elemOut)) {
-		c.errorf(body.use, body, "takes %s and produces %s, but the body of %s must take %s and produce %s",
-			c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body))
+		c.errorf(body.use, body, "%s", dsl.MapBody(c.ts(body.in, body), c.ts(body.out, body), n.describe(), c.ts(n.elemIn, body), c.ts(n.elemOut, body)))
 	}
-	if o := n.lastOpt(optConcurrency); o != nil && o.n > 1 && usesState(body) {
-		c.errorf(o.pos, n, "Concurrency(%d): the body reads the pipeline state, which elements running at once would share; use Concurrency(1)", o.n)
+	if o := n.lastOpt(dsl.Concurrency); o != nil && o.n > 1 && usesState(body) {
+		c.errorf(o.pos, n, "%s", dsl.ConcurrentState(o.n))
 	}
+}
+
+// runs returns what n may run besides itself, as dsl.Find walks it: its
+// children and its last Fallback and Default.
+func runs(n *nodeBuild) (children []*nodeBuild, fallback, def *nodeBuild) {
+	if o := n.lastOpt(dsl.Fallback); o != nil {
+		fallback = o.node
+	}
+	if o := n.lastOpt(dsl.Default); o != nil {
+		def = o.node
+	}
+	return n.children, fallback, def
+}
+
+// stateStep returns the first StepS in n, fallbacks and defaults
+// included, in the DSL's order (dsl.Find).
+func stateStep(n *nodeBuild) (*nodeBuild, bool) {
+	return dsl.Find(n, runs, func(n *nodeBuild) bool { return n.kind == KindStepS })
 }
 
 // usesState reports whether a StepS runs in n, fallbacks and defaults
 // included.
 func usesState(n *nodeBuild) bool {
-	found := false
-	n.walk(func(x *nodeBuild) {
-		if x.kind == KindStepS {
-			found = true
-		}
-	})
-	return found
+	_, ok := stateStep(n)
+	return ok
 }

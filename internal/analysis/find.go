@@ -6,8 +6,9 @@ import (
 	"go/constant"
 	"go/types"
 	"slices"
-	"strconv"
 	"time"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 // dslFunc is a function or method of the DSL package.
@@ -24,20 +25,6 @@ const (
 	dslBranch
 	dslMap
 	dslWith
-	optRetries
-	optBackoff
-	optTimeout
-	optFallback
-	optCache
-	optCacheTTL
-	optImmutable
-	optValidate
-	optMerge
-	optOnBranchFailure
-	optMaxLoops
-	optDefault
-	optConcurrency
-	optBreakerCounts
 )
 
 // dslFuncNamed maps a package-level function of the DSL package to its
@@ -60,53 +47,23 @@ func dslFuncNamed(name string) dslFunc {
 		return dslBranch
 	case "Map":
 		return dslMap
-	case "Retries":
-		return optRetries
-	case "Backoff":
-		return optBackoff
-	case "Timeout":
-		return optTimeout
-	case "Fallback":
-		return optFallback
-	case "Cache":
-		return optCache
-	case "CacheTTL":
-		return optCacheTTL
-	case "ImmutableOutput":
-		return optImmutable
-	case "Validate":
-		return optValidate
-	case "Merge":
-		return optMerge
-	case "OnBranchFailure":
-		return optOnBranchFailure
-	case "MaxLoops":
-		return optMaxLoops
-	case "Default":
-		return optDefault
-	case "Concurrency":
-		return optConcurrency
-	case "BreakerCounts":
-		return optBreakerCounts
+	}
+	if o := dsl.Named(name); o != 0 {
+		return dslWith + dslFunc(o)
 	}
 	return dslNone
 }
 
 func (f dslFunc) isNode() bool   { return f >= dslStep && f <= dslMap }
-func (f dslFunc) isOption() bool { return f >= optRetries }
+func (f dslFunc) isOption() bool { return f > dslWith }
 
 func (f dslFunc) kind() Kind {
 	return [...]Kind{dslStep: KindStep, dslStepS: KindStepS, dslFunc_: KindFunc, dslPipeline: KindPipeline,
 		dslParallel: KindParallel, dslLoop: KindLoop, dslBranch: KindBranch, dslMap: KindMap}[f]
 }
 
-// optionName is the option function's name.
-func (f dslFunc) optionName() string {
-	return [...]string{optRetries: "Retries", optBackoff: "Backoff", optTimeout: "Timeout", optFallback: "Fallback",
-		optCache: "Cache", optCacheTTL: "CacheTTL", optImmutable: "ImmutableOutput", optValidate: "Validate",
-		optMerge: "Merge", optOnBranchFailure: "OnBranchFailure", optMaxLoops: "MaxLoops", optDefault: "Default",
-		optConcurrency: "Concurrency", optBreakerCounts: "BreakerCounts"}[f]
-}
+// option is the rule table's option kind of an option function.
+func (f dslFunc) option() dsl.Option { return dsl.Option(f - dslWith) }
 
 // callee tells which DSL function a call's function expression denotes,
 // by the object it refers to, and returns the identifier that names it
@@ -181,7 +138,7 @@ type nodeBuild struct {
 
 // optionVal is one option as written.
 type optionVal struct {
-	fn       dslFunc
+	fn       dsl.Option
 	pos      position
 	n        int64
 	d1, d2   time.Duration
@@ -222,22 +179,7 @@ func (n *nodeBuild) walk(f func(*nodeBuild)) {
 }
 
 // describe names a node as messages do: `step "classify"`, `parallel "enrich"`.
-func (n *nodeBuild) describe() string {
-	kind := "step"
-	switch n.kind {
-	case KindPipeline:
-		kind = "pipeline"
-	case KindParallel:
-		kind = "parallel"
-	case KindLoop:
-		kind = "loop"
-	case KindBranch:
-		kind = "branch"
-	case KindMap:
-		kind = "map"
-	}
-	return kind + " " + strconv.Quote(n.name)
-}
+func (n *nodeBuild) describe() string { return dsl.Describe(n.kind.dsl(), n.name) }
 
 // varNode builds the node a package-level variable declares; use is the
 // expression that refers to it.
@@ -415,7 +357,7 @@ func (a *analyzer) construct(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast
 	}
 	n.opts = a.options(p, optArgs, n)
 	if fn == dslBranch && n.out == nil {
-		if d := n.lastOpt(optDefault); d != nil && d.node != nil {
+		if d := n.lastOpt(dsl.Default); d != nil && d.node != nil {
 			n.out = d.node.out
 		}
 	}
@@ -429,7 +371,7 @@ func (n *nodeBuild) addChild(c *nodeBuild, p *pkgInfo, e ast.Expr) {
 }
 
 // lastOpt returns the node's last option of a kind, or nil.
-func (n *nodeBuild) lastOpt(fn dslFunc) *optionVal {
+func (n *nodeBuild) lastOpt(fn dsl.Option) *optionVal {
 	for i := len(n.opts) - 1; i >= 0; i-- {
 		if n.opts[i].fn == fn {
 			return n.opts[i]
@@ -542,15 +484,15 @@ func (a *analyzer) option(p *pkgInfo, e ast.Expr, n *nodeBuild, depth int) *opti
 // optionCall reads one option call; its arguments must be constants, nodes
 // or named functions as the option requires.
 func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *ast.Ident, n *nodeBuild) *optionVal {
-	o := &optionVal{fn: fn, pos: a.pos(call.Pos())}
+	o := &optionVal{fn: fn.option(), pos: a.pos(call.Pos())}
 	desc := n.describe()
-	name := fn.optionName()
+	name := fn.option().String()
 	constArg := func(i int) int64 {
 		e := call.Args[i]
 		tv := p.info.Types[e]
 		if tv.Value == nil {
 			o.bad = true
-			a.errorf(a.pos(e.Pos()), "%s: %s argument %s is not a constant; flujogen reads options from the source, so write a constant expression such as %s", desc, name, types.ExprString(e), optionExample(fn))
+			a.errorf(a.pos(e.Pos()), "%s: %s argument %s is not a constant; flujogen reads options from the source, so write a constant expression such as %s", desc, name, types.ExprString(e), dsl.Rules[fn.option()].Example)
 			return 0
 		}
 		v, exact := constant.Int64Val(constant.ToInt(tv.Value))
@@ -560,50 +502,28 @@ func (a *analyzer) optionCall(p *pkgInfo, call *ast.CallExpr, fn dslFunc, id *as
 		}
 		return v
 	}
-	switch fn {
-	case optRetries, optMaxLoops, optConcurrency, optMerge, optOnBranchFailure:
+	switch fn.option() {
+	case dsl.Retries, dsl.MaxLoops, dsl.Concurrency, dsl.Merge, dsl.OnBranchFailure:
 		o.n = constArg(0)
-	case optTimeout, optCacheTTL:
+	case dsl.Timeout, dsl.CacheTTL:
 		o.d1 = time.Duration(constArg(0))
-	case optBackoff:
+	case dsl.Backoff:
 		o.d1, o.d2 = time.Duration(constArg(0)), time.Duration(constArg(1))
-	case optFallback, optDefault:
+	case dsl.Fallback, dsl.Default:
 		o.node = a.node(p, call.Args[0], desc+": "+name)
 		if o.node == nil {
 			o.nodeNil = p.info.Types[ast.Unparen(call.Args[0])].IsNil()
 			o.bad = !o.nodeNil
 		}
-	case optValidate:
+	case dsl.Validate:
 		if inst, ok := p.info.Instances[id]; ok && inst.TypeArgs.Len() == 1 {
 			o.vtype = inst.TypeArgs.At(0)
 		}
 		o.validate = a.funcArg(p, call.Args[0], desc, "validator")
-	case optBreakerCounts:
+	case dsl.BreakerCounts:
 		o.counts = a.funcArg(p, call.Args[0], desc, "BreakerCounts function")
 	}
 	return o
-}
-
-func optionExample(fn dslFunc) string {
-	switch fn {
-	case optRetries:
-		return "Retries(3)"
-	case optMaxLoops:
-		return "MaxLoops(10)"
-	case optConcurrency:
-		return "Concurrency(4)"
-	case optTimeout:
-		return "Timeout(200*time.Millisecond)"
-	case optCacheTTL:
-		return "CacheTTL(time.Minute)"
-	case optBackoff:
-		return "Backoff(10*time.Millisecond, time.Second)"
-	case optMerge:
-		return "Merge(flujo.ErrorOnConflict)"
-	case optOnBranchFailure:
-		return "OnBranchFailure(flujo.Ignore)"
-	}
-	return fn.optionName() + "(...)"
 }
 
 // funcArg resolves a function argument. Generated code calls the function

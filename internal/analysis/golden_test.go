@@ -330,3 +330,34 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// tempModule writes a module that requires this checkout of flujo, with
+// the files, and returns its directory.
+func tempModule(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(filepath.Join("testdata", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join("testdata", "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["go.mod"] = bytes.ReplaceAll(mod, []byte("=> ../../.."), []byte("=> "+root))
+	files["go.sum"] = sum
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -3,6 +3,7 @@ package analysis
 import (
 	"time"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/schema"
 )
 
@@ -123,6 +124,16 @@ const (
 
 // Leaf reports whether k is a leaf step kind (Step, StepS or Func).
 func (k Kind) Leaf() bool { return k == KindStep || k == KindStepS || k == KindFunc }
+
+// dsl returns the rule table's kind of k.
+func (k Kind) dsl() dsl.Kind {
+	for d := dsl.Step; d <= dsl.Map; d++ {
+		if d.Constructor() == string(k) {
+			return d
+		}
+	}
+	panic("analysis: unknown node kind " + string(k))
+}
 
 // Node is a declared step or composition.
 type Node struct {

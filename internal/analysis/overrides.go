@@ -2,10 +2,12 @@ package analysis
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/flujo/flujo/internal/dsl"
 	"github.com/flujo/flujo/schema"
 )
 
@@ -69,26 +71,9 @@ func (a *analyzer) checkOverrides(p *pkgInfo, decls []*varDecl, roots []*nodeBui
 			entry = "steps." + strconv.Quote(key)
 		}
 		if n := composites[pipe][step]; n != nil {
-			a.errorf(where, "pipeline %q: %s names its %s, but overrides apply to Step, StepS and Func nodes only; name one of its steps",
-				pipe, entry, n.describe())
+			a.errorf(where, "pipeline %q: %s %s", pipe, entry, dsl.OverrideComposite(n.describe()))
 			continue
 		}
-		steps := slices.Sorted(func(yield func(string) bool) {
-			for s := range leaves[pipe] {
-				if !yield(s) {
-					return
-				}
-			}
-		})
-		a.errorf(where, "pipeline %q: %s overrides the step %q, which the pipeline does not have; its steps are %s; fix the key or remove it",
-			pipe, entry, step, strings.Join(quoteAll(steps), ", "))
+		a.errorf(where, "pipeline %q: %s %s", pipe, entry, dsl.OverrideMissing(step, slices.Sorted(maps.Keys(leaves[pipe]))))
 	}
-}
-
-func quoteAll(s []string) []string {
-	out := make([]string, len(s))
-	for i, x := range s {
-		out[i] = strconv.Quote(x)
-	}
-	return out
 }

@@ -1,9 +1,10 @@
 package analysis
 
 import (
-	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/flujo/flujo/internal/dsl"
 )
 
 // branchWrites is the union of the state writes of every StepS a branch
@@ -112,7 +113,7 @@ func mergeAnalysis(bws []BranchWrites, strategy string) ([]Conflict, []FieldMerg
 // time and fail the Parallel only when two branches did change the field.
 // The note quotes why each branch counts as writing it.
 func (c *checker) conflicts(n *nodeBuild) {
-	if mergeName(n.optN(optMerge, 0)) != ErrorOnConflict {
+	if dsl.MergeName(n.optN(dsl.Merge, 0)) != ErrorOnConflict {
 		return
 	}
 	bws := make([]BranchWrites, len(n.children))
@@ -167,35 +168,9 @@ func writeCause(who string, bw BranchWrites, field string) string {
 }
 
 // optN returns the value of the node's last option of a kind, or def.
-func (n *nodeBuild) optN(fn dslFunc, def int64) int64 {
+func (n *nodeBuild) optN(fn dsl.Option, def int64) int64 {
 	if o := n.lastOpt(fn); o != nil && !o.bad {
 		return o.n
 	}
 	return def
-}
-
-// mergeName names a MergeStrategy value as the DSL's String does.
-func mergeName(n int64) string {
-	switch n {
-	case 0:
-		return MergeUpdate
-	case 1:
-		return ErrorOnConflict
-	case 2:
-		return KeepFirst
-	case 3:
-		return NoMerge
-	}
-	return fmt.Sprintf("MergeStrategy(%d)", n)
-}
-
-// policyName names a BranchFailurePolicy value as the DSL's String does.
-func policyName(n int64) string {
-	switch n {
-	case 0:
-		return Propagate
-	case 1:
-		return Ignore
-	}
-	return fmt.Sprintf("BranchFailurePolicy(%d)", n)
 }

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"go/types"
@@ -91,19 +90,6 @@ func containsPkg(list []*types.Package, p *types.Package) bool {
 // not built since its last change as stale; its dependencies, loaded from
 // export data, are built and so not stale.
 func TestLoadLeavesRootsUncompiled(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	mod, err := os.ReadFile(filepath.Join("testdata", "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := os.ReadFile(filepath.Join("testdata", "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A source never seen before, so no earlier build can be cached.
 	src := fmt.Sprintf(`package fresh
 
@@ -115,20 +101,7 @@ func Inc(n int) int { return n + 1 }
 
 var Incr = flujo.Func("inc", Inc)
 `, time.Now().UnixNano())
-	files := map[string][]byte{
-		"go.mod":         bytes.ReplaceAll(mod, []byte("=> ../../.."), []byte("=> "+root)),
-		"go.sum":         sum,
-		"fresh/fresh.go": []byte(src),
-	}
-	for name, data := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := tempModule(t, map[string][]byte{"fresh/fresh.go": []byte(src)})
 	m, err := Load(context.Background(), LoadOptions{Dir: dir, Env: testEnv(), Patterns: []string{"./fresh"}})
 	if err != nil {
 		t.Fatal(err)
