@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/flujo/flujo/internal/runrules"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -274,7 +275,7 @@ func (r execRun) leaf(ctx context.Context, n *leafNode, info *nodeInfo, set *run
 	if err != nil {
 		res.Err = err
 		res.Feedback = failureFeedback(err)
-		r.finish(srt, res, start, served, brFrom, br, OutcomeOf(err))
+		r.finish(srt, res, start, served, brFrom, br, runrules.OutcomeOf(err))
 		return breach
 	}
 	res.Success, res.Output = true, out

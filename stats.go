@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flujo/flujo/internal/runrules"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -140,7 +141,7 @@ func nsToMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
 func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 	eng := c.eng.Load()
 	s := runtime.Stats{Config: eng.cfg.Clone(), Steps: map[string]runtime.StatsStep{}}
-	s.Memory.UsageMB = HeapMB()
+	s.Memory.UsageMB = runrules.HeapMB()
 	runs := c.runs.latency.Snapshot()
 	s.Execution = runtime.StatsExecution{
 		Count:   c.runs.runs.Load(),

@@ -65,7 +65,12 @@ const StaleMessage = "If a line below fails to compile, this file is stale: run 
 const (
 	flujoPath   = "github.com/flujo/flujo"
 	runtimePath = "github.com/flujo/flujo/runtime"
+	implPath    = "github.com/flujo/flujo/flujoimpl"
 )
+
+// supportVersion is the flujoimpl.SupportPackageIsVersionN constant the
+// generated code's version guard refers to.
+const supportVersion = "SupportPackageIsVersion3"
 
 // Error is a problem that stops generation, at a position of the user's
 // source ("file:line:col") when one is known.
@@ -253,6 +258,7 @@ func (g *generator) importNames(f *jen.File) {
 		"crypto/sha256":   "sha256",
 		flujoPath:         "flujo",
 		runtimePath:       "runtime",
+		implPath:          "flujoimpl",
 	}
 	for _, p := range g.model.Packages {
 		names[p.Path] = p.Name
@@ -319,3 +325,7 @@ func c(text string, args ...jen.Code) *jen.Statement {
 
 func qf(name string) *jen.Statement { return jen.Qual(flujoPath, name) }
 func qr(name string) *jen.Statement { return jen.Qual(runtimePath, name) }
+
+// qi qualifies name from flujoimpl, the support package only generated code
+// uses.
+func qi(name string) *jen.Statement { return jen.Qual(implPath, name) }

@@ -82,7 +82,7 @@ func TestDisabledOptimizationsLeaveNoCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, marker := range []string{"runtime.Breaker", ".Allow()", "classifier", "start := e.clock.Nanotime()",
-		"*runtime.Monitor", "*runtime.Telemetry", "*runtime.Limiter", "*runtime.ResourceManager", ".Acquire", "e.telemetry.Record(", "flujo.OutcomeOf("} {
+		"*runtime.Monitor", "*runtime.Telemetry", "*runtime.Limiter", "*runtime.ResourceManager", ".Acquire", "e.telemetry.Record(", "flujoimpl.OutcomeOf("} {
 		if !strings.Contains(on, marker) {
 			t.Errorf("defaults: %q missing", marker)
 		}

@@ -533,7 +533,7 @@ func (pg *pipelineGen) emitFinish(f *jen.File, lp *leafPlan) {
 		body = append(body, c("e."+monName(lp)+".Record(lat, res.Success)"))
 	}
 	if pg.outcomes() {
-		body = append(body, c("outcome := {}\nif err != nil { outcome = {}(err) }", qr("OutcomeSuccess"), qf("OutcomeOf")))
+		body = append(body, c("outcome := {}\nif err != nil { outcome = {}(err) }", qr("OutcomeSuccess"), qi("OutcomeOf")))
 	}
 	if pg.adaptive() {
 		// As in the ExecutorCore: only an execution that held a permit is a

@@ -159,7 +159,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	cfg := pg.g.cfg.Optimization
 	slowNs := int64(cfg.SlowExecutionThreshold())
 	b := []jen.Code{
-		c("set := {}(opts)", qf("CoreOptionsOf")),
+		c("set := {}(opts)", qi("CoreOptionsOf")),
 		c("clock := set.Clock"),
 		c("if clock == nil { return nil, {}(\"flujo: WithClock(nil)\") }", jen.Qual("errors", "New")),
 		c("e := &" + pg.X + "{clock: clock}"),
@@ -308,7 +308,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 	b := []jen.Code{
 		c("cfg := *e.cfg.Load()"),
 		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
-		c("s.Memory.UsageMB = {}()", qf("HeapMB")),
+		c("s.Memory.UsageMB = {}()", qi("HeapMB")),
 		pg.runTotals(),
 	}
 	if pg.limiter() {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"runtime/debug"
 	"strings"
@@ -33,8 +34,8 @@ var (
 	_ func([]Record) Report                          = Summarise
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -226,7 +227,7 @@ func flujogenConfigOrdersExecutor() runtime.OptimizationConfig {
 
 // NewOrdersExecutor returns an executor of Orders. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -324,14 +325,14 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 		return *new(Report), abort
 	}
 	if !res.Success {
-		return *new(Report), flujo.FailedRunError(res)
+		return *new(Report), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Orders on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -351,7 +352,7 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -363,14 +364,14 @@ func (e *OrdersExecutor) ExecuteWithMonitoring(ctx context.Context, in string, o
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -845,7 +846,7 @@ func (e *OrdersExecutor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -938,7 +939,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "row")
+						flujoimpl.GoexitResult(&cr, "row")
 						record(cur, &cr, *new(Record), nil)
 					}
 					done <- true
@@ -1166,7 +1167,7 @@ func (e *OrdersExecutor) finish4(res *flujo.StepResult, start int64, err error, 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1381,7 +1382,7 @@ func (e *OrdersExecutor) finish6(res *flujo.StepResult, start int64, err error, 
 	e.mon6.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1505,7 +1506,7 @@ func (e *OrdersExecutor) finish7(res *flujo.StepResult, start int64, err error, 
 	e.mon7.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1589,7 +1590,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Record), nil
-				flujo.GoexitResult(&sc.results[0], "fields")
+				flujoimpl.GoexitResult(&sc.results[0], "fields")
 				sc.done <- 0
 			}
 		}()
@@ -1605,7 +1606,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Country), nil
-				flujo.GoexitResult(&sc.results[1], "geo")
+				flujoimpl.GoexitResult(&sc.results[1], "geo")
 				sc.done <- 1
 			}
 		}()
@@ -1770,7 +1771,7 @@ func (e *OrdersExecutor) finish9(res *flujo.StepResult, start int64, err error, 
 	e.mon9.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1956,7 +1957,7 @@ func (e *OrdersExecutor) finish11(res *flujo.StepResult, start int64, err error,
 	e.mon11.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2094,7 +2095,7 @@ func (e *OrdersExecutor) finish12(res *flujo.StepResult, start int64, err error,
 	e.mon12.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2218,7 +2219,7 @@ func (e *OrdersExecutor) finish13(res *flujo.StepResult, start int64, err error,
 	e.mon13.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))

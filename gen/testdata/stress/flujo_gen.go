@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -34,8 +35,8 @@ var (
 	_ func(context.Context, Item, *State) (Item, error) = Seed
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -203,7 +204,7 @@ func flujogenConfigLoudConflictExecutor() runtime.OptimizationConfig {
 
 // NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -280,14 +281,14 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -320,7 +321,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -332,14 +333,14 @@ func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -613,7 +614,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -631,7 +632,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -647,7 +648,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -819,7 +820,7 @@ func (e *LoudConflictExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -976,7 +977,7 @@ func (e *LoudConflictExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1112,7 +1113,7 @@ func (e *LoudConflictExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1237,7 +1238,7 @@ func (e *LoudConflictExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1380,7 +1381,7 @@ func flujogenConfigLoudIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1457,14 +1458,14 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -1497,7 +1498,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1509,14 +1510,14 @@ func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1790,7 +1791,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -1808,7 +1809,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -1824,7 +1825,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -1987,7 +1988,7 @@ func (e *LoudIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2144,7 +2145,7 @@ func (e *LoudIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2280,7 +2281,7 @@ func (e *LoudIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2405,7 +2406,7 @@ func (e *LoudIgnoreExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2548,7 +2549,7 @@ func flujogenConfigLoudKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2625,14 +2626,14 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -2665,7 +2666,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2677,14 +2678,14 @@ func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2958,7 +2959,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -2976,7 +2977,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -2992,7 +2993,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -3164,7 +3165,7 @@ func (e *LoudKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3321,7 +3322,7 @@ func (e *LoudKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3457,7 +3458,7 @@ func (e *LoudKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3582,7 +3583,7 @@ func (e *LoudKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3710,7 +3711,7 @@ func flujogenConfigLoudMapExecutor() runtime.OptimizationConfig {
 
 // NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3780,14 +3781,14 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 		return *new([]Item), abort
 	}
 	if !res.Success {
-		return *new([]Item), flujo.FailedRunError(res)
+		return *new([]Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3809,7 +3810,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3821,14 +3822,14 @@ func (e *LoudMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4112,7 +4113,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "lm")
+						flujoimpl.GoexitResult(&cr, "lm")
 						record(cur, &cr, *new(Item), nil)
 					}
 					done <- true
@@ -4273,7 +4274,7 @@ func (e *LoudMapExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4370,7 +4371,7 @@ func flujogenConfigLoudNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4447,14 +4448,14 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -4487,7 +4488,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4499,14 +4500,14 @@ func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4780,7 +4781,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -4798,7 +4799,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -4814,7 +4815,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -4980,7 +4981,7 @@ func (e *LoudNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5137,7 +5138,7 @@ func (e *LoudNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err er
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5273,7 +5274,7 @@ func (e *LoudNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err er
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5398,7 +5399,7 @@ func (e *LoudNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err er
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5547,7 +5548,7 @@ func flujogenConfigLoudSeqExecutor() runtime.OptimizationConfig {
 
 // NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5632,14 +5633,14 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -5672,7 +5673,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5684,14 +5685,14 @@ func (e *LoudSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6111,7 +6112,7 @@ func (e *LoudSeqExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6206,7 +6207,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -6224,7 +6225,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -6240,7 +6241,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -6412,7 +6413,7 @@ func (e *LoudSeqExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6542,7 +6543,7 @@ func (e *LoudSeqExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6686,7 +6687,7 @@ func (e *LoudSeqExecutor) finish5(res *flujo.StepResult, start int64, err error,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6829,7 +6830,7 @@ func flujogenConfigLoudUpdateExecutor() runtime.OptimizationConfig {
 
 // NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -6906,14 +6907,14 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -6946,7 +6947,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6958,14 +6959,14 @@ func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -7239,7 +7240,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -7257,7 +7258,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -7273,7 +7274,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -7445,7 +7446,7 @@ func (e *LoudUpdateExecutor) finish1(res *flujo.StepResult, start int64, err err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7602,7 +7603,7 @@ func (e *LoudUpdateExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7738,7 +7739,7 @@ func (e *LoudUpdateExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7863,7 +7864,7 @@ func (e *LoudUpdateExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7998,7 +7999,7 @@ func flujogenConfigMapFanExecutor() runtime.OptimizationConfig {
 
 // NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8067,14 +8068,14 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 		return *new([]Item), abort
 	}
 	if !res.Success {
-		return *new([]Item), flujo.FailedRunError(res)
+		return *new([]Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8096,7 +8097,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8108,14 +8109,14 @@ func (e *MapFanExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, o
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8367,7 +8368,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "inner")
+						flujoimpl.GoexitResult(&cr, "inner")
 						record(cur, &cr, *new(Item), nil)
 					}
 					done <- true
@@ -8475,7 +8476,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qc")
+				flujoimpl.GoexitResult(&sc.results[0], "qc")
 				sc.done <- 0
 			}
 		}()
@@ -8491,7 +8492,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qm")
+				flujoimpl.GoexitResult(&sc.results[1], "qm")
 				sc.done <- 1
 			}
 		}()
@@ -8660,7 +8661,7 @@ func (e *MapFanExecutor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8785,7 +8786,7 @@ func (e *MapFanExecutor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8879,7 +8880,7 @@ func flujogenConfigQuietConflictExecutor() runtime.OptimizationConfig {
 
 // NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8955,14 +8956,14 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -8995,7 +8996,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9007,14 +9008,14 @@ func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9275,7 +9276,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -9293,7 +9294,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -9309,7 +9310,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -9484,7 +9485,7 @@ func (e *QuietConflictExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9614,7 +9615,7 @@ func (e *QuietConflictExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9744,7 +9745,7 @@ func (e *QuietConflictExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9838,7 +9839,7 @@ func flujogenConfigQuietIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9914,14 +9915,14 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -9954,7 +9955,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9966,14 +9967,14 @@ func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10234,7 +10235,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -10252,7 +10253,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -10268,7 +10269,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -10434,7 +10435,7 @@ func (e *QuietIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10564,7 +10565,7 @@ func (e *QuietIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err er
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10694,7 +10695,7 @@ func (e *QuietIgnoreExecutor) finish3(res *flujo.StepResult, start int64, err er
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10788,7 +10789,7 @@ func flujogenConfigQuietKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10864,14 +10865,14 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -10904,7 +10905,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10916,14 +10917,14 @@ func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in I
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11184,7 +11185,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -11202,7 +11203,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -11218,7 +11219,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -11393,7 +11394,7 @@ func (e *QuietKeepFirstExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11523,7 +11524,7 @@ func (e *QuietKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11653,7 +11654,7 @@ func (e *QuietKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11731,7 +11732,7 @@ func flujogenConfigQuietMapExecutor() runtime.OptimizationConfig {
 
 // NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11796,14 +11797,14 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 		return *new([]Item), abort
 	}
 	if !res.Success {
-		return *new([]Item), flujo.FailedRunError(res)
+		return *new([]Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11825,7 +11826,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11837,14 +11838,14 @@ func (e *QuietMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item,
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12084,7 +12085,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "qm")
+						flujoimpl.GoexitResult(&cr, "qm")
 						record(cur, &cr, *new(Item), nil)
 					}
 					done <- true
@@ -12234,7 +12235,7 @@ func (e *QuietMapExecutor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12328,7 +12329,7 @@ func flujogenConfigQuietNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12404,14 +12405,14 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -12444,7 +12445,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12456,14 +12457,14 @@ func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12724,7 +12725,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -12742,7 +12743,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -12758,7 +12759,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -12927,7 +12928,7 @@ func (e *QuietNoMergeExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13057,7 +13058,7 @@ func (e *QuietNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13187,7 +13188,7 @@ func (e *QuietNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13292,7 +13293,7 @@ func flujogenConfigQuietSeqExecutor() runtime.OptimizationConfig {
 
 // NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13380,14 +13381,14 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -13420,7 +13421,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13432,14 +13433,14 @@ func (e *QuietSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, s
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13859,7 +13860,7 @@ func (e *QuietSeqExecutor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13953,7 +13954,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -13971,7 +13972,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -13987,7 +13988,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -14162,7 +14163,7 @@ func (e *QuietSeqExecutor) finish3(res *flujo.StepResult, start int64, err error
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14292,7 +14293,7 @@ func (e *QuietSeqExecutor) finish4(res *flujo.StepResult, start int64, err error
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14436,7 +14437,7 @@ func (e *QuietSeqExecutor) finish5(res *flujo.StepResult, start int64, err error
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14525,7 +14526,7 @@ func flujogenConfigQuietTimeoutExecutor() runtime.OptimizationConfig {
 
 // NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14597,14 +14598,14 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -14637,7 +14638,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14649,14 +14650,14 @@ func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14902,7 +14903,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -14918,7 +14919,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qc")
+				flujoimpl.GoexitResult(&sc.results[1], "qc")
 				sc.done <- 1
 			}
 		}()
@@ -15090,7 +15091,7 @@ func (e *QuietTimeoutExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15220,7 +15221,7 @@ func (e *QuietTimeoutExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15360,7 +15361,7 @@ func flujogenConfigQuietUpdateExecutor() runtime.OptimizationConfig {
 
 // NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -15436,14 +15437,14 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -15476,7 +15477,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15488,14 +15489,14 @@ func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -15756,7 +15757,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -15774,7 +15775,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -15790,7 +15791,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -15965,7 +15966,7 @@ func (e *QuietUpdateExecutor) finish1(res *flujo.StepResult, start int64, err er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16095,7 +16096,7 @@ func (e *QuietUpdateExecutor) finish2(res *flujo.StepResult, start int64, err er
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16225,7 +16226,7 @@ func (e *QuietUpdateExecutor) finish3(res *flujo.StepResult, start int64, err er
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))

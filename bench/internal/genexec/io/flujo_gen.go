@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"runtime/debug"
 	"strings"
@@ -25,8 +26,8 @@ var (
 	_ func(context.Context, int) (int, error)         = Wait
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -180,7 +181,7 @@ func flujogenConfigBurstExecutor() runtime.OptimizationConfig {
 
 // NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -250,14 +251,14 @@ func (e *BurstExecutor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Burst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -277,7 +278,7 @@ func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -289,14 +290,14 @@ func (e *BurstExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -674,7 +675,7 @@ func (e *BurstExecutor) finish1(res *flujo.StepResult, start int64, err error, s
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -798,7 +799,7 @@ func (e *BurstExecutor) finish2(res *flujo.StepResult, start int64, err error, s
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -922,7 +923,7 @@ func (e *BurstExecutor) finish3(res *flujo.StepResult, start int64, err error, s
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -996,7 +997,7 @@ func flujogenConfigOverloadExecutor() runtime.OptimizationConfig {
 
 // NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1058,14 +1059,14 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 		return *new(Request), abort
 	}
 	if !res.Success {
-		return *new(Request), flujo.FailedRunError(res)
+		return *new(Request), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Overload on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1085,7 +1086,7 @@ func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1097,14 +1098,14 @@ func (e *OverloadExecutor) ExecuteWithMonitoring(ctx context.Context, in Request
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1370,7 +1371,7 @@ func (e *OverloadExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
@@ -66,8 +67,8 @@ var (
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -214,7 +215,7 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -276,14 +277,14 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -305,7 +306,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -317,14 +318,14 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -612,7 +613,7 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -688,7 +689,7 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -750,14 +751,14 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -779,7 +780,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -791,14 +792,14 @@ func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1077,7 +1078,7 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1153,7 +1154,7 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1215,14 +1216,14 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1244,7 +1245,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1256,14 +1257,14 @@ func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1536,7 +1537,7 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1612,7 +1613,7 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1674,14 +1675,14 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1703,7 +1704,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1715,14 +1716,14 @@ func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1995,7 +1996,7 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2071,7 +2072,7 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2133,14 +2134,14 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2162,7 +2163,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2174,14 +2175,14 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2454,7 +2455,7 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2530,7 +2531,7 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2592,14 +2593,14 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2621,7 +2622,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2633,14 +2634,14 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2913,7 +2914,7 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2989,7 +2990,7 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3051,14 +3052,14 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3080,7 +3081,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3092,14 +3093,14 @@ func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3372,7 +3373,7 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3448,7 +3449,7 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3510,14 +3511,14 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3539,7 +3540,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3551,14 +3552,14 @@ func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3831,7 +3832,7 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3953,7 +3954,7 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4015,14 +4016,14 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4044,7 +4045,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4056,14 +4057,14 @@ func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4336,7 +4337,7 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4412,7 +4413,7 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4474,14 +4475,14 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4503,7 +4504,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4515,14 +4516,14 @@ func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4798,7 +4799,7 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4879,7 +4880,7 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4945,14 +4946,14 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4974,7 +4975,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4986,14 +4987,14 @@ func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5308,7 +5309,7 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5433,7 +5434,7 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5520,7 +5521,7 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5586,14 +5587,14 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -5615,7 +5616,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5627,14 +5628,14 @@ func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5878,7 +5879,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -5894,7 +5895,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "free")
+				flujoimpl.GoexitResult(&sc.results[1], "free")
 				sc.done <- 1
 			}
 		}()
@@ -6060,7 +6061,7 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6185,7 +6186,7 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6282,7 +6283,7 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -6356,14 +6357,14 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -6385,7 +6386,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6397,14 +6398,14 @@ func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6676,7 +6677,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "b1")
+				flujoimpl.GoexitResult(&sc.results[0], "b1")
 				sc.done <- 0
 			}
 		}()
@@ -6692,7 +6693,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "b2")
+				flujoimpl.GoexitResult(&sc.results[1], "b2")
 				sc.done <- 1
 			}
 		}()
@@ -6708,7 +6709,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[2], "b3")
+				flujoimpl.GoexitResult(&sc.results[2], "b3")
 				sc.done <- 2
 			}
 		}()
@@ -6724,7 +6725,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[3], "b4")
+				flujoimpl.GoexitResult(&sc.results[3], "b4")
 				sc.done <- 3
 			}
 		}()
@@ -6890,7 +6891,7 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7015,7 +7016,7 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7140,7 +7141,7 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7265,7 +7266,7 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7352,7 +7353,7 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -7418,14 +7419,14 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -7447,7 +7448,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7459,14 +7460,14 @@ func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -7710,7 +7711,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -7726,7 +7727,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "hold")
+				flujoimpl.GoexitResult(&sc.results[1], "hold")
 				sc.done <- 1
 			}
 		}()
@@ -7892,7 +7893,7 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8017,7 +8018,7 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8093,7 +8094,7 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8155,14 +8156,14 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Charge), flujo.FailedRunError(res)
+		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8184,7 +8185,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8196,14 +8197,14 @@ func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8444,7 +8445,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "item")
+						flujoimpl.GoexitResult(&cr, "item")
 						record(cur, &cr, *new(flujotest.Charge), nil)
 					}
 					done <- true
@@ -8591,7 +8592,7 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8667,7 +8668,7 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8729,14 +8730,14 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8758,7 +8759,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8770,14 +8771,14 @@ func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9053,7 +9054,7 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9129,7 +9130,7 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9191,14 +9192,14 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9220,7 +9221,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9232,14 +9233,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9521,7 +9522,7 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9597,7 +9598,7 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9659,14 +9660,14 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9686,7 +9687,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9698,14 +9699,14 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9971,7 +9972,7 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10047,7 +10048,7 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10109,14 +10110,14 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10136,7 +10137,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10148,14 +10149,14 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10427,7 +10428,7 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10503,7 +10504,7 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10565,14 +10566,14 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10592,7 +10593,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10604,14 +10605,14 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10877,7 +10878,7 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10958,7 +10959,7 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11024,14 +11025,14 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11051,7 +11052,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11063,14 +11064,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Conte
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11375,7 +11376,7 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11499,7 +11500,7 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11575,7 +11576,7 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11637,14 +11638,14 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11664,7 +11665,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11676,14 +11677,14 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12019,7 +12020,7 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12095,7 +12096,7 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12157,14 +12158,14 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12184,7 +12185,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12196,14 +12197,14 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12539,7 +12540,7 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12615,7 +12616,7 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12677,14 +12678,14 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12704,7 +12705,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12716,14 +12717,14 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, op
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13059,7 +13060,7 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13140,7 +13141,7 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13206,14 +13207,14 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -13235,7 +13236,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13247,14 +13248,14 @@ func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13601,7 +13602,7 @@ func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13725,7 +13726,7 @@ func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13801,7 +13802,7 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13863,14 +13864,14 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -13892,7 +13893,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13904,14 +13905,14 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14184,7 +14185,7 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14278,7 +14279,7 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14354,14 +14355,14 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -14394,7 +14395,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14406,14 +14407,14 @@ func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14671,7 +14672,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -14687,7 +14688,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -14930,7 +14931,7 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15066,7 +15067,7 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15196,7 +15197,7 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15295,7 +15296,7 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -15375,14 +15376,14 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -15415,7 +15416,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15427,14 +15428,14 @@ func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -15726,7 +15727,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -15744,7 +15745,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -15760,7 +15761,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -16009,7 +16010,7 @@ func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16145,7 +16146,7 @@ func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16281,7 +16282,7 @@ func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16417,7 +16418,7 @@ func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16511,7 +16512,7 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -16587,14 +16588,14 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -16627,7 +16628,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16639,14 +16640,14 @@ func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -16907,7 +16908,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "a1")
+				flujoimpl.GoexitResult(&sc.results[0], "a1")
 				sc.done <- 0
 			}
 		}()
@@ -16925,7 +16926,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "b")
+				flujoimpl.GoexitResult(&sc.results[1], "b")
 				sc.done <- 1
 			}
 		}()
@@ -16941,7 +16942,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "fail")
+				flujoimpl.GoexitResult(&sc.results[2], "fail")
 				sc.done <- 2
 			}
 		}()
@@ -17116,7 +17117,7 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17252,7 +17253,7 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17382,7 +17383,7 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17481,7 +17482,7 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -17561,14 +17562,14 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -17601,7 +17602,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -17613,14 +17614,14 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -17893,7 +17894,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -17911,7 +17912,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -17927,7 +17928,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -18172,7 +18173,7 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18308,7 +18309,7 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18444,7 +18445,7 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18580,7 +18581,7 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18679,7 +18680,7 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -18759,14 +18760,14 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -18799,7 +18800,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -18811,14 +18812,14 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -19091,7 +19092,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -19109,7 +19110,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -19125,7 +19126,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -19370,7 +19371,7 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19506,7 +19507,7 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19642,7 +19643,7 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19778,7 +19779,7 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19877,7 +19878,7 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -19957,14 +19958,14 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -19997,7 +19998,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -20009,14 +20010,14 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -20289,7 +20290,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -20307,7 +20308,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -20323,7 +20324,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -20560,7 +20561,7 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20696,7 +20697,7 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20832,7 +20833,7 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20968,7 +20969,7 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21044,7 +21045,7 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21106,14 +21107,14 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21135,7 +21136,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21147,14 +21148,14 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -21433,7 +21434,7 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21509,7 +21510,7 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21571,14 +21572,14 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21600,7 +21601,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21612,14 +21613,14 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -21898,7 +21899,7 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21976,7 +21977,7 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22041,14 +22042,14 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22070,7 +22071,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22082,14 +22083,14 @@ func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22329,7 +22330,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "exit")
+						flujoimpl.GoexitResult(&cr, "exit")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -22479,7 +22480,7 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -22568,7 +22569,7 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22637,14 +22638,14 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22666,7 +22667,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22678,14 +22679,14 @@ func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22928,7 +22929,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "exit")
+				flujoimpl.GoexitResult(&sc.results[0], "exit")
 				sc.done <- 0
 			}
 		}()
@@ -22944,7 +22945,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -23113,7 +23114,7 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23244,7 +23245,7 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23320,7 +23321,7 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23382,14 +23383,14 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23411,7 +23412,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23423,14 +23424,14 @@ func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -23703,7 +23704,7 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23779,7 +23780,7 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23841,14 +23842,14 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23870,7 +23871,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23882,14 +23883,14 @@ func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24162,7 +24163,7 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -24284,7 +24285,7 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24346,14 +24347,14 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24373,7 +24374,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24385,14 +24386,14 @@ func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.A
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24658,7 +24659,7 @@ func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, se
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -24744,7 +24745,7 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24814,14 +24815,14 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24843,7 +24844,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24855,14 +24856,14 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -25227,7 +25228,7 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25420,7 +25421,7 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25551,7 +25552,7 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25627,7 +25628,7 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -25689,14 +25690,14 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -25716,7 +25717,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -25728,14 +25729,14 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26001,7 +26002,7 @@ func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -26090,7 +26091,7 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26159,14 +26160,14 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26188,7 +26189,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26200,14 +26201,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26492,7 +26493,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -26508,7 +26509,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -26677,7 +26678,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -26802,7 +26803,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -26880,7 +26881,7 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26945,14 +26946,14 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26974,7 +26975,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26986,14 +26987,14 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -27233,7 +27234,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "echo")
+						flujoimpl.GoexitResult(&cr, "echo")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -27389,7 +27390,7 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27465,7 +27466,7 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27527,14 +27528,14 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -27556,7 +27557,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -27568,14 +27569,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -27904,7 +27905,7 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27993,7 +27994,7 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -28065,14 +28066,14 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -28105,7 +28106,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -28117,14 +28118,14 @@ func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28390,7 +28391,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "x")
+				flujoimpl.GoexitResult(&sc.results[0], "x")
 				sc.done <- 0
 			}
 		}()
@@ -28408,7 +28409,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "y")
+				flujoimpl.GoexitResult(&sc.results[1], "y")
 				sc.done <- 1
 			}
 		}()
@@ -28592,7 +28593,7 @@ func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -28728,7 +28729,7 @@ func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -28814,7 +28815,7 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -28880,14 +28881,14 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -28909,7 +28910,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -28921,14 +28922,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -29317,7 +29318,7 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29442,7 +29443,7 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29518,7 +29519,7 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -29580,14 +29581,14 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -29609,7 +29610,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -29621,14 +29622,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -29901,7 +29902,7 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29988,7 +29989,7 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30054,14 +30055,14 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30083,7 +30084,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -30095,14 +30096,14 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30346,7 +30347,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "block")
+				flujoimpl.GoexitResult(&sc.results[0], "block")
 				sc.done <- 0
 			}
 		}()
@@ -30362,7 +30363,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -30534,7 +30535,7 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -30665,7 +30666,7 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -30754,7 +30755,7 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30823,14 +30824,14 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30852,7 +30853,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -30864,14 +30865,14 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -31114,7 +31115,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -31130,7 +31131,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -31296,7 +31297,7 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31421,7 +31422,7 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31510,7 +31511,7 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -31579,14 +31580,14 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -31608,7 +31609,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -31620,14 +31621,14 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -31870,7 +31871,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -31886,7 +31887,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -32061,7 +32062,7 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -32186,7 +32187,7 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -32280,7 +32281,7 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -32353,14 +32354,14 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -32382,7 +32383,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -32394,14 +32395,14 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -32718,7 +32719,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "left")
+				flujoimpl.GoexitResult(&sc.results[0], "left")
 				sc.done <- 0
 			}
 		}()
@@ -32734,7 +32735,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "right")
+				flujoimpl.GoexitResult(&sc.results[1], "right")
 				sc.done <- 1
 			}
 		}()
@@ -32909,7 +32910,7 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33040,7 +33041,7 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33171,7 +33172,7 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33252,7 +33253,7 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -33318,14 +33319,14 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -33347,7 +33348,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -33359,14 +33360,14 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -33719,7 +33720,7 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33850,7 +33851,7 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33936,7 +33937,7 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -34006,14 +34007,14 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -34035,7 +34036,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -34047,14 +34048,14 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -34417,7 +34418,7 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34548,7 +34549,7 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34679,7 +34680,7 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34765,7 +34766,7 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -34835,14 +34836,14 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -34864,7 +34865,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -34876,14 +34877,14 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -35268,7 +35269,7 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35399,7 +35400,7 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35530,7 +35531,7 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35606,7 +35607,7 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -35671,14 +35672,14 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -35711,7 +35712,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -35723,14 +35724,14 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36009,7 +36010,7 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -36091,7 +36092,7 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36153,14 +36154,14 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -36182,7 +36183,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36194,14 +36195,14 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36480,7 +36481,7 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -36628,7 +36629,7 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36705,14 +36706,14 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -36734,7 +36735,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36746,14 +36747,14 @@ func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -37082,7 +37083,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l1")
+				flujoimpl.GoexitResult(&sc.results[0], "l1")
 				sc.done <- 0
 			}
 		}()
@@ -37098,7 +37099,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r1")
+				flujoimpl.GoexitResult(&sc.results[1], "r1")
 				sc.done <- 1
 			}
 		}()
@@ -37273,7 +37274,7 @@ func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37404,7 +37405,7 @@ func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37487,7 +37488,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l2")
+				flujoimpl.GoexitResult(&sc.results[0], "l2")
 				sc.done <- 0
 			}
 		}()
@@ -37503,7 +37504,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r2")
+				flujoimpl.GoexitResult(&sc.results[1], "r2")
 				sc.done <- 1
 			}
 		}()
@@ -37678,7 +37679,7 @@ func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37809,7 +37810,7 @@ func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error,
 	e.mon6.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37885,7 +37886,7 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -37947,14 +37948,14 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -37976,7 +37977,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -37988,14 +37989,14 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -38277,7 +38278,7 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38358,7 +38359,7 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38424,14 +38425,14 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38453,7 +38454,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38465,14 +38466,14 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -38790,7 +38791,7 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38921,7 +38922,7 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39002,7 +39003,7 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -39068,14 +39069,14 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -39097,7 +39098,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -39109,14 +39110,14 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -39434,7 +39435,7 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39565,7 +39566,7 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
@@ -66,8 +67,8 @@ var (
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -213,7 +214,7 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -275,14 +276,14 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -304,7 +305,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -316,14 +317,14 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -611,7 +612,7 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -686,7 +687,7 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -748,14 +749,14 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -777,7 +778,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -789,14 +790,14 @@ func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1075,7 +1076,7 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1150,7 +1151,7 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1212,14 +1213,14 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1241,7 +1242,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1253,14 +1254,14 @@ func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1533,7 +1534,7 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1608,7 +1609,7 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1670,14 +1671,14 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1699,7 +1700,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1711,14 +1712,14 @@ func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1991,7 +1992,7 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2066,7 +2067,7 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2128,14 +2129,14 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2157,7 +2158,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2169,14 +2170,14 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2449,7 +2450,7 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2524,7 +2525,7 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2586,14 +2587,14 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2615,7 +2616,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2627,14 +2628,14 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2907,7 +2908,7 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2982,7 +2983,7 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3044,14 +3045,14 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3073,7 +3074,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3085,14 +3086,14 @@ func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3365,7 +3366,7 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3440,7 +3441,7 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3502,14 +3503,14 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3531,7 +3532,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3543,14 +3544,14 @@ func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3823,7 +3824,7 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3944,7 +3945,7 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4006,14 +4007,14 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4035,7 +4036,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4047,14 +4048,14 @@ func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4327,7 +4328,7 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4402,7 +4403,7 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4464,14 +4465,14 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4493,7 +4494,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4505,14 +4506,14 @@ func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4788,7 +4789,7 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4868,7 +4869,7 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4934,14 +4935,14 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4963,7 +4964,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4975,14 +4976,14 @@ func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5297,7 +5298,7 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5422,7 +5423,7 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5508,7 +5509,7 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5574,14 +5575,14 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -5603,7 +5604,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5615,14 +5616,14 @@ func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5866,7 +5867,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -5882,7 +5883,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "free")
+				flujoimpl.GoexitResult(&sc.results[1], "free")
 				sc.done <- 1
 			}
 		}()
@@ -6048,7 +6049,7 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6173,7 +6174,7 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6269,7 +6270,7 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -6343,14 +6344,14 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -6372,7 +6373,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6384,14 +6385,14 @@ func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6663,7 +6664,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "b1")
+				flujoimpl.GoexitResult(&sc.results[0], "b1")
 				sc.done <- 0
 			}
 		}()
@@ -6679,7 +6680,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "b2")
+				flujoimpl.GoexitResult(&sc.results[1], "b2")
 				sc.done <- 1
 			}
 		}()
@@ -6695,7 +6696,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[2], "b3")
+				flujoimpl.GoexitResult(&sc.results[2], "b3")
 				sc.done <- 2
 			}
 		}()
@@ -6711,7 +6712,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[3], "b4")
+				flujoimpl.GoexitResult(&sc.results[3], "b4")
 				sc.done <- 3
 			}
 		}()
@@ -6877,7 +6878,7 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7002,7 +7003,7 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7127,7 +7128,7 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7252,7 +7253,7 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7338,7 +7339,7 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -7404,14 +7405,14 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -7433,7 +7434,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7445,14 +7446,14 @@ func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -7696,7 +7697,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -7712,7 +7713,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "hold")
+				flujoimpl.GoexitResult(&sc.results[1], "hold")
 				sc.done <- 1
 			}
 		}()
@@ -7878,7 +7879,7 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8003,7 +8004,7 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8078,7 +8079,7 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8140,14 +8141,14 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Charge), flujo.FailedRunError(res)
+		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8169,7 +8170,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8181,14 +8182,14 @@ func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8429,7 +8430,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "item")
+						flujoimpl.GoexitResult(&cr, "item")
 						record(cur, &cr, *new(flujotest.Charge), nil)
 					}
 					done <- true
@@ -8576,7 +8577,7 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8651,7 +8652,7 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8713,14 +8714,14 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8742,7 +8743,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8754,14 +8755,14 @@ func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9037,7 +9038,7 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9112,7 +9113,7 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9174,14 +9175,14 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9203,7 +9204,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9215,14 +9216,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9504,7 +9505,7 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9585,7 +9586,7 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9655,14 +9656,14 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9682,7 +9683,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9694,14 +9695,14 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10024,7 +10025,7 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10105,7 +10106,7 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10175,14 +10176,14 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10202,7 +10203,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10214,14 +10215,14 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10550,7 +10551,7 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10631,7 +10632,7 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10701,14 +10702,14 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10728,7 +10729,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10740,14 +10741,14 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11070,7 +11071,7 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11156,7 +11157,7 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11230,14 +11231,14 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11257,7 +11258,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11269,14 +11270,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Conte
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11643,7 +11644,7 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11767,7 +11768,7 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11842,7 +11843,7 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11904,14 +11905,14 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11931,7 +11932,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11943,14 +11944,14 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12286,7 +12287,7 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12361,7 +12362,7 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12423,14 +12424,14 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12450,7 +12451,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12462,14 +12463,14 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12805,7 +12806,7 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12880,7 +12881,7 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12942,14 +12943,14 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12969,7 +12970,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12981,14 +12982,14 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, op
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13324,7 +13325,7 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13410,7 +13411,7 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13484,14 +13485,14 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -13513,7 +13514,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13525,14 +13526,14 @@ func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13922,7 +13923,7 @@ func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14060,7 +14061,7 @@ func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14135,7 +14136,7 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14197,14 +14198,14 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -14226,7 +14227,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14238,14 +14239,14 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14518,7 +14519,7 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14611,7 +14612,7 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14687,14 +14688,14 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -14727,7 +14728,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14739,14 +14740,14 @@ func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -15004,7 +15005,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -15020,7 +15021,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -15263,7 +15264,7 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15399,7 +15400,7 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15529,7 +15530,7 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15627,7 +15628,7 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -15707,14 +15708,14 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -15747,7 +15748,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15759,14 +15760,14 @@ func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -16058,7 +16059,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -16076,7 +16077,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -16092,7 +16093,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -16341,7 +16342,7 @@ func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16477,7 +16478,7 @@ func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16613,7 +16614,7 @@ func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16749,7 +16750,7 @@ func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16842,7 +16843,7 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -16918,14 +16919,14 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -16958,7 +16959,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16970,14 +16971,14 @@ func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -17238,7 +17239,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "a1")
+				flujoimpl.GoexitResult(&sc.results[0], "a1")
 				sc.done <- 0
 			}
 		}()
@@ -17256,7 +17257,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "b")
+				flujoimpl.GoexitResult(&sc.results[1], "b")
 				sc.done <- 1
 			}
 		}()
@@ -17272,7 +17273,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "fail")
+				flujoimpl.GoexitResult(&sc.results[2], "fail")
 				sc.done <- 2
 			}
 		}()
@@ -17447,7 +17448,7 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17583,7 +17584,7 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17713,7 +17714,7 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17811,7 +17812,7 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -17891,14 +17892,14 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -17931,7 +17932,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -17943,14 +17944,14 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -18223,7 +18224,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -18241,7 +18242,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -18257,7 +18258,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -18502,7 +18503,7 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18638,7 +18639,7 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18774,7 +18775,7 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18910,7 +18911,7 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19008,7 +19009,7 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -19088,14 +19089,14 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -19128,7 +19129,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -19140,14 +19141,14 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -19420,7 +19421,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -19438,7 +19439,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -19454,7 +19455,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -19699,7 +19700,7 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19835,7 +19836,7 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19971,7 +19972,7 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20107,7 +20108,7 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20205,7 +20206,7 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -20285,14 +20286,14 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -20325,7 +20326,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -20337,14 +20338,14 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -20617,7 +20618,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -20635,7 +20636,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -20651,7 +20652,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -20888,7 +20889,7 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21024,7 +21025,7 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21160,7 +21161,7 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21296,7 +21297,7 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21371,7 +21372,7 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21433,14 +21434,14 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21462,7 +21463,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21474,14 +21475,14 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -21760,7 +21761,7 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21835,7 +21836,7 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21897,14 +21898,14 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21926,7 +21927,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21938,14 +21939,14 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22224,7 +22225,7 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -22301,7 +22302,7 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22366,14 +22367,14 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22395,7 +22396,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22407,14 +22408,14 @@ func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22654,7 +22655,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "exit")
+						flujoimpl.GoexitResult(&cr, "exit")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -22804,7 +22805,7 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -22892,7 +22893,7 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22961,14 +22962,14 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22990,7 +22991,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23002,14 +23003,14 @@ func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -23252,7 +23253,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "exit")
+				flujoimpl.GoexitResult(&sc.results[0], "exit")
 				sc.done <- 0
 			}
 		}()
@@ -23268,7 +23269,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -23437,7 +23438,7 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23568,7 +23569,7 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23643,7 +23644,7 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23705,14 +23706,14 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23734,7 +23735,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23746,14 +23747,14 @@ func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24026,7 +24027,7 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -24101,7 +24102,7 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24163,14 +24164,14 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24192,7 +24193,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24204,14 +24205,14 @@ func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24484,7 +24485,7 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -24605,7 +24606,7 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24667,14 +24668,14 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24694,7 +24695,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24706,14 +24707,14 @@ func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.A
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24979,7 +24980,7 @@ func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, se
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25064,7 +25065,7 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -25134,14 +25135,14 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -25163,7 +25164,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -25175,14 +25176,14 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -25547,7 +25548,7 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25740,7 +25741,7 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25871,7 +25872,7 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25946,7 +25947,7 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26008,14 +26009,14 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26035,7 +26036,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26047,14 +26048,14 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26320,7 +26321,7 @@ func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -26408,7 +26409,7 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26477,14 +26478,14 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26506,7 +26507,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26518,14 +26519,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26810,7 +26811,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -26826,7 +26827,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -26995,7 +26996,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27120,7 +27121,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27197,7 +27198,7 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27262,14 +27263,14 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -27291,7 +27292,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -27303,14 +27304,14 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -27550,7 +27551,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "echo")
+						flujoimpl.GoexitResult(&cr, "echo")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -27706,7 +27707,7 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27781,7 +27782,7 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27843,14 +27844,14 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -27872,7 +27873,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -27884,14 +27885,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28220,7 +28221,7 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -28308,7 +28309,7 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -28380,14 +28381,14 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -28420,7 +28421,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -28432,14 +28433,14 @@ func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28705,7 +28706,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "x")
+				flujoimpl.GoexitResult(&sc.results[0], "x")
 				sc.done <- 0
 			}
 		}()
@@ -28723,7 +28724,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "y")
+				flujoimpl.GoexitResult(&sc.results[1], "y")
 				sc.done <- 1
 			}
 		}()
@@ -28907,7 +28908,7 @@ func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29043,7 +29044,7 @@ func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29128,7 +29129,7 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -29194,14 +29195,14 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -29223,7 +29224,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -29235,14 +29236,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -29631,7 +29632,7 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29756,7 +29757,7 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29831,7 +29832,7 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -29893,14 +29894,14 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -29922,7 +29923,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -29934,14 +29935,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30214,7 +30215,7 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -30300,7 +30301,7 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30366,14 +30367,14 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30395,7 +30396,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -30407,14 +30408,14 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30658,7 +30659,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "block")
+				flujoimpl.GoexitResult(&sc.results[0], "block")
 				sc.done <- 0
 			}
 		}()
@@ -30674,7 +30675,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -30846,7 +30847,7 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -30977,7 +30978,7 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31065,7 +31066,7 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -31134,14 +31135,14 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -31163,7 +31164,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -31175,14 +31176,14 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -31425,7 +31426,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -31441,7 +31442,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -31607,7 +31608,7 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31732,7 +31733,7 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31820,7 +31821,7 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -31889,14 +31890,14 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -31918,7 +31919,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -31930,14 +31931,14 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -32180,7 +32181,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -32196,7 +32197,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -32371,7 +32372,7 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -32496,7 +32497,7 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -32589,7 +32590,7 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -32662,14 +32663,14 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -32691,7 +32692,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -32703,14 +32704,14 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -33027,7 +33028,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "left")
+				flujoimpl.GoexitResult(&sc.results[0], "left")
 				sc.done <- 0
 			}
 		}()
@@ -33043,7 +33044,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "right")
+				flujoimpl.GoexitResult(&sc.results[1], "right")
 				sc.done <- 1
 			}
 		}()
@@ -33218,7 +33219,7 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33349,7 +33350,7 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33480,7 +33481,7 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33560,7 +33561,7 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -33626,14 +33627,14 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -33655,7 +33656,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -33667,14 +33668,14 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -34027,7 +34028,7 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34158,7 +34159,7 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34243,7 +34244,7 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -34313,14 +34314,14 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -34342,7 +34343,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -34354,14 +34355,14 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -34724,7 +34725,7 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34855,7 +34856,7 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34986,7 +34987,7 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35071,7 +35072,7 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -35141,14 +35142,14 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -35170,7 +35171,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -35182,14 +35183,14 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -35574,7 +35575,7 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35705,7 +35706,7 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35836,7 +35837,7 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35911,7 +35912,7 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -35976,14 +35977,14 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -36016,7 +36017,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36028,14 +36029,14 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36314,7 +36315,7 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -36395,7 +36396,7 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36457,14 +36458,14 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -36486,7 +36487,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36498,14 +36499,14 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36784,7 +36785,7 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -36931,7 +36932,7 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -37008,14 +37009,14 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -37037,7 +37038,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -37049,14 +37050,14 @@ func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -37385,7 +37386,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l1")
+				flujoimpl.GoexitResult(&sc.results[0], "l1")
 				sc.done <- 0
 			}
 		}()
@@ -37401,7 +37402,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r1")
+				flujoimpl.GoexitResult(&sc.results[1], "r1")
 				sc.done <- 1
 			}
 		}()
@@ -37576,7 +37577,7 @@ func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37707,7 +37708,7 @@ func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37790,7 +37791,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l2")
+				flujoimpl.GoexitResult(&sc.results[0], "l2")
 				sc.done <- 0
 			}
 		}()
@@ -37806,7 +37807,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r2")
+				flujoimpl.GoexitResult(&sc.results[1], "r2")
 				sc.done <- 1
 			}
 		}()
@@ -37981,7 +37982,7 @@ func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38112,7 +38113,7 @@ func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error,
 	e.mon6.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38187,7 +38188,7 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38249,14 +38250,14 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38278,7 +38279,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38290,14 +38291,14 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -38579,7 +38580,7 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38659,7 +38660,7 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38725,14 +38726,14 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38754,7 +38755,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38766,14 +38767,14 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -39091,7 +39092,7 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39222,7 +39223,7 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39302,7 +39303,7 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -39368,14 +39369,14 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -39397,7 +39398,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -39409,14 +39410,14 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -39734,7 +39735,7 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39865,7 +39866,7 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
@@ -66,8 +67,8 @@ var (
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -218,7 +219,7 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -284,14 +285,14 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -313,7 +314,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -325,14 +326,14 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -623,7 +624,7 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -700,7 +701,7 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -766,14 +767,14 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -795,7 +796,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -807,14 +808,14 @@ func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1096,7 +1097,7 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1173,7 +1174,7 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1239,14 +1240,14 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1268,7 +1269,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1280,14 +1281,14 @@ func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1563,7 +1564,7 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "cancel", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -1640,7 +1641,7 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1706,14 +1707,14 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1735,7 +1736,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1747,14 +1748,14 @@ func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2030,7 +2031,7 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2107,7 +2108,7 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2173,14 +2174,14 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2202,7 +2203,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2214,14 +2215,14 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2497,7 +2498,7 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -2574,7 +2575,7 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2640,14 +2641,14 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2669,7 +2670,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2681,14 +2682,14 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2964,7 +2965,7 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3041,7 +3042,7 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3107,14 +3108,14 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3136,7 +3137,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3148,14 +3149,14 @@ func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3431,7 +3432,7 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -3508,7 +3509,7 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3574,14 +3575,14 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3603,7 +3604,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3615,14 +3616,14 @@ func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3898,7 +3899,7 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4021,7 +4022,7 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4087,14 +4088,14 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4116,7 +4117,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4128,14 +4129,14 @@ func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4411,7 +4412,7 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "upstream", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4488,7 +4489,7 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4554,14 +4555,14 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4583,7 +4584,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4595,14 +4596,14 @@ func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4881,7 +4882,7 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -4963,7 +4964,7 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5033,14 +5034,14 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -5062,7 +5063,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5074,14 +5075,14 @@ func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5399,7 +5400,7 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "primary", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5516,7 +5517,7 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -5604,7 +5605,7 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5674,14 +5675,14 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -5703,7 +5704,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5715,14 +5716,14 @@ func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5974,7 +5975,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -5990,7 +5991,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "free")
+				flujoimpl.GoexitResult(&sc.results[1], "free")
 				sc.done <- 1
 			}
 		}()
@@ -6151,7 +6152,7 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6268,7 +6269,7 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "free", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -6366,7 +6367,7 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -6444,14 +6445,14 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -6473,7 +6474,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6485,14 +6486,14 @@ func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6772,7 +6773,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "b1")
+				flujoimpl.GoexitResult(&sc.results[0], "b1")
 				sc.done <- 0
 			}
 		}()
@@ -6788,7 +6789,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "b2")
+				flujoimpl.GoexitResult(&sc.results[1], "b2")
 				sc.done <- 1
 			}
 		}()
@@ -6804,7 +6805,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[2], "b3")
+				flujoimpl.GoexitResult(&sc.results[2], "b3")
 				sc.done <- 2
 			}
 		}()
@@ -6820,7 +6821,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[3], "b4")
+				flujoimpl.GoexitResult(&sc.results[3], "b4")
 				sc.done <- 3
 			}
 		}()
@@ -6981,7 +6982,7 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7098,7 +7099,7 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7215,7 +7216,7 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7332,7 +7333,7 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b4", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -7420,7 +7421,7 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -7490,14 +7491,14 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -7519,7 +7520,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7531,14 +7532,14 @@ func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -7790,7 +7791,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -7806,7 +7807,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "hold")
+				flujoimpl.GoexitResult(&sc.results[1], "hold")
 				sc.done <- 1
 			}
 		}()
@@ -7967,7 +7968,7 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "paid", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8084,7 +8085,7 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "hold", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8161,7 +8162,7 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8227,14 +8228,14 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Charge), flujo.FailedRunError(res)
+		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8256,7 +8257,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8268,14 +8269,14 @@ func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8524,7 +8525,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "item")
+						flujoimpl.GoexitResult(&cr, "item")
 						record(cur, &cr, *new(flujotest.Charge), nil)
 					}
 					done <- true
@@ -8666,7 +8667,7 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "item", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -8743,7 +8744,7 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8809,14 +8810,14 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8838,7 +8839,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8850,14 +8851,14 @@ func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9136,7 +9137,7 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9213,7 +9214,7 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9279,14 +9280,14 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9308,7 +9309,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9320,14 +9321,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9612,7 +9613,7 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "rejected", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -9689,7 +9690,7 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9755,14 +9756,14 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9782,7 +9783,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9794,14 +9795,14 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10070,7 +10071,7 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10147,7 +10148,7 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10213,14 +10214,14 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10240,7 +10241,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10252,14 +10253,14 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10534,7 +10535,7 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -10611,7 +10612,7 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10677,14 +10678,14 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10704,7 +10705,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10716,14 +10717,14 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10992,7 +10993,7 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11074,7 +11075,7 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11144,14 +11145,14 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11171,7 +11172,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11183,14 +11184,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Conte
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11498,7 +11499,7 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11614,7 +11615,7 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "spare", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -11691,7 +11692,7 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11757,14 +11758,14 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11784,7 +11785,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11796,14 +11797,14 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12142,7 +12143,7 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12219,7 +12220,7 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12285,14 +12286,14 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12312,7 +12313,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12324,14 +12325,14 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12670,7 +12671,7 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -12747,7 +12748,7 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12813,14 +12814,14 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12840,7 +12841,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12852,14 +12853,14 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, op
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13198,7 +13199,7 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "add", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13280,7 +13281,7 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13350,14 +13351,14 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -13379,7 +13380,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13391,14 +13392,14 @@ func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13748,7 +13749,7 @@ func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13864,7 +13865,7 @@ func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "tags", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -13941,7 +13942,7 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14007,14 +14008,14 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -14036,7 +14037,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14048,14 +14049,14 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14331,7 +14332,7 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -14426,7 +14427,7 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14506,14 +14507,14 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -14546,7 +14547,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14558,14 +14559,14 @@ func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14831,7 +14832,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -14847,7 +14848,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -15085,7 +15086,7 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15213,7 +15214,7 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15335,7 +15336,7 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -15435,7 +15436,7 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -15519,14 +15520,14 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -15559,7 +15560,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15571,14 +15572,14 @@ func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -15878,7 +15879,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -15896,7 +15897,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -15912,7 +15913,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -16156,7 +16157,7 @@ func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16284,7 +16285,7 @@ func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16412,7 +16413,7 @@ func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16540,7 +16541,7 @@ func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -16635,7 +16636,7 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -16715,14 +16716,14 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -16755,7 +16756,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -16767,14 +16768,14 @@ func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -17043,7 +17044,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "a1")
+				flujoimpl.GoexitResult(&sc.results[0], "a1")
 				sc.done <- 0
 			}
 		}()
@@ -17061,7 +17062,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "b")
+				flujoimpl.GoexitResult(&sc.results[1], "b")
 				sc.done <- 1
 			}
 		}()
@@ -17077,7 +17078,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "fail")
+				flujoimpl.GoexitResult(&sc.results[2], "fail")
 				sc.done <- 2
 			}
 		}()
@@ -17247,7 +17248,7 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17375,7 +17376,7 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17497,7 +17498,7 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -17597,7 +17598,7 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -17681,14 +17682,14 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -17721,7 +17722,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -17733,14 +17734,14 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -18021,7 +18022,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -18039,7 +18040,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -18055,7 +18056,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -18295,7 +18296,7 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -18423,7 +18424,7 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -18551,7 +18552,7 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -18679,7 +18680,7 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -18779,7 +18780,7 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -18863,14 +18864,14 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -18903,7 +18904,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -18915,14 +18916,14 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -19203,7 +19204,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -19221,7 +19222,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -19237,7 +19238,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -19477,7 +19478,7 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -19605,7 +19606,7 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -19733,7 +19734,7 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -19861,7 +19862,7 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -19961,7 +19962,7 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -20045,14 +20046,14 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -20085,7 +20086,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -20097,14 +20098,14 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -20385,7 +20386,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -20403,7 +20404,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -20419,7 +20420,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -20651,7 +20652,7 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -20779,7 +20780,7 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "b", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -20907,7 +20908,7 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "a2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -21035,7 +21036,7 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -21112,7 +21113,7 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21178,14 +21179,14 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21207,7 +21208,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21219,14 +21220,14 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -21508,7 +21509,7 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -21585,7 +21586,7 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21651,14 +21652,14 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21680,7 +21681,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21692,14 +21693,14 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -21981,7 +21982,7 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -22060,7 +22061,7 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22129,14 +22130,14 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22158,7 +22159,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22170,14 +22171,14 @@ func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22425,7 +22426,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "exit")
+						flujoimpl.GoexitResult(&cr, "exit")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -22570,7 +22571,7 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -22660,7 +22661,7 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22733,14 +22734,14 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22762,7 +22763,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22774,14 +22775,14 @@ func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -23032,7 +23033,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "exit")
+				flujoimpl.GoexitResult(&sc.results[0], "exit")
 				sc.done <- 0
 			}
 		}()
@@ -23048,7 +23049,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -23212,7 +23213,7 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -23335,7 +23336,7 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -23412,7 +23413,7 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23478,14 +23479,14 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23507,7 +23508,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23519,14 +23520,14 @@ func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -23802,7 +23803,7 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -23879,7 +23880,7 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23945,14 +23946,14 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23974,7 +23975,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23986,14 +23987,14 @@ func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24269,7 +24270,7 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "exit", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -24392,7 +24393,7 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24458,14 +24459,14 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24485,7 +24486,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24497,14 +24498,14 @@ func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.A
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24773,7 +24774,7 @@ func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, br
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "held", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -24860,7 +24861,7 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24934,14 +24935,14 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24963,7 +24964,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24975,14 +24976,14 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -25350,7 +25351,7 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "first", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -25535,7 +25536,7 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "second", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -25658,7 +25659,7 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "third", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -25735,7 +25736,7 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -25801,14 +25802,14 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -25828,7 +25829,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -25840,14 +25841,14 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26116,7 +26117,7 @@ func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "io", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -26206,7 +26207,7 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26279,14 +26280,14 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26308,7 +26309,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26320,14 +26321,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26620,7 +26621,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -26636,7 +26637,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -26800,7 +26801,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -26917,7 +26918,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -26996,7 +26997,7 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27065,14 +27066,14 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -27094,7 +27095,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -27106,14 +27107,14 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -27361,7 +27362,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "echo")
+						flujoimpl.GoexitResult(&cr, "echo")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -27512,7 +27513,7 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -27589,7 +27590,7 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27655,14 +27656,14 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -27684,7 +27685,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -27696,14 +27697,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28035,7 +28036,7 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "flaky", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -28125,7 +28126,7 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -28201,14 +28202,14 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -28241,7 +28242,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -28253,14 +28254,14 @@ func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28534,7 +28535,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "x")
+				flujoimpl.GoexitResult(&sc.results[0], "x")
 				sc.done <- 0
 			}
 		}()
@@ -28552,7 +28553,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "y")
+				flujoimpl.GoexitResult(&sc.results[1], "y")
 				sc.done <- 1
 			}
 		}()
@@ -28731,7 +28732,7 @@ func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "x", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -28859,7 +28860,7 @@ func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "y", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -28946,7 +28947,7 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -29016,14 +29017,14 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -29045,7 +29046,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -29057,14 +29058,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -29456,7 +29457,7 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "panicdeep", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -29573,7 +29574,7 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -29650,7 +29651,7 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -29716,14 +29717,14 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -29745,7 +29746,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -29757,14 +29758,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30040,7 +30041,7 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "panic", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -30128,7 +30129,7 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30198,14 +30199,14 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30227,7 +30228,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -30239,14 +30240,14 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30498,7 +30499,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "block")
+				flujoimpl.GoexitResult(&sc.results[0], "block")
 				sc.done <- 0
 			}
 		}()
@@ -30514,7 +30515,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -30681,7 +30682,7 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -30804,7 +30805,7 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -30894,7 +30895,7 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30967,14 +30968,14 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30996,7 +30997,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -31008,14 +31009,14 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -31266,7 +31267,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -31282,7 +31283,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -31443,7 +31444,7 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -31560,7 +31561,7 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -31650,7 +31651,7 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -31723,14 +31724,14 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -31752,7 +31753,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -31764,14 +31765,14 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -32022,7 +32023,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -32038,7 +32039,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -32208,7 +32209,7 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "echo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -32325,7 +32326,7 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -32420,7 +32421,7 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -32497,14 +32498,14 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -32526,7 +32527,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -32538,14 +32539,14 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -32870,7 +32871,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "left")
+				flujoimpl.GoexitResult(&sc.results[0], "left")
 				sc.done <- 0
 			}
 		}()
@@ -32886,7 +32887,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "right")
+				flujoimpl.GoexitResult(&sc.results[1], "right")
 				sc.done <- 1
 			}
 		}()
@@ -33056,7 +33057,7 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "left", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -33179,7 +33180,7 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "right", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -33302,7 +33303,7 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "after", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -33384,7 +33385,7 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -33454,14 +33455,14 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -33483,7 +33484,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -33495,14 +33496,14 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -33858,7 +33859,7 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -33981,7 +33982,7 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -34068,7 +34069,7 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -34142,14 +34143,14 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -34171,7 +34172,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -34183,14 +34184,14 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -34556,7 +34557,7 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "lower", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -34679,7 +34680,7 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "upper", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -34802,7 +34803,7 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "other", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -34889,7 +34890,7 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -34963,14 +34964,14 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -34992,7 +34993,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -35004,14 +35005,14 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -35399,7 +35400,7 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "s1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -35522,7 +35523,7 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "s2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -35645,7 +35646,7 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "s3", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -35722,7 +35723,7 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -35791,14 +35792,14 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -35831,7 +35832,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -35843,14 +35844,14 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36132,7 +36133,7 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "logflake", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -36215,7 +36216,7 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36281,14 +36282,14 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -36310,7 +36311,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36322,14 +36323,14 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36611,7 +36612,7 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "block", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -36760,7 +36761,7 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36841,14 +36842,14 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -36870,7 +36871,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36882,14 +36883,14 @@ func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -37226,7 +37227,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l1")
+				flujoimpl.GoexitResult(&sc.results[0], "l1")
 				sc.done <- 0
 			}
 		}()
@@ -37242,7 +37243,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r1")
+				flujoimpl.GoexitResult(&sc.results[1], "r1")
 				sc.done <- 1
 			}
 		}()
@@ -37412,7 +37413,7 @@ func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "l1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -37535,7 +37536,7 @@ func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "r1", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -37615,7 +37616,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l2")
+				flujoimpl.GoexitResult(&sc.results[0], "l2")
 				sc.done <- 0
 			}
 		}()
@@ -37631,7 +37632,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r2")
+				flujoimpl.GoexitResult(&sc.results[1], "r2")
 				sc.done <- 1
 			}
 		}()
@@ -37801,7 +37802,7 @@ func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "l2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -37924,7 +37925,7 @@ func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error,
 	e.mon6.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "r2", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -38001,7 +38002,7 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38067,14 +38068,14 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38096,7 +38097,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38108,14 +38109,14 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -38400,7 +38401,7 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "draft", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -38482,7 +38483,7 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38552,14 +38553,14 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38581,7 +38582,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38593,14 +38594,14 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -38921,7 +38922,7 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -39044,7 +39045,7 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "failtoo", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -39126,7 +39127,7 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -39196,14 +39197,14 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -39225,7 +39226,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -39237,14 +39238,14 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -39565,7 +39566,7 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "fail", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {
@@ -39688,7 +39689,7 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	ev := runtime.Event{Step: "rescue", Start: start, End: start + lat, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
 	if !res.CacheHit {

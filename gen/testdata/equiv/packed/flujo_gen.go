@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
@@ -68,8 +69,8 @@ var (
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -227,7 +228,7 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -289,14 +290,14 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -318,7 +319,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -330,14 +331,14 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -625,7 +626,7 @@ func (e *BackoffLongExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -702,7 +703,7 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -764,14 +765,14 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -793,7 +794,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -805,14 +806,14 @@ func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1091,7 +1092,7 @@ func (e *BadInputRetriedExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1168,7 +1169,7 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1230,14 +1231,14 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1259,7 +1260,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1271,14 +1272,14 @@ func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1551,7 +1552,7 @@ func (e *BreakerCancelsExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -1628,7 +1629,7 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1690,14 +1691,14 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -1719,7 +1720,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1731,14 +1732,14 @@ func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2011,7 +2012,7 @@ func (e *BreakerCustomExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2088,7 +2089,7 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2150,14 +2151,14 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2179,7 +2180,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2191,14 +2192,14 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2471,7 +2472,7 @@ func (e *BreakerFailExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -2548,7 +2549,7 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2610,14 +2611,14 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2639,7 +2640,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2651,14 +2652,14 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2931,7 +2932,7 @@ func (e *BreakerFlakyExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3008,7 +3009,7 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3070,14 +3071,14 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3099,7 +3100,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3111,14 +3112,14 @@ func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3391,7 +3392,7 @@ func (e *BreakerPanicsExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3468,7 +3469,7 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3530,14 +3531,14 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -3559,7 +3560,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3571,14 +3572,14 @@ func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3851,7 +3852,7 @@ func (e *BreakerTimesOutExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -3974,7 +3975,7 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4036,14 +4037,14 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4065,7 +4066,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4077,14 +4078,14 @@ func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4357,7 +4358,7 @@ func (e *BreakerUpstreamExecutor) finish0(res *flujo.StepResult, start int64, er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4434,7 +4435,7 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4496,14 +4497,14 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4525,7 +4526,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4537,14 +4538,14 @@ func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4820,7 +4821,7 @@ func (e *BreakerValidatedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -4902,7 +4903,7 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4968,14 +4969,14 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -4997,7 +4998,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5009,14 +5010,14 @@ func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5331,7 +5332,7 @@ func (e *BudgetFallbackExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5456,7 +5457,7 @@ func (e *BudgetFallbackExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -5544,7 +5545,7 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5610,14 +5611,14 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -5639,7 +5640,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5651,14 +5652,14 @@ func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5902,7 +5903,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -5918,7 +5919,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "free")
+				flujoimpl.GoexitResult(&sc.results[1], "free")
 				sc.done <- 1
 			}
 		}()
@@ -6084,7 +6085,7 @@ func (e *BudgetFanExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6209,7 +6210,7 @@ func (e *BudgetFanExecutor) finish2(res *flujo.StepResult, start int64, err erro
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -6307,7 +6308,7 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -6381,14 +6382,14 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -6410,7 +6411,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6422,14 +6423,14 @@ func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6701,7 +6702,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "b1")
+				flujoimpl.GoexitResult(&sc.results[0], "b1")
 				sc.done <- 0
 			}
 		}()
@@ -6717,7 +6718,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "b2")
+				flujoimpl.GoexitResult(&sc.results[1], "b2")
 				sc.done <- 1
 			}
 		}()
@@ -6733,7 +6734,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[2], "b3")
+				flujoimpl.GoexitResult(&sc.results[2], "b3")
 				sc.done <- 2
 			}
 		}()
@@ -6749,7 +6750,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		defer func() {
 			if exited {
 				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[3], "b4")
+				flujoimpl.GoexitResult(&sc.results[3], "b4")
 				sc.done <- 3
 			}
 		}()
@@ -6915,7 +6916,7 @@ func (e *BudgetFan4Executor) finish1(res *flujo.StepResult, start int64, err err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7040,7 +7041,7 @@ func (e *BudgetFan4Executor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7165,7 +7166,7 @@ func (e *BudgetFan4Executor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7290,7 +7291,7 @@ func (e *BudgetFan4Executor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -7378,7 +7379,7 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -7444,14 +7445,14 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -7473,7 +7474,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7485,14 +7486,14 @@ func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -7736,7 +7737,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[0], "paid")
+				flujoimpl.GoexitResult(&sc.results[0], "paid")
 				sc.done <- 0
 			}
 		}()
@@ -7752,7 +7753,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujo.GoexitResult(&sc.results[1], "hold")
+				flujoimpl.GoexitResult(&sc.results[1], "hold")
 				sc.done <- 1
 			}
 		}()
@@ -7918,7 +7919,7 @@ func (e *BudgetHoldFanExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8043,7 +8044,7 @@ func (e *BudgetHoldFanExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8120,7 +8121,7 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8182,14 +8183,14 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Charge), flujo.FailedRunError(res)
+		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8211,7 +8212,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8223,14 +8224,14 @@ func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8471,7 +8472,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "item")
+						flujoimpl.GoexitResult(&cr, "item")
 						record(cur, &cr, *new(flujotest.Charge), nil)
 					}
 					done <- true
@@ -8618,7 +8619,7 @@ func (e *BudgetMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -8695,7 +8696,7 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8757,14 +8758,14 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -8786,7 +8787,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8798,14 +8799,14 @@ func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9081,7 +9082,7 @@ func (e *BudgetRejectedExecutor) finish0(res *flujo.StepResult, start int64, err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9158,7 +9159,7 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9220,14 +9221,14 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Charge), flujo.FailedRunError(res)
+		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9249,7 +9250,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9261,14 +9262,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9550,7 +9551,7 @@ func (e *BudgetRejectedRetriesExecutor) finish0(res *flujo.StepResult, start int
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -9633,7 +9634,7 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9705,14 +9706,14 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -9732,7 +9733,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9744,14 +9745,14 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10079,7 +10080,7 @@ func (e *CachedTagsExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10162,7 +10163,7 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10234,14 +10235,14 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10261,7 +10262,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10273,14 +10274,14 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10614,7 +10615,7 @@ func (e *CachedTagsSharedExecutor) finish0(res *flujo.StepResult, start int64, e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -10697,7 +10698,7 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10769,14 +10770,14 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -10796,7 +10797,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10808,14 +10809,14 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11143,7 +11144,7 @@ func (e *CachedTagsTTLExecutor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11231,7 +11232,7 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11307,14 +11308,14 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -11334,7 +11335,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -11346,14 +11347,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Conte
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -11725,7 +11726,7 @@ func (e *CachedTagsWithFallbackExecutor) finish0(res *flujo.StepResult, start in
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11849,7 +11850,7 @@ func (e *CachedTagsWithFallbackExecutor) finish1(res *flujo.StepResult, start in
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -11926,7 +11927,7 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -11988,14 +11989,14 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12015,7 +12016,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12027,14 +12028,14 @@ func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12370,7 +12371,7 @@ func (e *CountForeverExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12447,7 +12448,7 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -12509,14 +12510,14 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -12536,7 +12537,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -12548,14 +12549,14 @@ func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -12891,7 +12892,7 @@ func (e *CountForever2Executor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -12968,7 +12969,7 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13030,14 +13031,14 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -13057,7 +13058,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13069,14 +13070,14 @@ func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, op
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -13412,7 +13413,7 @@ func (e *CountTo3Executor) finish1(res *flujo.StepResult, start int64, err error
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -13500,7 +13501,7 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -13576,14 +13577,14 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), abort
 	}
 	if !res.Success {
-		return *new([]string), flujo.FailedRunError(res)
+		return *new([]string), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -13605,7 +13606,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -13617,14 +13618,14 @@ func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14017,7 +14018,7 @@ func (e *FailBeforeCachedExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14157,7 +14158,7 @@ func (e *FailBeforeCachedExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14234,7 +14235,7 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14296,14 +14297,14 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -14325,7 +14326,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14337,14 +14338,14 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -14617,7 +14618,7 @@ func (e *FailOnceExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -14712,7 +14713,7 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -14788,14 +14789,14 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -14828,7 +14829,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -14840,14 +14841,14 @@ func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -15105,7 +15106,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -15121,7 +15122,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -15364,7 +15365,7 @@ func (e *FanBranchFailsExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15500,7 +15501,7 @@ func (e *FanBranchFailsExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15630,7 +15631,7 @@ func (e *FanBranchFailsExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -15730,7 +15731,7 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -15810,14 +15811,14 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -15850,7 +15851,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -15862,14 +15863,14 @@ func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -16161,7 +16162,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -16179,7 +16180,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -16195,7 +16196,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -16444,7 +16445,7 @@ func (e *FanErrorOnConflictExecutor) finish2(res *flujo.StepResult, start int64,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16580,7 +16581,7 @@ func (e *FanErrorOnConflictExecutor) finish3(res *flujo.StepResult, start int64,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16716,7 +16717,7 @@ func (e *FanErrorOnConflictExecutor) finish4(res *flujo.StepResult, start int64,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16852,7 +16853,7 @@ func (e *FanErrorOnConflictExecutor) finish5(res *flujo.StepResult, start int64,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -16947,7 +16948,7 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -17023,14 +17024,14 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -17063,7 +17064,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -17075,14 +17076,14 @@ func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -17343,7 +17344,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "a1")
+				flujoimpl.GoexitResult(&sc.results[0], "a1")
 				sc.done <- 0
 			}
 		}()
@@ -17361,7 +17362,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "b")
+				flujoimpl.GoexitResult(&sc.results[1], "b")
 				sc.done <- 1
 			}
 		}()
@@ -17377,7 +17378,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "fail")
+				flujoimpl.GoexitResult(&sc.results[2], "fail")
 				sc.done <- 2
 			}
 		}()
@@ -17552,7 +17553,7 @@ func (e *FanJoinFailsExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17688,7 +17689,7 @@ func (e *FanJoinFailsExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17818,7 +17819,7 @@ func (e *FanJoinFailsExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -17918,7 +17919,7 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -17998,14 +17999,14 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -18038,7 +18039,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -18050,14 +18051,14 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -18330,7 +18331,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -18348,7 +18349,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -18364,7 +18365,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -18609,7 +18610,7 @@ func (e *FanKeepFirstExecutor) finish2(res *flujo.StepResult, start int64, err e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18745,7 +18746,7 @@ func (e *FanKeepFirstExecutor) finish3(res *flujo.StepResult, start int64, err e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -18881,7 +18882,7 @@ func (e *FanKeepFirstExecutor) finish4(res *flujo.StepResult, start int64, err e
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19017,7 +19018,7 @@ func (e *FanKeepFirstExecutor) finish5(res *flujo.StepResult, start int64, err e
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19117,7 +19118,7 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -19197,14 +19198,14 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -19237,7 +19238,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -19249,14 +19250,14 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -19529,7 +19530,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -19547,7 +19548,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -19563,7 +19564,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -19808,7 +19809,7 @@ func (e *FanMergeUpdateExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -19944,7 +19945,7 @@ func (e *FanMergeUpdateExecutor) finish3(res *flujo.StepResult, start int64, err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20080,7 +20081,7 @@ func (e *FanMergeUpdateExecutor) finish4(res *flujo.StepResult, start int64, err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20216,7 +20217,7 @@ func (e *FanMergeUpdateExecutor) finish5(res *flujo.StepResult, start int64, err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -20316,7 +20317,7 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -20396,14 +20397,14 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -20436,7 +20437,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -20448,14 +20449,14 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -20728,7 +20729,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "p1")
+				flujoimpl.GoexitResult(&sc.results[0], "p1")
 				sc.done <- 0
 			}
 		}()
@@ -20746,7 +20747,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "a2")
+				flujoimpl.GoexitResult(&sc.results[1], "a2")
 				sc.done <- 1
 			}
 		}()
@@ -20762,7 +20763,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[2], "echo")
+				flujoimpl.GoexitResult(&sc.results[2], "echo")
 				sc.done <- 2
 			}
 		}()
@@ -20999,7 +21000,7 @@ func (e *FanNoMergeExecutor) finish2(res *flujo.StepResult, start int64, err err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21135,7 +21136,7 @@ func (e *FanNoMergeExecutor) finish3(res *flujo.StepResult, start int64, err err
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21271,7 +21272,7 @@ func (e *FanNoMergeExecutor) finish4(res *flujo.StepResult, start int64, err err
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21407,7 +21408,7 @@ func (e *FanNoMergeExecutor) finish5(res *flujo.StepResult, start int64, err err
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21484,7 +21485,7 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -21546,14 +21547,14 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -21575,7 +21576,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -21587,14 +21588,14 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -21873,7 +21874,7 @@ func (e *FlakyDefaultExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -21950,7 +21951,7 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22012,14 +22013,14 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22041,7 +22042,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22053,14 +22054,14 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22339,7 +22340,7 @@ func (e *FlakyRetries3Executor) finish0(res *flujo.StepResult, start int64, err 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -22418,7 +22419,7 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -22483,14 +22484,14 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -22512,7 +22513,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -22524,14 +22525,14 @@ func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -22771,7 +22772,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "exit")
+						flujoimpl.GoexitResult(&cr, "exit")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -22921,7 +22922,7 @@ func (e *GoexitMapExecutor) finish1(res *flujo.StepResult, start int64, err erro
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23011,7 +23012,7 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23080,14 +23081,14 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23109,7 +23110,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23121,14 +23122,14 @@ func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -23371,7 +23372,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "exit")
+				flujoimpl.GoexitResult(&sc.results[0], "exit")
 				sc.done <- 0
 			}
 		}()
@@ -23387,7 +23388,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -23556,7 +23557,7 @@ func (e *GoexitParallelExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23687,7 +23688,7 @@ func (e *GoexitParallelExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -23764,7 +23765,7 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -23826,14 +23827,14 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -23855,7 +23856,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -23867,14 +23868,14 @@ func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24147,7 +24148,7 @@ func (e *GoexitStepExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -24224,7 +24225,7 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24286,14 +24287,14 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24315,7 +24316,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24327,14 +24328,14 @@ func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -24607,7 +24608,7 @@ func (e *GoexitTimedExecutor) finish0(res *flujo.StepResult, start int64, err er
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -24730,7 +24731,7 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -24792,14 +24793,14 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -24819,7 +24820,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -24831,14 +24832,14 @@ func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.A
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -25104,7 +25105,7 @@ func (e *HeldExecutor) finish0(res *flujo.StepResult, start int64, err error, se
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25191,7 +25192,7 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -25261,14 +25262,14 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -25290,7 +25291,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -25302,14 +25303,14 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -25674,7 +25675,7 @@ func (e *HistoryExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25867,7 +25868,7 @@ func (e *HistoryExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -25998,7 +25999,7 @@ func (e *HistoryExecutor) finish4(res *flujo.StepResult, start int64, err error,
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -26075,7 +26076,7 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26137,14 +26138,14 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Arrival), flujo.FailedRunError(res)
+		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26164,7 +26165,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26176,14 +26177,14 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26449,7 +26450,7 @@ func (e *IOBurstExecutor) finish0(res *flujo.StepResult, start int64, err error,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -26539,7 +26540,7 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -26608,14 +26609,14 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -26637,7 +26638,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -26649,14 +26650,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Contex
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -26941,7 +26942,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -26957,7 +26958,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -27126,7 +27127,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish2(res *flujo.StepResult, start int
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27251,7 +27252,7 @@ func (e *JoinFailsAfterIgnoredExecutor) finish3(res *flujo.StepResult, start int
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27330,7 +27331,7 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27395,14 +27396,14 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -27424,7 +27425,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -27436,14 +27437,14 @@ func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -27683,7 +27684,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "echo")
+						flujoimpl.GoexitResult(&cr, "echo")
 						record(cur, &cr, *new(flujotest.Job), nil)
 					}
 					done <- true
@@ -27839,7 +27840,7 @@ func (e *MapEchoExecutor) finish1(res *flujo.StepResult, start int64, err error,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -27916,7 +27917,7 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -27978,14 +27979,14 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new([]flujotest.Job), flujo.FailedRunError(res)
+		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -28007,7 +28008,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -28019,14 +28020,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28355,7 +28356,7 @@ func (e *MapFlakyInOrderExecutor) finish1(res *flujo.StepResult, start int64, er
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -28445,7 +28446,7 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -28517,14 +28518,14 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -28557,7 +28558,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -28569,14 +28570,14 @@ func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -28842,7 +28843,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "x")
+				flujoimpl.GoexitResult(&sc.results[0], "x")
 				sc.done <- 0
 			}
 		}()
@@ -28860,7 +28861,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "y")
+				flujoimpl.GoexitResult(&sc.results[1], "y")
 				sc.done <- 1
 			}
 		}()
@@ -29044,7 +29045,7 @@ func (e *MaybeConflictExecutor) finish1(res *flujo.StepResult, start int64, err 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29180,7 +29181,7 @@ func (e *MaybeConflictExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29267,7 +29268,7 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -29333,14 +29334,14 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -29362,7 +29363,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -29374,14 +29375,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -29770,7 +29771,7 @@ func (e *PanicAtTwoDepthsExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29895,7 +29896,7 @@ func (e *PanicAtTwoDepthsExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -29972,7 +29973,7 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30034,14 +30035,14 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30063,7 +30064,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -30075,14 +30076,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30355,7 +30356,7 @@ func (e *PanicsExecutor) finish0(res *flujo.StepResult, start int64, err error, 
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -30443,7 +30444,7 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -30509,14 +30510,14 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -30538,7 +30539,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -30550,14 +30551,14 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -30801,7 +30802,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "block")
+				flujoimpl.GoexitResult(&sc.results[0], "block")
 				sc.done <- 0
 			}
 		}()
@@ -30817,7 +30818,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "echo")
+				flujoimpl.GoexitResult(&sc.results[1], "echo")
 				sc.done <- 1
 			}
 		}()
@@ -30989,7 +30990,7 @@ func (e *ParallelBlocksExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31120,7 +31121,7 @@ func (e *ParallelBlocksExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31210,7 +31211,7 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -31279,14 +31280,14 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -31308,7 +31309,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -31320,14 +31321,14 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -31570,7 +31571,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -31586,7 +31587,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -31752,7 +31753,7 @@ func (e *ParallelIgnoreExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31877,7 +31878,7 @@ func (e *ParallelIgnoreExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -31967,7 +31968,7 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -32036,14 +32037,14 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -32065,7 +32066,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -32077,14 +32078,14 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -32327,7 +32328,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "echo")
+				flujoimpl.GoexitResult(&sc.results[0], "echo")
 				sc.done <- 0
 			}
 		}()
@@ -32343,7 +32344,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "fail")
+				flujoimpl.GoexitResult(&sc.results[1], "fail")
 				sc.done <- 1
 			}
 		}()
@@ -32518,7 +32519,7 @@ func (e *ParallelPropagateExecutor) finish1(res *flujo.StepResult, start int64, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -32643,7 +32644,7 @@ func (e *ParallelPropagateExecutor) finish2(res *flujo.StepResult, start int64, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -32738,7 +32739,7 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -32811,14 +32812,14 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -32840,7 +32841,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -32852,14 +32853,14 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -33176,7 +33177,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "left")
+				flujoimpl.GoexitResult(&sc.results[0], "left")
 				sc.done <- 0
 			}
 		}()
@@ -33192,7 +33193,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "right")
+				flujoimpl.GoexitResult(&sc.results[1], "right")
 				sc.done <- 1
 			}
 		}()
@@ -33367,7 +33368,7 @@ func (e *ParallelSpendExecutor) finish2(res *flujo.StepResult, start int64, err 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33498,7 +33499,7 @@ func (e *ParallelSpendExecutor) finish3(res *flujo.StepResult, start int64, err 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33629,7 +33630,7 @@ func (e *ParallelSpendExecutor) finish4(res *flujo.StepResult, start int64, err 
 	e.mon4.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -33711,7 +33712,7 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -33777,14 +33778,14 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -33806,7 +33807,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -33818,14 +33819,14 @@ func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -34178,7 +34179,7 @@ func (e *RouteNoDefaultExecutor) finish1(res *flujo.StepResult, start int64, err
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34309,7 +34310,7 @@ func (e *RouteNoDefaultExecutor) finish2(res *flujo.StepResult, start int64, err
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -34396,7 +34397,7 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -34466,14 +34467,14 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -34495,7 +34496,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -34507,14 +34508,14 @@ func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -34877,7 +34878,7 @@ func (e *RouteWithDefaultExecutor) finish1(res *flujo.StepResult, start int64, e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35008,7 +35009,7 @@ func (e *RouteWithDefaultExecutor) finish2(res *flujo.StepResult, start int64, e
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35139,7 +35140,7 @@ func (e *RouteWithDefaultExecutor) finish3(res *flujo.StepResult, start int64, e
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35226,7 +35227,7 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -35296,14 +35297,14 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -35325,7 +35326,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -35337,14 +35338,14 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -35729,7 +35730,7 @@ func (e *Spend3Executor) finish1(res *flujo.StepResult, start int64, err error, 
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35860,7 +35861,7 @@ func (e *Spend3Executor) finish2(res *flujo.StepResult, start int64, err error, 
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -35991,7 +35992,7 @@ func (e *Spend3Executor) finish3(res *flujo.StepResult, start int64, err error, 
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -36068,7 +36069,7 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36133,14 +36134,14 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*flujotest.State)
 		if !ok {
@@ -36173,7 +36174,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36185,14 +36186,14 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36471,7 +36472,7 @@ func (e *StateRetryExecutor) finish0(res *flujo.StepResult, start int64, err err
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -36554,7 +36555,7 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -36616,14 +36617,14 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -36645,7 +36646,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -36657,14 +36658,14 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -36943,7 +36944,7 @@ func (e *TimesOutExecutor) finish0(res *flujo.StepResult, start int64, err error
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37092,7 +37093,7 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -37169,14 +37170,14 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -37198,7 +37199,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -37210,14 +37211,14 @@ func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -37546,7 +37547,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l1")
+				flujoimpl.GoexitResult(&sc.results[0], "l1")
 				sc.done <- 0
 			}
 		}()
@@ -37562,7 +37563,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r1")
+				flujoimpl.GoexitResult(&sc.results[1], "r1")
 				sc.done <- 1
 			}
 		}()
@@ -37737,7 +37738,7 @@ func (e *TwoFansExecutor) finish2(res *flujo.StepResult, start int64, err error,
 	e.mon2.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37868,7 +37869,7 @@ func (e *TwoFansExecutor) finish3(res *flujo.StepResult, start int64, err error,
 	e.mon3.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -37951,7 +37952,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[0], "l2")
+				flujoimpl.GoexitResult(&sc.results[0], "l2")
 				sc.done <- 0
 			}
 		}()
@@ -37967,7 +37968,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujo.GoexitResult(&sc.results[1], "r2")
+				flujoimpl.GoexitResult(&sc.results[1], "r2")
 				sc.done <- 1
 			}
 		}()
@@ -38142,7 +38143,7 @@ func (e *TwoFansExecutor) finish5(res *flujo.StepResult, start int64, err error,
 	e.mon5.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38273,7 +38274,7 @@ func (e *TwoFansExecutor) finish6(res *flujo.StepResult, start int64, err error,
 	e.mon6.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38350,7 +38351,7 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38412,14 +38413,14 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38441,7 +38442,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38453,14 +38454,14 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -38742,7 +38743,7 @@ func (e *ValidatedExecutor) finish0(res *flujo.StepResult, start int64, err erro
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -38824,7 +38825,7 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -38890,14 +38891,14 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -38919,7 +38920,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -38931,14 +38932,14 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -39256,7 +39257,7 @@ func (e *WithFailedFallbackExecutor) finish0(res *flujo.StepResult, start int64,
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39387,7 +39388,7 @@ func (e *WithFailedFallbackExecutor) finish1(res *flujo.StepResult, start int64,
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -39469,7 +39470,7 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -39535,14 +39536,14 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), abort
 	}
 	if !res.Success {
-		return *new(flujotest.Job), flujo.FailedRunError(res)
+		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -39564,7 +39565,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -39576,14 +39577,14 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujogenMs(int64(hs.Sum)), MaxMs: flujogenMs(int64(hs.Max)), Slow: e.slow.Load()}
@@ -39901,7 +39902,7 @@ func (e *WithFallbackExecutor) finish0(res *flujo.StepResult, start int64, err e
 	e.mon0.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
@@ -40032,7 +40033,7 @@ func (e *WithFallbackExecutor) finish1(res *flujo.StepResult, start int64, err e
 	e.mon1.Record(lat, res.Success)
 	outcome := runtime.OutcomeSuccess
 	if err != nil {
-		outcome = flujo.OutcomeOf(err)
+		outcome = flujoimpl.OutcomeOf(err)
 	}
 	if res.Attempts > 0 && !res.CacheHit {
 		e.limiter.Observe(start+lat-served, runtime.LimiterDrop(outcome))
