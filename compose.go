@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/flujo/flujo/internal/kernel"
 )
 
 // fail marks res failed by an error of the composite itself.
@@ -159,13 +161,6 @@ type branchOutcome struct {
 	abort error
 }
 
-// goexitResult marks res, the result of node, failed because a step in it
-// called runtime.Goexit on the goroutine that ran it.
-func goexitResult(res *StepResult, node string) {
-	err := &GoexitError{Node: node}
-	*res = StepResult{Name: node, Err: err, Feedback: failureFeedback(err)}
-}
-
 func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame, res *StepResult) error {
 	*res = StepResult{Name: n.name, Attempts: 1}
 	k := len(n.branches)
@@ -196,7 +191,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			exited := true
 			defer func() {
 				if exited {
-					goexitResult(&results[i], br.Name())
+					kernel.GoexitResult(&results[i], br.Name())
 					done <- branchOutcome{i, nil}
 				}
 			}()
@@ -393,7 +388,7 @@ func (r execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame, res 
 				var sr StepResult
 				defer func() {
 					if cur >= 0 {
-						goexitResult(&sr, n.body.Name())
+						kernel.GoexitResult(&sr, n.body.Name())
 						record(cur, &sr, nil)
 					}
 					done <- struct{}{}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flujo/flujo/internal/dsl"
+	"github.com/flujo/flujo/internal/options"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -29,15 +30,15 @@ import (
 // Generated executors compile in the file they were generated from; they
 // ignore this option.
 func WithConfigFile(path string) CoreOption {
-	return func(c *ExecutorCore) {
+	return func(o *options.Core) {
 		f, err := runtime.ReadConfigFile(path)
 		if err != nil {
-			c.optErrs = append(c.optErrs, err)
+			o.Errs = append(o.Errs, err)
 			return
 		}
 		cfg := f.Optimization
-		c.fileCfg = &cfg
-		c.addOverrides(f.Steps, path)
+		o.FileConfig = &cfg
+		o.AddOverrides(f.Steps, path)
 	}
 }
 
@@ -45,12 +46,12 @@ func WithConfigFile(path string) CoreOption {
 // flujo.json's "steps" section does (see WithConfigFile). Invalid keys or
 // values make NewExecutorCore return an error that lists them.
 func WithStepOverrides(steps map[string]runtime.StepOverride) CoreOption {
-	return func(c *ExecutorCore) {
+	return func(o *options.Core) {
 		if err := runtime.ValidateStepOverrides(steps); err != nil {
-			c.optErrs = append(c.optErrs, fmt.Errorf("flujo: WithStepOverrides: %w", err))
+			o.Errs = append(o.Errs, fmt.Errorf("flujo: WithStepOverrides: %w", err))
 			return
 		}
-		c.addOverrides(steps, "")
+		o.AddOverrides(steps, "")
 	}
 }
 
@@ -59,19 +60,6 @@ func WithStepOverrides(steps map[string]runtime.StepOverride) CoreOption {
 // before opts.
 func NewExecutorCoreFromFile(path string, opts ...CoreOption) (*ExecutorCore, error) {
 	return NewExecutorCore(runtime.DefaultOptimizationConfig(), append([]CoreOption{WithConfigFile(path)}, opts...)...)
-}
-
-func (c *ExecutorCore) addOverrides(steps map[string]runtime.StepOverride, source string) {
-	if len(steps) == 0 {
-		return
-	}
-	if c.overrides == nil {
-		c.overrides, c.overrideSrc = map[string]runtime.StepOverride{}, map[string]string{}
-	}
-	for k, o := range steps {
-		c.overrides[k] = o
-		c.overrideSrc[k] = source
-	}
 }
 
 // StepOverrides returns a copy of the step overrides the executor applies,

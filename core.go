@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flujo/flujo/internal/kernel"
+	"github.com/flujo/flujo/internal/options"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -21,7 +23,7 @@ type ExecutorCore struct {
 	mu      sync.Mutex // serialises configuration changes
 	clock   runtime.Clock
 	logger  *slog.Logger
-	sink    runtime.Sink            // telemetry sink; nil means the logger at debug level
+	sink    runtime.Sink            // telemetry sink
 	sampler runtime.ResourceSampler // nil means the process's own readings
 	sleep   func(ctx context.Context, d time.Duration) error
 
@@ -42,25 +44,21 @@ type ExecutorCore struct {
 	// keyed "<pipeline>.<step>"; read-only once built.
 	overrides   map[string]runtime.StepOverride
 	overrideSrc map[string]string // key -> the file it came from, "" for WithStepOverrides
-	// fileCfg is the optimization configuration of WithConfigFile's file,
-	// which replaces NewExecutorCore's; nil without one.
-	fileCfg *runtime.OptimizationConfig
-	// optErrs are the errors of options, returned by NewExecutorCore.
-	optErrs []error
-	runs    runCounters
+	runs        runCounters
 
 	// counters read by tests and stats
 	analyses    atomic.Int64 // tree analyses performed
 	stateCopies atomic.Int64 // deep copies of the state made for Parallel branches
 }
 
-// CoreOption configures an ExecutorCore at construction.
-type CoreOption func(*ExecutorCore)
+// CoreOption configures an ExecutorCore, or a generated executor, at
+// construction.
+type CoreOption func(*options.Core)
 
 // WithClock makes the executor read time from clock: latencies, circuit
 // breaker recovery and cache expiry. Tests pass a *runtime.FakeClock.
 func WithClock(clock runtime.Clock) CoreOption {
-	return func(c *ExecutorCore) { c.clock = clock }
+	return func(o *options.Core) { o.Clock = clock }
 }
 
 // WithLogger sets the logger for the executor's own events (configuration
@@ -70,19 +68,19 @@ func WithLogger(l *slog.Logger) CoreOption {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return func(c *ExecutorCore) { c.logger = l }
+	return func(o *options.Core) { o.Logger = l }
 }
 
 // WithSink sends the telemetry events (enable_optimized_telemetry) to sink.
 // Without it they go to the logger (WithLogger) at debug level.
 func WithSink(sink runtime.Sink) CoreOption {
-	return func(c *ExecutorCore) { c.sink = sink }
+	return func(o *options.Core) { o.Sink = sink }
 }
 
 // WithResourceSampler makes the resource manager (enable_memory_optimization)
 // read memory and CPU from s instead of the process's own figures.
 func WithResourceSampler(s runtime.ResourceSampler) CoreOption {
-	return func(c *ExecutorCore) { c.sampler = s }
+	return func(o *options.Core) { o.Sampler = s }
 }
 
 // NewExecutorCore returns an executor configured by cfg. An invalid cfg is
@@ -90,13 +88,16 @@ func WithResourceSampler(s runtime.ResourceSampler) CoreOption {
 //
 // With WithConfigFile, the file's optimization section replaces cfg.
 func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*ExecutorCore, error) {
-	c := &ExecutorCore{clock: runtime.SystemClock{}, logger: slog.New(slog.DiscardHandler), sleep: sleepCtx}
-	applyCoreOptions(c, opts)
-	if err := errors.Join(c.optErrs...); err != nil {
+	set := options.ApplyCore(opts)
+	if err := errors.Join(set.Errs...); err != nil {
 		return nil, err
 	}
-	if c.fileCfg != nil {
-		cfg = *c.fileCfg
+	if set.FileConfig != nil {
+		cfg = *set.FileConfig
+	}
+	c := &ExecutorCore{
+		clock: set.Clock, logger: set.Logger, sink: set.TelemetrySink(), sampler: set.Sampler, sleep: sleepCtx,
+		tunerTick: set.TunerTick, overrides: set.Overrides, overrideSrc: set.OverrideSources,
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -116,16 +117,6 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 		return nil, err
 	}
 	return c, nil
-}
-
-// applyCoreOptions applies opts to c; nil options are skipped, so callers
-// may build option lists conditionally.
-func applyCoreOptions(c *ExecutorCore, opts []CoreOption) {
-	for _, o := range opts {
-		if o != nil {
-			o(c)
-		}
-	}
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
@@ -211,34 +202,18 @@ func closeAll(ctx context.Context, cs []closer) error {
 }
 
 // ExecOption configures one run.
-type ExecOption func(*execOptions)
-
-type execOptions struct {
-	state  any
-	limits *UsageLimits
-}
+type ExecOption func(*options.Exec)
 
 // WithState runs with ptr, a *S, as the pipeline state; the run updates it
 // in place. Without WithState, a run whose steps read state starts from a
 // new zero S, returned in PipelineResult.FinalState.
 func WithState(ptr any) ExecOption {
-	return func(o *execOptions) { o.state = ptr }
-}
-
-// execOptionsOf applies opts, skipping nil ones.
-func execOptionsOf(opts []ExecOption) execOptions {
-	var o execOptions
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
-	}
-	return o
+	return func(o *options.Exec) { o.State = ptr }
 }
 
 // WithUsageLimits bounds the run's usage.
 func WithUsageLimits(l UsageLimits) ExecOption {
-	return func(o *execOptions) { o.limits = &l }
+	return func(o *options.Exec) { o.Limits = &l }
 }
 
 // InputTypeError is returned by Execute when the input does not fit the
@@ -280,7 +255,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	if node == nil {
 		return nil, errors.New("flujo: Execute: node is nil")
 	}
-	o := execOptionsOf(opts)
+	o := options.ApplyExec(opts)
 	eng := c.eng.Load()
 	b := node.base()
 	if !b.accept(input) {
@@ -290,15 +265,15 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	if r.tree.err != nil {
 		return nil, r.tree.err
 	}
-	fr := frame{state: o.state}
+	fr := frame{state: o.State}
 	if st := r.tree.state; st != nil {
-		if o.state == nil {
+		if o.State == nil {
 			fr.state = reflect.New(st).Interface()
-		} else if t := reflect.TypeOf(o.state); t != reflect.PointerTo(st) {
+		} else if t := reflect.TypeOf(o.State); t != reflect.PointerTo(st) {
 			return nil, &StateTypeError{Node: b.name, Expected: reflect.PointerTo(st), Got: t}
 		}
 	}
-	budget, err := runtime.RunBudget(o.limits)
+	budget, err := runtime.RunBudget(o.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -324,42 +299,10 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 		runtime.CompleteUsageLimitError(abort, pr, fr.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = FailedRunError(res)
+		pr.Err = kernel.FailedRunError(res)
 	}
 	c.runs.record(pr, eng.slowNs)
 	return pr, pr.Err
-}
-
-// failurePath follows the failed results down to the innermost failed node:
-// from a node, it descends into the first failed child whose error the node
-// carries, the child that failed it. A node that failed by itself (a join,
-// a merge conflict, its own Timeout or validator) is the end of the path,
-// even when children failed before it (a branch that Ignore ignored).
-func failurePath(res StepResult) []string {
-	path := []string{res.Name}
-	for {
-		next := -1
-		for i := range res.Steps {
-			if !res.Steps[i].Success && sameError(res.Steps[i].Err, res.Err) {
-				next = i
-				break
-			}
-		}
-		if next < 0 || res.FallbackTriggered {
-			return path
-		}
-		res = res.Steps[next]
-		path = append(path, res.Name)
-	}
-}
-
-// sameError reports whether a and b are the same non-nil error value: a
-// composite that a child failed carries that child's error itself.
-func sameError(a, b error) bool {
-	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.ValueOf(a).Comparable() {
-		return false
-	}
-	return a == b
 }
 
 // OutputTypeError is returned by Run when the node's declared output type

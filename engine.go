@@ -3,7 +3,6 @@ package flujo
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -164,7 +163,7 @@ func (c *ExecutorCore) newEngine(cfg runtime.OptimizationConfig, old *engine) (*
 				inPlace = append(inPlace, func() { _ = t.Retune(n, flush) })
 			}
 		} else if t, err := runtime.NewTelemetry(runtime.TelemetryOptions{
-			BatchSize: cfg.TelemetryBatchSize, FlushInterval: flush, Sink: c.sinkOrDefault(), Logger: c.logger,
+			BatchSize: cfg.TelemetryBatchSize, FlushInterval: flush, Sink: c.sink, Logger: c.logger,
 		}); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -309,11 +308,4 @@ func (e *engine) putScratch(sc *parallelScratch) {
 
 func equalMax(a, b *int) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
-}
-
-func (c *ExecutorCore) sinkOrDefault() runtime.Sink {
-	if c.sink != nil {
-		return c.sink
-	}
-	return runtime.NewSlogSink(c.logger, slog.LevelDebug)
 }

@@ -3,8 +3,8 @@ package flujo
 import (
 	"errors"
 	"fmt"
+
 	"github.com/flujo/flujo/runtime"
-	"strings"
 )
 
 // ErrClosed is returned by Execute after Close.
@@ -12,19 +12,7 @@ var ErrClosed = errors.New("flujo: executor is closed")
 
 // StepError is returned by Execute when a run fails: it names the node that
 // failed, as a path from the root, and wraps its error.
-type StepError struct {
-	Path     []string
-	Feedback string
-	Err      error
-}
-
-// Error describes the problem.
-func (e *StepError) Error() string {
-	return fmt.Sprintf("flujo: step %q failed: %s", strings.Join(e.Path, "/"), e.Feedback)
-}
-
-// Unwrap returns the failed node's error.
-func (e *StepError) Unwrap() error { return e.Err }
+type StepError = runtime.StepError
 
 // MaxLoopsError is the error of a Loop whose exit condition did not hold
 // after MaxLoops iterations.

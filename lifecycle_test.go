@@ -58,10 +58,4 @@ func TestNilLoggerAndNilOptions(t *testing.T) {
 	if err := c.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if set := CoreOptionsOf([]CoreOption{WithLogger(nil), nil}); set.Logger == nil || set.Clock == nil {
-		t.Errorf("CoreOptionsOf: %+v, want a logger and a clock", set)
-	}
-	if state, limits := ExecOptionsOf([]ExecOption{nil, WithUsageLimits(UsageLimits{TotalCostLimit: 1})}); state != nil || limits == nil {
-		t.Errorf("ExecOptionsOf: %v %v", state, limits)
-	}
 }

@@ -117,7 +117,7 @@ func nsToMs(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
 func (c *ExecutorCore) OptimizationStats() runtime.Stats {
 	eng := c.eng.Load()
 	s := runtime.Stats{Config: eng.cfg.Clone(), Steps: map[string]runtime.StatsStep{}}
-	s.Memory.UsageMB = HeapMB()
+	s.Memory.UsageMB = kernel.HeapMB()
 	runs := c.runs.latency.Snapshot()
 	s.Execution = runtime.StatsExecution{
 		Count:   c.runs.runs.Load(),

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/flujo/flujo/internal/options"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -78,7 +79,7 @@ func TestFlagAutomaticOptimization(t *testing.T) {
 		cfg.EnableAutomaticOptimization = on
 		cfg.EnableCacheOptimization = true
 		tick := make(chan time.Time)
-		c, err := NewExecutorCore(cfg, WithClock(runtime.NewFakeClock(0)), func(c *ExecutorCore) { c.tunerTick = tick })
+		c, err := NewExecutorCore(cfg, WithClock(runtime.NewFakeClock(0)), func(o *options.Core) { o.TunerTick = tick })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/flujo/flujo/bench/internal/genexec/defaults"
 	"github.com/flujo/flujo/bench/internal/genexec/fan"
 	"github.com/flujo/flujo/bench/internal/genexec/quiet"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -37,7 +38,7 @@ var errHandRejected = errors.New("breaker open")
 func newHandStep(tb testing.TB) *handStep {
 	tb.Helper()
 	cfg := runtime.DefaultOptimizationConfig()
-	set := flujo.CoreOptionsOf(nil)
+	set := flujoimpl.CoreOptionsOf(nil)
 	brk, err := runtime.NewBreaker("inc", runtime.BreakerSettings{
 		FailureThreshold: cfg.CircuitBreakerFailureThreshold,
 		RecoveryTimeout:  time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second,

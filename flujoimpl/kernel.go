@@ -34,8 +34,5 @@ func Fallback(res *runtime.StepResult, fb runtime.StepResult, aborted bool) {
 // JSONKey is the cache key of an input without enable_algorithm_optimization.
 func JSONKey(fingerprint string, in any) (uint64, bool) { return kernel.JSONKey(fingerprint, in) }
 
-// OutcomeOf classifies how an execution that ended with err went.
-func OutcomeOf(err error) runtime.Outcome { return kernel.OutcomeOf(err) }
-
 // Ms converts nanoseconds to the milliseconds stats report.
 func Ms(ns int64) float64 { return kernel.Ms(ns) }

@@ -407,7 +407,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		b = append(b,
 			c("e.track.EnterChild()"),
 			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
-				i, i, i, strq(br.Name), i, i, i, runName(br), rs, i, i), pg.out(br), qf("GoexitResult")),
+				i, i, i, strq(br.Name), i, i, i, runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
 		)
 	}
 	abandon := ""
@@ -594,7 +594,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 			record(i, &cr, o, ab)
 		}
 	}()
-}`, qf("StepResult"), qf("GoexitResult"), outElem.Clone(), qr("ContextErr"), qf("StepResult")),
+}`, qf("StepResult"), qi("GoexitResult"), outElem.Clone(), qr("ContextErr"), qf("StepResult")),
 			c(`for range workers {
 	select {
 	case <-done:

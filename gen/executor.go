@@ -72,8 +72,8 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 	f.Comment(StaleMessage)
 	f.Var().Defs(defs...)
 	f.Line()
-	f.Comment("This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
-	f.Const().Id("_").Op("=").Add(qr("SupportPackageIsVersion2"))
+	f.Comment("This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
+	f.Const().Id("_").Op("=").Add(qi(supportVersion))
 }
 
 // helpers emits the file-level support code the executors share.
@@ -173,7 +173,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
 	exec = append(exec,
 		c("if abort != nil { return *new({}), abort }", out.Clone()),
-		c("if !res.Success { return *new({}), {}(res) }", out.Clone(), qf("FailedRunError")),
+		c("if !res.Success { return *new({}), {}(res) }", out.Clone(), qi("FailedRunError")),
 		c("return out, nil"),
 	)
 	f.Commentf("Execute runs %s on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.", p.Var)
@@ -211,18 +211,18 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = {}(res)\n}"
 	if pg.usage {
-		er = append(er, c(sw, qr("CompleteUsageLimitError"), qf("FailedRunError")))
+		er = append(er, c(sw, qr("CompleteUsageLimitError"), qi("FailedRunError")))
 	} else {
-		er = append(er, c(sw, qf("FailedRunError")))
+		er = append(er, c(sw, qi("FailedRunError")))
 	}
 	er = append(er, c("return pr, pr.Err"))
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
 	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
-	opening := []jen.Code{c("_, limits := {}(opts)", qf("ExecOptionsOf"))}
+	opening := []jen.Code{c("_, limits := {}(opts)", qi("ExecOptionsOf"))}
 	doc := fmt.Sprintf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
 	if pg.stateKey != "" {
 		opening = []jen.Code{
-			c("state, limits := {}(opts)", qf("ExecOptionsOf")),
+			c("state, limits := {}(opts)", qi("ExecOptionsOf")),
 			c("if st == nil && state != nil {\ns, ok := state.(*{})\nif !ok { return nil, &{}{Node: "+strq(p.Name)+", Expected: {}[*{}](), Got: {}(state)} }\nst = s\n}",
 				pg.stateType(), qf("StateTypeError"), jen.Qual("reflect", "TypeFor"), pg.stateType(), jen.Qual("reflect", "TypeOf")),
 		}
@@ -240,7 +240,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	f.Add(recv()).Id("ExecuteWithMonitoring").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), qf("Metrics"), jen.Error()).Block(
 		c("res, err := e.ExecuteResult("+callArgs+", opts...)"),
 		c("if res == nil {\nvar m {}\nreturn nil, m, err\n}", qf("Metrics")),
-		c("return res, {}(res), err", qf("RunMetrics")),
+		c("return res, {}(res), err", qi("RunMetrics")),
 	)
 
 	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.")

@@ -68,6 +68,10 @@ const (
 	implPath    = "github.com/flujo/flujo/flujoimpl"
 )
 
+// supportVersion is the flujoimpl.SupportPackageIsVersionN constant the
+// generated code's version guard refers to.
+const supportVersion = "SupportPackageIsVersion3"
+
 // Error is a problem that stops generation, at a position of the user's
 // source ("file:line:col") when one is known.
 type Error struct {
@@ -254,6 +258,7 @@ func (g *generator) importNames(f *jen.File) {
 		"crypto/sha256":   "sha256",
 		flujoPath:         "flujo",
 		runtimePath:       "runtime",
+		implPath:          "flujoimpl",
 	}
 	for _, p := range g.model.Packages {
 		names[p.Path] = p.Name
@@ -321,5 +326,6 @@ func c(text string, args ...jen.Code) *jen.Statement {
 func qf(name string) *jen.Statement { return jen.Qual(flujoPath, name) }
 func qr(name string) *jen.Statement { return jen.Qual(runtimePath, name) }
 
-// qk qualifies a name of the support package for generated code.
-func qk(name string) *jen.Statement { return jen.Qual(implPath, name) }
+// qi qualifies name from flujoimpl, the support package only generated code
+// uses.
+func qi(name string) *jen.Statement { return jen.Qual(implPath, name) }

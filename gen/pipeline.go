@@ -277,7 +277,7 @@ func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary strin
 		c("if abort != nil || res.Success { return out, abort }"),
 		c("var fb {}", qf("StepResult")),
 		c("fout, abort := e." + runName(fb) + "(ctx, in, r, &fb)"),
-		c("{}(res, fb, abort != nil)", qk("Fallback")),
+		c("{}(res, fb, abort != nil)", qi("Fallback")),
 		c("if abort != nil || !fb.Success { return *new({}), abort }", pg.out(n)),
 		rescued,
 	}
@@ -338,7 +338,7 @@ func (pg *pipelineGen) frame() jen.Code {
 	if pg.usage {
 		fr[jen.Id("Budget")] = jen.Id("r.budget")
 	}
-	return qk("Frame").Values(fr)
+	return qi("Frame").Values(fr)
 }
 
 // leafInit returns the statement that builds the kernel step of the leaf
@@ -408,7 +408,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
 		if lp.hashFn != "" {
 			leaf[jen.Id("Key")] = jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return " + lp.hashFn + "(e.seed, in).Sum64(), true"))
 		} else {
-			leaf[jen.Id("Key")] = jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return {}("+strq(n.Step.Fingerprint)+", in)", qk("JSONKey")))
+			leaf[jen.Id("Key")] = jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return {}("+strq(n.Step.Fingerprint)+", in)", qi("JSONKey")))
 		}
 		if lp.copyFn != "" {
 			leaf[jen.Id("CopyOut")] = jen.Id(lp.copyFn)
@@ -416,11 +416,11 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
 		if lp.keyed {
 			step[jen.Id("Cache")] = jen.Id("e." + cacheName(n))
 		} else {
-			step[jen.Id("Cache")] = qk("UnkeyedCache").Types(in.Clone(), out.Clone()).Values(jen.Dict{jen.Id("C"): jen.Id("e." + cacheName(n))})
+			step[jen.Id("Cache")] = qi("UnkeyedCache").Types(in.Clone(), out.Clone()).Values(jen.Dict{jen.Id("C"): jen.Id("e." + cacheName(n))})
 		}
 	}
-	step[jen.Id("Leaf")] = jen.Op("&").Add(qk("Leaf").Types(in.Clone(), out.Clone())).Values(leaf)
-	return jen.Id("e." + kstepName(n)).Op("=").Add(qk("Step").Types(in.Clone(), out.Clone())).Values(step)
+	step[jen.Id("Leaf")] = jen.Op("&").Add(qi("Leaf").Types(in.Clone(), out.Clone())).Values(leaf)
+	return jen.Id("e." + kstepName(n)).Op("=").Add(qi("Step").Types(in.Clone(), out.Clone())).Values(step)
 }
 
 func kstepName(n *analysis.Node) string { return fmt.Sprintf("k%d", n.ID) }

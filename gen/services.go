@@ -73,7 +73,7 @@ func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
 func (pg *pipelineGen) fields() []jen.Code {
 	fields := []jen.Code{
 		jen.Id("clock").Add(qr("Clock")),
-		jen.Id("env").Add(qk("Env")).Comment("what the steps' executions share"),
+		jen.Id("env").Add(qi("Env")).Comment("what the steps' executions share"),
 		jen.Id("mu").Qual("sync", "Mutex").Comment("serialises ImportConfig"),
 		jen.Id("cfg").Qual("sync/atomic", "Pointer").Types(qr("OptimizationConfig")),
 		jen.Id("track").Add(qr("RunGate")).Comment("admits runs until Close and counts them"),
@@ -128,8 +128,8 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	for _, lp := range pg.leaves {
 		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
-			jen.Id(kstepName(lp.n)).Add(qk("Step").Types(pg.in(lp.n), pg.out(lp.n))),
-			jen.Id(cntName(lp.n)).Add(qk("StepCounters")))
+			jen.Id(kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
+			jen.Id(cntName(lp.n)).Add(qi("StepCounters")))
 		if lp.breaker {
 			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")))
 		}
@@ -148,9 +148,9 @@ func (pg *pipelineGen) fields() []jen.Code {
 // else from the two counters kept instead.
 func (pg *pipelineGen) runTotals() jen.Code {
 	if pg.monitoring() {
-		return c("{\nhs := e.runLatency.Snapshot()\ns.Execution = {}{Count: e.track.Completed(), TotalMs: {}(int64(hs.Sum)), MaxMs: {}(int64(hs.Max)), Slow: e.slow.Load()}\n}", qr("StatsExecution"), qk("Ms"), qk("Ms"))
+		return c("{\nhs := e.runLatency.Snapshot()\ns.Execution = {}{Count: e.track.Completed(), TotalMs: {}(int64(hs.Sum)), MaxMs: {}(int64(hs.Max)), Slow: e.slow.Load()}\n}", qr("StatsExecution"), qi("Ms"), qi("Ms"))
 	}
-	return c("s.Execution = {}{Count: e.track.Completed(), TotalMs: {}(e.totalNs.Load()), MaxMs: {}(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution"), qk("Ms"), qk("Ms"))
+	return c("s.Execution = {}{Count: e.track.Completed(), TotalMs: {}(e.totalNs.Load()), MaxMs: {}(e.maxNs.Load()), Slow: e.slow.Load()}", qr("StatsExecution"), qi("Ms"), qi("Ms"))
 }
 
 // constructor returns the body of NewXExecutor.
@@ -158,7 +158,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	cfg := pg.g.cfg.Optimization
 	slowNs := int64(cfg.SlowExecutionThreshold())
 	b := []jen.Code{
-		c("set := {}(opts)", qf("CoreOptionsOf")),
+		c("set := {}(opts)", qi("CoreOptionsOf")),
 		c("clock := set.Clock"),
 		c("if clock == nil { return nil, {}(\"flujo: WithClock(nil)\") }", jen.Qual("errors", "New")),
 		c("e := &" + pg.X + "{clock: clock}"),
@@ -267,7 +267,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	if pg.resources() && len(pg.caches) > 0 {
 		env[jen.Id("CachePaused")] = jen.Id("&e.cachesShrunk")
 	}
-	b = append(b, jen.Id("e.env").Op("=").Add(qk("Env")).Values(env))
+	b = append(b, jen.Id("e.env").Op("=").Add(qi("Env")).Values(env))
 	for _, lp := range pg.leaves {
 		b = append(b, pg.leafInit(lp))
 	}
@@ -327,7 +327,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 	b := []jen.Code{
 		c("cfg := *e.cfg.Load()"),
 		c("s := {}{Config: cfg.Clone(), Steps: make(map[string]{})}", qr("Stats"), qr("StatsStep")),
-		c("s.Memory.UsageMB = {}()", qf("HeapMB")),
+		c("s.Memory.UsageMB = {}()", qi("HeapMB")),
 		pg.runTotals(),
 	}
 	if pg.limiter() {
@@ -392,7 +392,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 			c("snap := e.monitor.Snapshot()"),
 			c("for _, ms := range snap.Steps {\nif st, ok := s.Steps[ms.Step]; ok {\nflujogenPercentiles(&st.Execution, ms)\ns.Steps[ms.Step] = st\n}\n}"),
 			c("hs := e.runLatency.Snapshot()"),
-			c("s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = {}(int64(hs.P50)), {}(int64(hs.P95)), {}(int64(hs.P99))", qk("Ms"), qk("Ms"), qk("Ms")),
+			c("s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = {}(int64(hs.P50)), {}(int64(hs.P95)), {}(int64(hs.P99))", qi("Ms"), qi("Ms"), qi("Ms")),
 			c("s.Execution.Regression = snap.Total.Regressed"),
 		))
 	}

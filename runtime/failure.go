@@ -10,6 +10,26 @@ import (
 	"time"
 )
 
+// StepError is returned by a run that fails: it names the node that
+// failed, as a path from the root, and wraps its error.
+type StepError struct {
+	// Path names the failed node and the nodes that contain it, from the
+	// root down.
+	Path []string
+	// Feedback is the failed node's feedback.
+	Feedback string
+	// Err is the failed node's error.
+	Err error
+}
+
+// Error describes the problem.
+func (e *StepError) Error() string {
+	return fmt.Sprintf("flujo: step %q failed: %s", strings.Join(e.Path, "/"), e.Feedback)
+}
+
+// Unwrap returns the failed node's error.
+func (e *StepError) Unwrap() error { return e.Err }
+
 // PanicError is the error of an attempt whose step function panicked.
 type PanicError struct {
 	Step  string

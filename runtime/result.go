@@ -112,3 +112,16 @@ func findStep(steps []StepResult, name string) (*StepResult, bool) {
 	}
 	return nil, false
 }
+
+// Metrics describes one monitored run; its JSON names are those of the
+// feature guide.
+type Metrics struct {
+	// ExecutionTimeMs is the run's wall time on the executor's clock.
+	ExecutionTimeMs float64 `json:"execution_time_ms"`
+	// MemoryUsageMb is the live heap, in MiB, when the run ended.
+	MemoryUsageMb float64 `json:"memory_usage_mb"`
+	// CacheHit reports that at least one step's output came from the cache.
+	CacheHit bool `json:"cache_hit"`
+	// Attempts counts the step function calls of the run.
+	Attempts int `json:"attempts"`
+}

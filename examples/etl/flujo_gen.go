@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
-	flujoimpl "github.com/flujo/flujo/flujoimpl"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"runtime/debug"
 	"strings"
@@ -34,8 +34,8 @@ var (
 	_ func([]Record) Report                          = Summarise
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -187,7 +187,7 @@ func flujogenConfigOrdersExecutor() runtime.OptimizationConfig {
 
 // NewOrdersExecutor returns an executor of Orders. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -402,14 +402,14 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 		return *new(Report), abort
 	}
 	if !res.Success {
-		return *new(Report), flujo.FailedRunError(res)
+		return *new(Report), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Orders on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -429,7 +429,7 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -441,14 +441,14 @@ func (e *OrdersExecutor) ExecuteWithMonitoring(ctx context.Context, in string, o
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -892,7 +892,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "row")
+						flujoimpl.GoexitResult(&cr, "row")
 						record(cur, &cr, *new(Record), nil)
 					}
 					done <- true
@@ -1183,7 +1183,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Record), nil
-				flujo.GoexitResult(&sc.results[0], "fields")
+				flujoimpl.GoexitResult(&sc.results[0], "fields")
 				sc.done <- 0
 			}
 		}()
@@ -1199,7 +1199,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Country), nil
-				flujo.GoexitResult(&sc.results[1], "geo")
+				flujoimpl.GoexitResult(&sc.results[1], "geo")
 				sc.done <- 1
 			}
 		}()

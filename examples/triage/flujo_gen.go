@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
-	flujoimpl "github.com/flujo/flujo/flujoimpl"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -35,8 +35,8 @@ var (
 	_ func(Classification) error                                             = ValidClassification
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -178,7 +178,7 @@ func flujogenConfigTriageExecutor() runtime.OptimizationConfig {
 
 // NewTriageExecutor returns an executor of Triage. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -386,14 +386,14 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 		return *new(Routed), abort
 	}
 	if !res.Success {
-		return *new(Routed), flujo.FailedRunError(res)
+		return *new(Routed), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Triage on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*TriageState)
 		if !ok {
@@ -426,7 +426,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -438,14 +438,14 @@ func (e *TriageExecutor) ExecuteWithMonitoring(ctx context.Context, in Ticket, s
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -864,7 +864,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(CustomerContext), nil
-				flujo.GoexitResult(&sc.results[0], "crm")
+				flujoimpl.GoexitResult(&sc.results[0], "crm")
 				sc.done <- 0
 			}
 		}()
@@ -883,7 +883,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Sentiment), nil
-				flujo.GoexitResult(&sc.results[1], "sentiment")
+				flujoimpl.GoexitResult(&sc.results[1], "sentiment")
 				sc.done <- 1
 			}
 		}()

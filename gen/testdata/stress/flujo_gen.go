@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
-	flujoimpl "github.com/flujo/flujo/flujoimpl"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -35,8 +35,8 @@ var (
 	_ func(context.Context, Item, *State) (Item, error) = Seed
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -162,7 +162,7 @@ func flujogenConfigLoudConflictExecutor() runtime.OptimizationConfig {
 
 // NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -324,14 +324,14 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -364,7 +364,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -376,14 +376,14 @@ func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -656,7 +656,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -674,7 +674,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -690,7 +690,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -890,7 +890,7 @@ func flujogenConfigLoudIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1052,14 +1052,14 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -1092,7 +1092,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1104,14 +1104,14 @@ func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -1384,7 +1384,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -1402,7 +1402,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -1418,7 +1418,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -1609,7 +1609,7 @@ func flujogenConfigLoudKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -1771,14 +1771,14 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -1811,7 +1811,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -1823,14 +1823,14 @@ func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2103,7 +2103,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -2121,7 +2121,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -2137,7 +2137,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -2317,7 +2317,7 @@ func flujogenConfigLoudMapExecutor() runtime.OptimizationConfig {
 
 // NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -2417,14 +2417,14 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 		return *new([]Item), abort
 	}
 	if !res.Success {
-		return *new([]Item), flujo.FailedRunError(res)
+		return *new([]Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -2446,7 +2446,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -2458,14 +2458,14 @@ func (e *LoudMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, 
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -2735,7 +2735,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "lm")
+						flujoimpl.GoexitResult(&cr, "lm")
 						record(cur, &cr, *new(Item), nil)
 					}
 					done <- true
@@ -2868,7 +2868,7 @@ func flujogenConfigLoudNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3030,14 +3030,14 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -3070,7 +3070,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3082,14 +3082,14 @@ func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -3362,7 +3362,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -3380,7 +3380,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -3396,7 +3396,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -3594,7 +3594,7 @@ func flujogenConfigLoudSeqExecutor() runtime.OptimizationConfig {
 
 // NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -3776,14 +3776,14 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -3816,7 +3816,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -3828,14 +3828,14 @@ func (e *LoudSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4209,7 +4209,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -4227,7 +4227,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -4243,7 +4243,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -4419,7 +4419,7 @@ func flujogenConfigLoudUpdateExecutor() runtime.OptimizationConfig {
 
 // NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -4581,14 +4581,14 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -4621,7 +4621,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -4633,14 +4633,14 @@ func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -4913,7 +4913,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "la")
+				flujoimpl.GoexitResult(&sc.results[0], "la")
 				sc.done <- 0
 			}
 		}()
@@ -4931,7 +4931,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "lb")
+				flujoimpl.GoexitResult(&sc.results[1], "lb")
 				sc.done <- 1
 			}
 		}()
@@ -4947,7 +4947,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "lc")
+				flujoimpl.GoexitResult(&sc.results[2], "lc")
 				sc.done <- 2
 			}
 		}()
@@ -5137,7 +5137,7 @@ func flujogenConfigMapFanExecutor() runtime.OptimizationConfig {
 
 // NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5246,14 +5246,14 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 		return *new([]Item), abort
 	}
 	if !res.Success {
-		return *new([]Item), flujo.FailedRunError(res)
+		return *new([]Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs MapFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -5275,7 +5275,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -5287,14 +5287,14 @@ func (e *MapFanExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, o
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -5545,7 +5545,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "inner")
+						flujoimpl.GoexitResult(&cr, "inner")
 						record(cur, &cr, *new(Item), nil)
 					}
 					done <- true
@@ -5653,7 +5653,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qc")
+				flujoimpl.GoexitResult(&sc.results[0], "qc")
 				sc.done <- 0
 			}
 		}()
@@ -5669,7 +5669,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qm")
+				flujoimpl.GoexitResult(&sc.results[1], "qm")
 				sc.done <- 1
 			}
 		}()
@@ -5829,7 +5829,7 @@ func flujogenConfigQuietConflictExecutor() runtime.OptimizationConfig {
 
 // NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -5973,14 +5973,14 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -6013,7 +6013,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6025,14 +6025,14 @@ func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6292,7 +6292,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -6310,7 +6310,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -6326,7 +6326,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -6501,7 +6501,7 @@ func flujogenConfigQuietIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -6645,14 +6645,14 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -6685,7 +6685,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -6697,14 +6697,14 @@ func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -6964,7 +6964,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -6982,7 +6982,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -6998,7 +6998,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -7164,7 +7164,7 @@ func flujogenConfigQuietKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -7308,14 +7308,14 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -7348,7 +7348,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7360,14 +7360,14 @@ func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in I
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -7627,7 +7627,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -7645,7 +7645,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -7661,7 +7661,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -7818,7 +7818,7 @@ func flujogenConfigQuietMapExecutor() runtime.OptimizationConfig {
 
 // NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -7907,14 +7907,14 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 		return *new([]Item), abort
 	}
 	if !res.Success {
-		return *new([]Item), flujo.FailedRunError(res)
+		return *new([]Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujo.ExecOptionsOf(opts)
+	_, limits := flujoimpl.ExecOptionsOf(opts)
 	if !e.track.Enter() {
 		return nil, flujo.ErrClosed
 	}
@@ -7936,7 +7936,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -7948,14 +7948,14 @@ func (e *QuietMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item,
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8194,7 +8194,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 				var cr flujo.StepResult
 				defer func() {
 					if cur >= 0 {
-						flujo.GoexitResult(&cr, "qm")
+						flujoimpl.GoexitResult(&cr, "qm")
 						record(cur, &cr, *new(Item), nil)
 					}
 					done <- true
@@ -8326,7 +8326,7 @@ func flujogenConfigQuietNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -8470,14 +8470,14 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -8510,7 +8510,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -8522,14 +8522,14 @@ func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -8789,7 +8789,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -8807,7 +8807,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -8823,7 +8823,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -9002,7 +9002,7 @@ func flujogenConfigQuietSeqExecutor() runtime.OptimizationConfig {
 
 // NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9186,14 +9186,14 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -9226,7 +9226,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9238,14 +9238,14 @@ func (e *QuietSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, s
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -9618,7 +9618,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -9636,7 +9636,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -9652,7 +9652,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()
@@ -9821,7 +9821,7 @@ func flujogenConfigQuietTimeoutExecutor() runtime.OptimizationConfig {
 
 // NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -9940,14 +9940,14 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -9980,7 +9980,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -9992,14 +9992,14 @@ func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10244,7 +10244,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -10260,7 +10260,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qc")
+				flujoimpl.GoexitResult(&sc.results[1], "qc")
 				sc.done <- 1
 			}
 		}()
@@ -10423,7 +10423,7 @@ func flujogenConfigQuietUpdateExecutor() runtime.OptimizationConfig {
 
 // NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -10567,14 +10567,14 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), abort
 	}
 	if !res.Success {
-		return *new(Item), flujo.FailedRunError(res)
+		return *new(Item), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -10607,7 +10607,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		runtime.CompleteUsageLimitError(abort, pr, r.budget)
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -10619,14 +10619,14 @@ func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -10886,7 +10886,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[0], "qa")
+				flujoimpl.GoexitResult(&sc.results[0], "qa")
 				sc.done <- 0
 			}
 		}()
@@ -10904,7 +10904,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[1], "qb")
+				flujoimpl.GoexitResult(&sc.results[1], "qb")
 				sc.done <- 1
 			}
 		}()
@@ -10920,7 +10920,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujo.GoexitResult(&sc.results[2], "qc")
+				flujoimpl.GoexitResult(&sc.results[2], "qc")
 				sc.done <- 2
 			}
 		}()

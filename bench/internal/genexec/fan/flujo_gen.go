@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
-	flujoimpl "github.com/flujo/flujo/flujoimpl"
+	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
@@ -30,8 +30,8 @@ var (
 	_ func(context.Context, int, *State) (int, error) = WriteD
 )
 
-// This file needs a runtime package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = runtime.SupportPackageIsVersion2
+// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
+const _ = flujoimpl.SupportPackageIsVersion3
 
 // flujogenRun is one run: whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
@@ -156,7 +156,7 @@ func flujogenConfigFanExecutor() runtime.OptimizationConfig {
 
 // NewFanExecutor returns an executor of Fan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
-	set := flujo.CoreOptionsOf(opts)
+	set := flujoimpl.CoreOptionsOf(opts)
 	clock := set.Clock
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
@@ -320,14 +320,14 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 		return *new(int), abort
 	}
 	if !res.Success {
-		return *new(int), flujo.FailedRunError(res)
+		return *new(int), flujoimpl.FailedRunError(res)
 	}
 	return out, nil
 }
 
 // ExecuteResult runs Fan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujo.ExecOptionsOf(opts)
+	state, limits := flujoimpl.ExecOptionsOf(opts)
 	if st == nil && state != nil {
 		s, ok := state.(*State)
 		if !ok {
@@ -358,7 +358,7 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 		pr.Output = nil
 		pr.Err = abort
 	case !res.Success:
-		pr.Err = flujo.FailedRunError(res)
+		pr.Err = flujoimpl.FailedRunError(res)
 	}
 	return pr, pr.Err
 }
@@ -370,14 +370,14 @@ func (e *FanExecutor) ExecuteWithMonitoring(ctx context.Context, in int, st *Sta
 		var m flujo.Metrics
 		return nil, m, err
 	}
-	return res, flujo.RunMetrics(res), err
+	return res, flujoimpl.RunMetrics(res), err
 }
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanExecutor) OptimizationStats() runtime.Stats {
 	cfg := *e.cfg.Load()
 	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujo.HeapMB()
+	s.Memory.UsageMB = flujoimpl.HeapMB()
 	{
 		hs := e.runLatency.Snapshot()
 		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
@@ -653,7 +653,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		defer func() {
 			if exited {
 				sc.o0, sc.aborts[0] = *new(int), nil
-				flujo.GoexitResult(&sc.results[0], "a")
+				flujoimpl.GoexitResult(&sc.results[0], "a")
 				sc.done <- 0
 			}
 		}()
@@ -671,7 +671,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		defer func() {
 			if exited {
 				sc.o1, sc.aborts[1] = *new(int), nil
-				flujo.GoexitResult(&sc.results[1], "b")
+				flujoimpl.GoexitResult(&sc.results[1], "b")
 				sc.done <- 1
 			}
 		}()
@@ -689,7 +689,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		defer func() {
 			if exited {
 				sc.o2, sc.aborts[2] = *new(int), nil
-				flujo.GoexitResult(&sc.results[2], "c")
+				flujoimpl.GoexitResult(&sc.results[2], "c")
 				sc.done <- 2
 			}
 		}()
@@ -707,7 +707,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		defer func() {
 			if exited {
 				sc.o3, sc.aborts[3] = *new(int), nil
-				flujo.GoexitResult(&sc.results[3], "d")
+				flujoimpl.GoexitResult(&sc.results[3], "d")
 				sc.done <- 3
 			}
 		}()

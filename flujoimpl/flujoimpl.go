@@ -1,0 +1,60 @@
+package flujoimpl
+
+import (
+	"log/slog"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/internal/kernel"
+	"github.com/flujo/flujo/internal/options"
+	"github.com/flujo/flujo/runtime"
+)
+
+// FailedRunError returns the error of a run whose root result res failed: a
+// *flujo.StepError naming the path to the innermost failed node, with that
+// node's feedback and error, as the ExecutorCore's Execute returns it.
+func FailedRunError(res flujo.StepResult) *flujo.StepError { return kernel.FailedRunError(res) }
+
+// RunMetrics returns the Metrics of a finished run, as the ExecutorCore's
+// ExecuteWithMonitoring reports them.
+func RunMetrics(res *flujo.PipelineResult) flujo.Metrics { return kernel.RunMetrics(res) }
+
+// HeapMB returns the live heap in MiB, the memory figure of Metrics and of
+// the executors' statistics.
+func HeapMB() float64 { return kernel.HeapMB() }
+
+// GoexitResult marks res, the result of the node named node, failed with a
+// *flujo.GoexitError: a step in it called runtime.Goexit on the goroutine
+// that ran it. Generated executors call it, as the ExecutorCore does, from
+// a deferred function of that goroutine, so that the node is reported
+// instead of waited for.
+func GoexitResult(res *flujo.StepResult, node string) { kernel.GoexitResult(res, node) }
+
+// ExecOptionsOf applies opts and returns the run's state (flujo.WithState)
+// and usage limits (flujo.WithUsageLimits); nil for those not given.
+func ExecOptionsOf(opts []flujo.ExecOption) (state any, limits *flujo.UsageLimits) {
+	o := options.ApplyExec(opts)
+	return o.State, o.Limits
+}
+
+// CoreSettings are the settings of flujo.CoreOptions that generated
+// executors use.
+type CoreSettings struct {
+	// Clock is flujo.WithClock's clock, runtime.SystemClock{} by default;
+	// nil when WithClock(nil) was given, which is an error.
+	Clock runtime.Clock
+	// Logger is flujo.WithLogger's logger; by default one that discards.
+	Logger *slog.Logger
+	// Sink is flujo.WithSink's telemetry sink; by default the Logger at
+	// debug level.
+	Sink runtime.Sink
+	// Sampler is flujo.WithResourceSampler's sampler; nil means the
+	// process's own readings.
+	Sampler runtime.ResourceSampler
+}
+
+// CoreOptionsOf applies opts and returns the settings they make, with the
+// ExecutorCore's defaults for those not given.
+func CoreOptionsOf(opts []flujo.CoreOption) CoreSettings {
+	o := options.ApplyCore(opts)
+	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler}
+}
