@@ -19,32 +19,20 @@ import (
 // runtime.OptimizationConfig that can be replaced while it runs
 // (ImportConfig), and is safe for concurrent use.
 type ExecutorCore struct {
-	eng     atomic.Pointer[engine]
-	mu      sync.Mutex // serialises configuration changes
-	clock   runtime.Clock
-	logger  *slog.Logger
-	sink    runtime.Sink            // telemetry sink
-	sampler runtime.ResourceSampler // nil means the process's own readings
-	sleep   func(ctx context.Context, d time.Duration) error
-
-	plans copyPlans
-	trees sync.Map        // *nodeBase of a root -> *treeInfo
-	track runtime.RunGate // runs and the goroutines they start, for Close
-
-	closeOnce sync.Once
-	closeErr  error
-	closed    bool // guarded by mu; set by Close, refuses ImportConfig
-
-	tuner     *runtime.AutoTuner // guarded by mu; nil until automatic optimization is on
-	tunerTick <-chan time.Time   // drives the tuner in tests; nil means its own ticker
-
-	steps sync.Map // *nodeBase of a leaf, or a stepKey of an overridden one -> *stepRuntime
+	// svc holds the configuration in force, the components built from it
+	// and the run gate; the engine in force carries the core's own part.
+	svc    *kernel.Services
+	clock  runtime.Clock
+	logger *slog.Logger
+	sleep  func(ctx context.Context, d time.Duration) error
+	plans  copyPlans
+	trees  sync.Map // *nodeBase of a root -> *treeInfo
+	steps  sync.Map // *nodeBase of a leaf, or a stepKey of an overridden one -> *stepRuntime
 
 	// overrides are the step overrides (WithConfigFile, WithStepOverrides),
 	// keyed "<pipeline>.<step>"; read-only once built.
 	overrides   map[string]runtime.StepOverride
 	overrideSrc map[string]string // key -> the file it came from, "" for WithStepOverrides
-	runs        runCounters
 
 	// counters read by tests and stats
 	analyses    atomic.Int64 // tree analyses performed
@@ -96,38 +84,26 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 		cfg = *set.FileConfig
 	}
 	c := &ExecutorCore{
-		clock: set.Clock, logger: set.Logger, sink: set.TelemetrySink(), sampler: set.Sampler, sleep: sleepCtx,
-		tunerTick: set.TunerTick, overrides: set.Overrides, overrideSrc: set.OverrideSources,
+		clock: set.Clock, logger: set.Logger, sleep: sleepCtx,
+		overrides: set.Overrides, overrideSrc: set.OverrideSources,
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if c.clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
-	}
-	eng, _, err := c.newEngine(cfg.Clone(), nil)
+	svc, err := kernel.NewServices(cfg, kernel.Deps{
+		Clock: set.Clock, Logger: set.Logger, Sink: set.TelemetrySink(), Sampler: set.Sampler,
+		Sleep: c.sleepFor, TunerTick: set.TunerTick, Name: "ExecutorCore",
+		Build: c.buildEngine, Stats: c.addStats, Shrink: c.shrink, PauseCaches: pauseCaches, Close: closeEngine,
+	})
 	if err != nil {
 		return nil, err
 	}
-	c.eng.Store(eng)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.startTunerLocked(cfg); err != nil {
-		closeAll(context.Background(), eng.closers())
-		return nil, err
-	}
+	c.svc = svc
 	return c, nil
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
-func (c *ExecutorCore) OptimizationConfig() runtime.OptimizationConfig {
-	return c.eng.Load().cfg.Clone()
-}
+func (c *ExecutorCore) OptimizationConfig() runtime.OptimizationConfig { return c.svc.Config() }
 
 // ExportConfig encodes the configuration in force in format ("json").
-func (c *ExecutorCore) ExportConfig(format string) ([]byte, error) {
-	return c.eng.Load().cfg.Export(format)
-}
+func (c *ExecutorCore) ExportConfig(format string) ([]byte, error) { return c.svc.Export(format) }
 
 // ImportConfig lays data, a whole or partial configuration in format
 // ("json"), over the configuration in force, validates the result and
@@ -138,68 +114,18 @@ func (c *ExecutorCore) ExportConfig(format string) ([]byte, error) {
 // empties the cache), the others keep their state. After Close it returns
 // ErrClosed and changes nothing.
 func (c *ExecutorCore) ImportConfig(data []byte, format string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return ErrClosed
-	}
-	// Atomic: the document is validated and every component it needs is
-	// built (the tuner too) before anything in force changes.
-	old := c.eng.Load()
-	cfg, err := old.cfg.Import(data, format)
-	if err != nil {
-		return err
-	}
-	tuner, err := c.newTunerLocked(cfg)
-	if err != nil {
-		return err
-	}
-	eng, retired, err := c.newEngine(cfg, old)
-	if err != nil {
-		return err
-	}
-	c.eng.Store(eng)
-	c.logger.Info("flujo: configuration applied")
-	// Runs still using the old components finish against closed ones:
-	// telemetry then counts their events as dropped.
-	if err := closeAll(context.Background(), retired); err != nil {
-		c.logger.Warn("flujo: closing replaced components", "error", err)
-	}
-	if tuner == nil {
-		return nil
-	}
-	return c.runTunerLocked(tuner)
+	return c.svc.ImportConfig(data, format)
 }
 
 // Close stops the executor: later Execute calls return ErrClosed, and Close
 // waits until every run and every goroutine the executor started has ended,
 // abandoned attempts of steps that overran their Timeout included, or until
 // ctx is done.
-func (c *ExecutorCore) Close(ctx context.Context) error {
-	idle := c.track.Close()
-	// From here on ImportConfig builds no components that Close would miss.
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	if err := c.stopTuner(ctx); err != nil {
-		return fmt.Errorf("flujo: close: %w", err)
-	}
-	select {
-	case <-idle:
-		c.closeOnce.Do(func() { c.closeErr = closeAll(ctx, c.eng.Load().closers()) })
-		return c.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
-}
+func (c *ExecutorCore) Close(ctx context.Context) error { return c.svc.Close(ctx) }
 
-func closeAll(ctx context.Context, cs []closer) error {
-	var errs []error
-	for _, cl := range cs {
-		errs = append(errs, cl(ctx))
-	}
-	return errors.Join(errs...)
-}
+// TuningHistory returns the changes the auto-tuner applied, oldest first;
+// nil when enable_automatic_optimization was never on.
+func (c *ExecutorCore) TuningHistory() []runtime.TuningChange { return c.svc.TuningHistory() }
 
 // ExecOption configures one run.
 type ExecOption func(*options.Exec)
@@ -248,15 +174,15 @@ func (e *StateTypeError) Error() string {
 // cancelled. Errors found before any step runs (wrong input or state type,
 // closed executor) return a nil result.
 func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts ...ExecOption) (*PipelineResult, error) {
-	if !c.track.Enter() {
+	if !c.svc.Track.Enter() {
 		return nil, ErrClosed
 	}
-	defer c.track.Exit()
+	defer c.svc.Track.Exit()
 	if node == nil {
 		return nil, errors.New("flujo: Execute: node is nil")
 	}
 	o := options.ApplyExec(opts)
-	eng := c.eng.Load()
+	eng := c.engine()
 	b := node.base()
 	if !b.accept(input) {
 		return nil, &InputTypeError{Node: b.name, Expected: b.in, Got: reflect.TypeOf(input)}
@@ -301,7 +227,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	case !res.Success:
 		pr.Err = kernel.FailedRunError(res)
 	}
-	c.runs.record(pr, eng.slowNs)
+	c.svc.RecordRun(int64(pr.Latency), pr.Success)
 	return pr, pr.Err
 }
 
@@ -359,9 +285,9 @@ func Run[Out any](ctx context.Context, c *ExecutorCore, node Node, input any, op
 
 // go runs f in a counted goroutine.
 func (c *ExecutorCore) goTracked(f func()) {
-	c.track.EnterChild()
+	c.svc.Track.EnterChild()
 	go func() {
-		defer c.track.ExitChild()
+		defer c.svc.Track.ExitChild()
 		f()
 	}()
 }

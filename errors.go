@@ -1,14 +1,14 @@
 package flujo
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/flujo/flujo/internal/kernel"
 	"github.com/flujo/flujo/runtime"
 )
 
 // ErrClosed is returned by Execute after Close.
-var ErrClosed = errors.New("flujo: executor is closed")
+var ErrClosed = kernel.ErrClosed
 
 // StepError is returned by Execute when a run fails: it names the node that
 // failed, as a path from the root, and wraps its error.

@@ -44,7 +44,7 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 	if abort == nil && !res.Success && b.set.fallback != nil {
 		abort = r.fallback(ctx, b, in, fr, res)
 		if leaf && abort == nil && res.Success && set.Cache {
-			r.kernelStep(l, r.tree.nodes[b], &set).CacheFallback(&r.eng.env, in, res.Output)
+			r.kernelStep(l, r.tree.nodes[b], &set).CacheFallback(&r.eng.k.Env, in, res.Output)
 		}
 	}
 	return abort
@@ -121,7 +121,7 @@ func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, re
 // settings set, on the kernel.
 func (r execRun) leaf(ctx context.Context, n *leafNode, info *nodeInfo, set *runtime.StepSettings, in any, fr frame, res *StepResult) error {
 	ks := r.kernelStep(n, info, set)
-	_, abort := ks.Run(ctx, &r.eng.env, in, kernel.Frame{State: fr.state, Budget: fr.budget, Record: true}, res)
+	_, abort := ks.Run(ctx, &r.eng.k.Env, in, kernel.Frame{State: fr.state, Budget: fr.budget, Record: true}, res)
 	return abort
 }
 
@@ -150,8 +150,8 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 	if eng.breakers != nil {
 		ks.step.Breaker = srt.breaker(eng.breakers, set.BreakerFailureThreshold, set.BreakerRecoveryTimeout)
 	}
-	if eng.monitor != nil {
-		ks.step.Monitor = srt.monitor(eng.monitor)
+	if eng.k.Monitor != nil {
+		ks.step.Monitor = srt.monitor(eng.k.Monitor)
 	}
 	if cs := eng.cache; cs != nil && set.Cache {
 		if sc := cs.forStep(n, set.CacheTTL); sc != nil {

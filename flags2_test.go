@@ -83,7 +83,7 @@ func TestFlagMemoryOptimization(t *testing.T) {
 		}
 		calls := 0
 		n := Step("s", func(_ context.Context, s string) (string, error) { calls++; return s, nil }, Cache())
-		if rm := c.eng.Load().resources; (rm != nil) != on {
+		if rm := c.svc.Engine().Resources; (rm != nil) != on {
 			t.Fatalf("enable_memory_optimization=%v: resource manager %v", on, rm != nil)
 		} else if rm != nil {
 			rm.Sample()
@@ -112,7 +112,7 @@ func TestFlagConcurrencyOptimization(t *testing.T) {
 			m := 64
 			c.MaxConcurrentExecutions = &m
 		})
-		l := c.eng.Load().limiter
+		l := c.svc.Engine().Limiter
 		start := l.Limit()
 		if on && start >= 64 || !on && start != 64 {
 			t.Errorf("enable_concurrency_optimization=%v: initial limit %d (max 64)", on, start)
@@ -169,17 +169,17 @@ func TestImportLowersLimitInPlace(t *testing.T) {
 		m := 8
 		c.MaxConcurrentExecutions = &m
 	})
-	l := c.eng.Load().limiter
+	l := c.svc.Engine().Limiter
 	if err := c.ImportConfig([]byte(`{"max_concurrent_executions": 3}`), "json"); err != nil {
 		t.Fatal(err)
 	}
-	if c.eng.Load().limiter != l || l.Limit() != 3 {
-		t.Fatalf("limit %d, same limiter %v", l.Limit(), c.eng.Load().limiter == l)
+	if c.svc.Engine().Limiter != l || l.Limit() != 3 {
+		t.Fatalf("limit %d, same limiter %v", l.Limit(), c.svc.Engine().Limiter == l)
 	}
 	if err := c.ImportConfig([]byte(`{"max_concurrent_executions": 16}`), "json"); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.eng.Load().limiter.Limit(); got != 16 {
+	if got := c.svc.Engine().Limiter.Limit(); got != 16 {
 		t.Fatalf("raised limit %d, want 16", got)
 	}
 }

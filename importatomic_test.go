@@ -21,8 +21,8 @@ func TestImportConfigFailingLateChangesNothing(t *testing.T) {
 	})
 	before := c.OptimizationConfig()
 	live := func() (int, time.Duration, int) {
-		e := c.eng.Load()
-		return e.telemetry.BatchSize(), e.telemetry.FlushInterval(), e.limiter.Limit()
+		e := c.svc.Engine()
+		return e.Telemetry.BatchSize(), e.Telemetry.FlushInterval(), e.Limiter.Limit()
 	}
 	b0, f0, l0 := live()
 	for _, doc := range []string{
@@ -42,33 +42,16 @@ func TestImportConfigFailingLateChangesNothing(t *testing.T) {
 	}
 }
 
-// TestNewEngineIsAtomic: when a component of a new configuration cannot be
-// built, the components the old engine shares keep their settings. The
-// configuration here skips Validate, so the monitor refuses it after the
-// telemetry and the limiter would have been changed in place.
-func TestNewEngineIsAtomic(t *testing.T) {
-	c, _ := newTestCore(t, func(cfg *runtime.OptimizationConfig) {
-		cfg.EnableConcurrencyOptimization = false
-		n := 8
-		cfg.MaxConcurrentExecutions = &n
-	})
-	old := c.eng.Load()
-	cfg := old.cfg.Clone()
-	cfg.TelemetryBatchSize = 20
-	n := 4
-	cfg.MaxConcurrentExecutions = &n
-	cfg.OptimizationAnalysisIntervalSeconds = -1 // the monitor refuses a negative window
-	if _, _, err := c.newEngine(cfg, old); err == nil {
-		t.Fatal("newEngine accepted a negative analysis interval")
-	}
-	if b, l := old.telemetry.BatchSize(), old.limiter.Limit(); b != old.cfg.TelemetryBatchSize || l != 8 {
-		t.Errorf("after a failed newEngine: telemetry batch %d, limit %d; want %d, 8", b, l, old.cfg.TelemetryBatchSize)
-	}
-	if c.eng.Load() != old {
-		t.Error("the engine in force changed")
-	}
+// TestImportOfAZeroIntervalIsRefused: a field the monitor would refuse is
+// refused by validation, before any component is touched.
+func TestImportOfAZeroIntervalIsRefused(t *testing.T) {
+	c, _ := newTestCore(t, nil)
+	old := c.svc.Engine()
 	var ve *runtime.ValidationError
 	if err := c.ImportConfig([]byte(`{"optimization_analysis_interval_seconds": 0}`), "json"); !errors.As(err, &ve) {
 		t.Errorf("ImportConfig of a zero interval: %v, want a *runtime.ValidationError", err)
+	}
+	if c.svc.Engine() != old {
+		t.Error("a refused import replaced the engine")
 	}
 }

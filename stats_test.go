@@ -83,15 +83,15 @@ func TestFlagAutomaticOptimization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (c.tuner != nil) != on {
-			t.Errorf("enable_automatic_optimization=%v: tuner running %v", on, c.tuner != nil)
+		if running := c.svc.TunerRunning(); running != on {
+			t.Errorf("enable_automatic_optimization=%v: tuner running %v", on, running)
 		}
 		if on {
 			// The tuner applies run-time changes through the executor.
-			if err := c.applyTuning("telemetry_batch_size", 40); err != nil || c.OptimizationConfig().TelemetryBatchSize != 40 {
+			if err := c.svc.ApplyTuning("telemetry_batch_size", 40); err != nil || c.OptimizationConfig().TelemetryBatchSize != 40 {
 				t.Errorf("apply: %v", err)
 			}
-			if err := c.applyTuning(runtime.CacheAdmissionAction, false); err != nil || !c.OptimizationStats().Cache.AdmissionPaused {
+			if err := c.svc.ApplyTuning(runtime.CacheAdmissionAction, false); err != nil || !c.OptimizationStats().Cache.AdmissionPaused {
 				t.Errorf("cache admission: %v", err)
 			}
 			tick <- time.Now()

@@ -1,0 +1,124 @@
+package kernel
+
+import (
+	"sync/atomic"
+
+	"github.com/flujo/flujo/runtime"
+)
+
+// RunCounters count whole runs.
+type RunCounters struct {
+	runs, failures, slow atomic.Uint64
+	// latency holds the measured run latencies: their total, maximum and
+	// the total's percentiles.
+	latency runtime.Histogram
+}
+
+// Record counts one finished run of latency ns that succeeded or not. A
+// run whose latency was not measured (0) adds none to the latencies.
+func (rc *RunCounters) Record(ns int64, ok bool, slowNs int64) {
+	rc.runs.Add(1)
+	if ns != 0 {
+		rc.latency.Record(ns)
+		if ns > slowNs {
+			rc.slow.Add(1)
+		}
+	}
+	if !ok {
+		rc.failures.Add(1)
+	}
+}
+
+// Stats returns a snapshot of the executor's live counters with the
+// configuration in force: runs, concurrency, memory, CPU, telemetry, the
+// steps (from the front end), their percentiles, errors and the error
+// classifier.
+func (s *Services) Stats() runtime.Stats {
+	eng := s.eng.Load()
+	st := runtime.Stats{Config: eng.Config.Clone(), Steps: map[string]runtime.StatsStep{}}
+	st.Memory.UsageMB = HeapMB()
+	runs := s.runs.latency.Snapshot()
+	st.Execution = runtime.StatsExecution{
+		Count:   s.runs.runs.Load(),
+		TotalMs: Ms(int64(runs.Sum)),
+		MaxMs:   Ms(int64(runs.Max)),
+		Slow:    s.runs.slow.Load(),
+	}
+	l := eng.Limiter
+	st.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	if rm := eng.Resources; rm != nil {
+		snap := rm.Snapshot()
+		if snap.Samples > 0 {
+			st.Memory.UsageMB = snap.MemoryUsageMB
+		}
+		st.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
+		st.CPU.UsagePercent = snap.CPUPercent
+	}
+	if t := eng.Telemetry; t != nil {
+		tc := t.Counters()
+		st.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped,
+			SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: t.BatchSize(), FlushIntervalSeconds: t.FlushInterval().Seconds()}
+	}
+	if s.deps.Stats != nil {
+		s.deps.Stats(eng, &st)
+	}
+	if m := eng.Monitor; m != nil {
+		snap := m.Snapshot()
+		for _, ms := range snap.Steps {
+			if step, ok := st.Steps[ms.Step]; ok {
+				step.Execution.P50Ms, step.Execution.P95Ms, step.Execution.P99Ms, step.Execution.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
+				st.Steps[ms.Step] = step
+			}
+		}
+		st.Execution.P50Ms, st.Execution.P95Ms, st.Execution.P99Ms = Ms(int64(runs.P50)), Ms(int64(runs.P95)), Ms(int64(runs.P99))
+		st.Execution.Regression = snap.Total.Regressed
+	}
+	for _, step := range st.Steps {
+		st.Errors.Executions += step.Errors.Executions
+		st.Errors.Failures += step.Errors.Failures
+		st.Errors.Retries += step.Errors.Retries
+		st.Errors.RecoveryAttempts += step.Errors.RecoveryAttempts
+		st.Errors.Recoveries += step.Errors.Recoveries
+	}
+	if cl := eng.Classifier; cl != nil {
+		cc := cl.Counters()
+		st.Errors.SkippedRetries = cc.SkippedRetries
+		st.Errors.CachedPatterns = cc.Patterns
+	}
+	return st
+}
+
+// AddBreaker adds the counters of a step's breaker to its entry of steps.
+func AddBreaker(steps map[string]runtime.StatsStep, name string, b *runtime.Breaker) {
+	bc := b.Counters()
+	st := steps[name]
+	st.CircuitBreaker.Calls += bc.Calls
+	st.CircuitBreaker.Failures += bc.Failures
+	st.CircuitBreaker.Rejections += bc.Rejections
+	st.CircuitBreaker.Opens += bc.Opens
+	st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
+	steps[name] = st
+}
+
+// AddCache adds a step cache's figures to the step's entry of steps and
+// to the executor's cache totals.
+func AddCache(s *runtime.Stats, name string, cs runtime.ResultCacheStats) {
+	st := s.Steps[name]
+	st.Cache.Evictions += cs.Evictions
+	st.Cache.Expiries += cs.Expiries
+	st.Cache.Size += cs.Size
+	st.Cache.Capacity += cs.Capacity
+	s.Steps[name] = st
+	s.Cache.Hits += cs.Hits
+	s.Cache.Misses += cs.Misses
+	s.Cache.Evictions += cs.Evictions
+	s.Cache.Expiries += cs.Expiries
+	s.Cache.Size += cs.Size
+	s.Cache.Capacity += cs.Capacity
+}
+
+// AddPool adds a pool's figures to the executor's memory stats.
+func AddPool(s *runtime.Stats, ps runtime.PoolStats) {
+	s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops,
+		Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
+}
