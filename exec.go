@@ -2,7 +2,6 @@ package flujo
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/flujo/flujo/internal/kernel"
@@ -104,10 +103,7 @@ func (r execRun) composite(ctx context.Context, n Node, in any, fr frame, res *S
 	return abort
 }
 
-func isUsageLimit(err error) bool {
-	var u *UsageLimitExceededError
-	return errors.As(err, &u)
-}
+func isUsageLimit(err error) bool { return kernel.IsUsageLimit(err) }
 
 // fallback runs b's fallback after b failed with the result in *res.
 func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, res *StepResult) error {

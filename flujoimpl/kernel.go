@@ -36,3 +36,39 @@ func JSONKey(fingerprint string, in any) (uint64, bool) { return kernel.JSONKey(
 
 // Ms converts nanoseconds to the milliseconds stats report.
 func Ms(ns int64) float64 { return kernel.Ms(ns) }
+
+// Services are an executor's configuration in force and its components.
+type Services = kernel.Services
+
+// Deps are what an executor gives its services.
+type Deps = kernel.Deps
+
+// Engine is one configuration in force with its components.
+type Engine = kernel.Engine
+
+// Closer stops a component.
+type Closer = kernel.Closer
+
+// NewServices builds the services of cfg.
+func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
+	return kernel.NewServices(cfg, deps)
+}
+
+// CompiledIn names the fields a generated executor cannot change while it runs.
+func CompiledIn(old, next *runtime.OptimizationConfig) []string { return kernel.CompiledIn(old, next) }
+
+// AddBreaker adds a step breaker's counters to the step's stats.
+func AddBreaker(steps map[string]runtime.StatsStep, name string, b *runtime.Breaker) {
+	kernel.AddBreaker(steps, name, b)
+}
+
+// AddCache adds a step cache's figures to the stats.
+func AddCache(s *runtime.Stats, name string, cs runtime.ResultCacheStats) {
+	kernel.AddCache(s, name, cs)
+}
+
+// AddPool adds a pool's figures to the stats.
+func AddPool(s *runtime.Stats, ps runtime.PoolStats) { kernel.AddPool(s, ps) }
+
+// IsUsageLimit reports whether err is a usage limit's abort.
+func IsUsageLimit(err error) bool { return kernel.IsUsageLimit(err) }

@@ -30,13 +30,13 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	}
 	body = append(body, c("out, abort := e."+bodyName(n)+"(cctx, in, r, res)"))
 	if o.Timeout > 0 {
-		body = append(body, c(`if abort != nil && ctx.Err() == nil && cctx.Err() != nil && !flujogenIsUsageLimit(abort) {
+		body = append(body, c(`if abort != nil && ctx.Err() == nil && cctx.Err() != nil && !{}(abort) {
 	abort = nil
 	out = *new({})
 	res.Success, res.Output = false, nil
 	res.Err = &{}{Step: `+strq(n.Name)+`, Timeout: {}}
 	res.Feedback = {}(res.Err)
-}`, out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout), qr("FailureFeedback")))
+}`, qi("IsUsageLimit"), out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout), qr("FailureFeedback")))
 	}
 	for _, v := range o.Validate {
 		body = append(body, c(`if abort == nil && res.Success {
@@ -247,7 +247,7 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	f.Type().Id(name).Struct(fields...)
 	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
 	if pg.pooled() {
-		get = []jen.Code{c("u := e.scratch.Get()"), c("u." + partName(n) + ".owner = u"), c("return &u." + partName(n))}
+		get = []jen.Code{c("u := e.scratch.Load().Get()"), c("u." + partName(n) + ".owner = u"), c("return &u." + partName(n))}
 	}
 	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
@@ -405,8 +405,8 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		// deferred call reports the branch failed instead of leaving the
 		// Parallel waiting for it.
 		b = append(b,
-			c("e.track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
+			c("e.svc.Track.EnterChild()"),
+			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
 				i, i, i, strq(br.Name), i, i, i, runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
 		)
 	}
@@ -427,7 +427,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 case i := <-sc.done:
 	sc.finished[i] = true
 	switch ab := sc.aborts[i]; {
-	case ab != nil && ({}(ctx) != nil || flujogenIsUsageLimit(ab)):
+	case ab != nil && ({}(ctx) != nil || {}(ab)):
 		if abort == nil {
 			abort = ab
 			`+cancel+`
@@ -446,7 +446,7 @@ case <-{}(ctx):
 	cerr := {}(ctx)
 	res.Err = cerr
 	return *new({}), cerr
-}`, qr("ContextErr"), qr("ContextDone"), qr("ContextErr"), out.Clone()),
+}`, qr("ContextErr"), qi("IsUsageLimit"), qr("ContextDone"), qr("ContextErr"), out.Clone()),
 		),
 	)
 	if cancellable && pg.scopeReusable(n) {
@@ -455,7 +455,7 @@ case <-{}(ctx):
 		b = append(b, c("e."+scopePool+".Put(bctx)"))
 	}
 	if pg.pooled() {
-		b = append(b, c("defer e.scratch.Put(sc.owner)"))
+		b = append(b, c("defer e.scratch.Load().Put(sc.owner)"))
 	}
 	b = append(b,
 		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
@@ -557,7 +557,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	defer mu.Unlock()
 	results[i], finished[i], outs[i] = *cr, true, o
 	switch {
-	case ab != nil && ({}(ctx) != nil || flujogenIsUsageLimit(ab)):
+	case ab != nil && ({}(ctx) != nil || {}(ab)):
 		if abort == nil {
 			abort = ab
 		}
@@ -567,13 +567,13 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 		failed = i
 		`+cancel+`
 	}
-}`, qf("StepResult"), outElem.Clone(), qr("ContextErr")),
+}`, qf("StepResult"), outElem.Clone(), qr("ContextErr"), qi("IsUsageLimit")),
 			// A step that calls runtime.Goexit ends its worker: the deferred
 			// call reports the element failed instead of losing it.
 			c(`for range workers {
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		cur := -1 // the element in progress
 		var cr {}
 		defer func() {

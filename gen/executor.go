@@ -82,25 +82,12 @@ func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
 	for _, pg := range pipes {
 		usage = usage || pg.usage
 	}
-	fields := []jen.Code{jen.Id("record").Bool(), jen.Id("state").Op("*").Id("S")}
+	fields := []jen.Code{jen.Id("eng").Op("*").Add(qi("Engine")), jen.Id("record").Bool(), jen.Id("state").Op("*").Id("S")}
 	if usage {
 		fields = append(fields, jen.Id("budget").Op("*").Add(qr("Budget")))
 	}
-	f.Comment("flujogenRun is one run: whether its results are recorded, its state and its budget.")
+	f.Comment("flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.")
 	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
-	for _, src := range helperSources() {
-		f.Add(src)
-	}
-	monitoring := false
-	for _, pg := range pipes {
-		monitoring = monitoring || pg.monitoring()
-	}
-	if monitoring {
-		f.Comment("flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.")
-		f.Add(c(`func flujogenPercentiles(e *{}, ms {}) {
-	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}`, qr("StatsExecution"), qr("StepMonitorSnapshot")))
-	}
 }
 
 // configCode emits statements that set the fields of c which differ from
@@ -161,13 +148,13 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	root := p.Root
 	// The root node measured the run: its latency is the run's.
-	endRun := c("e.record(int64(res.Latency), abort == nil && res.Success)")
+	endRun := c("e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)")
 
 	// Execute: the fast path.
 	exec := []jen.Code{
-		c("if !e.track.Enter() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
-		c("defer e.track.Exit()"),
-		c("var r {}", jen.Id("flujogenRun").Types(pg.stateType())),
+		c("if !e.svc.Track.Enter() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
+		c("defer e.svc.Track.Exit()"),
+		c("r := {}{eng: e.svc.Engine()}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	exec = append(exec, stateInit...)
 	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
@@ -181,9 +168,9 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	// ExecuteResult: the recorded path.
 	er := []jen.Code{
-		c("if !e.track.Enter() { return nil, {} }", qf("ErrClosed")),
-		c("defer e.track.Exit()"),
-		c("r := {}{record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
+		c("if !e.svc.Track.Enter() { return nil, {} }", qf("ErrClosed")),
+		c("defer e.svc.Track.Exit()"),
+		c("r := {}{eng: e.svc.Engine(), record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	er = append(er, stateInit...)
 	// Limits are checked before any step runs, even by a pipeline whose
@@ -244,44 +231,27 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	)
 
 	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.")
-	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(pg.stats()...)
+	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(c("return e.svc.Stats()"))
 
 	f.Comment("PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.")
-	f.Add(recv()).Id("PerformanceRecommendations").Params().Index().Add(qr("Recommendation")).Block(
-		c("return {}(e.OptimizationStats(), *e.cfg.Load())", qr("Recommend")))
+	f.Add(recv()).Id("PerformanceRecommendations").Params().Index().Add(qr("Recommendation")).Block(c("return e.svc.Recommendations()"))
 
 	f.Comment("OptimizationConfig returns a copy of the configuration in force.")
-	f.Add(recv()).Id("OptimizationConfig").Params().Add(qr("OptimizationConfig")).Block(c("return e.cfg.Load().Clone()"))
+	f.Add(recv()).Id("OptimizationConfig").Params().Add(qr("OptimizationConfig")).Block(c("return e.svc.Config()"))
 
 	f.Comment("ExportConfig encodes the configuration in force in format (\"json\").")
-	f.Add(recv()).Id("ExportConfig").Params(jen.Id("format").String()).Params(jen.Index().Byte(), jen.Error()).Block(c("return e.cfg.Load().Export(format)"))
+	f.Add(recv()).Id("ExportConfig").Params(jen.Id("format").String()).Params(jen.Index().Byte(), jen.Error()).Block(c("return e.svc.Export(format)"))
 
-	pg.emitImportConfig(f)
+	f.Commentf("ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code %s was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.", X)
+	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(c("return e.svc.ImportConfig(data, format)"))
+
+	f.Comment("TuningHistory returns the changes the auto-tuner applied, oldest first.")
+	f.Add(recv()).Id("TuningHistory").Params().Index().Add(qr("TuningChange")).Block(c("return e.svc.TuningHistory()"))
 
 	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.")
-	// As the ExecutorCore does: the gate closes first, so no run starts
-	// while the tuner stops; the tuner stops before the runs are waited
-	// for, so it changes nothing while the executor drains.
-	closeBody := []jen.Code{c("idle := e.track.Close()")}
-	if pg.autotune() {
-		closeBody = append(closeBody, c("if err := e.tuner.Close(ctx); err != nil { return {}(\"flujo: close: %w\", err) }", jen.Qual("fmt", "Errorf")))
-	}
-	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(append(closeBody,
-		c("select {\ncase <-idle:\ne.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })\nreturn e.closeErr\ncase <-ctx.Done():\nreturn {}(\"flujo: close: %w (runs or step goroutines still running)\", ctx.Err())\n}", jen.Qual("fmt", "Errorf")))...)
-	f.Comment("closeComponents stops the components the executor built, those built so far when its constructor fails.")
-	f.Add(recv()).Id("closeComponents").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(pg.closeComponents()...)
+	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(c("return e.svc.Close(ctx)"))
 
-	f.Comment("record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.")
-	// With monitoring on, the run latency histogram (for the total's
-	// percentiles) also holds the total and the maximum.
-	latency := "e.totalNs.Add(ns)\nif ns > e.maxNs.Load() { e.maxNs.Store(ns) }"
-	if pg.monitoring() {
-		latency = "e.runLatency.Record(ns)"
-	}
-	f.Add(recv()).Id("record").Params(jen.Id("ns").Int64(), jen.Id("ok").Bool()).Block(
-		c("if ns != 0 {\n"+latency+"\nif ns > e.slowNs.Load() { e.slow.Add(1) }\n}"),
-		c("if !ok { e.failures.Add(1) }"),
-	)
+	pg.emitServices(f)
 
 	pg.emitNode(f, root)
 }
@@ -300,50 +270,6 @@ func (pg *pipelineGen) cacheCtor(lp *leafPlan) *jen.Statement {
 		return qr("NewResultCacheK").Types(pg.in(lp.n), pg.out(lp.n))
 	}
 	return qr("NewResultCache").Types(pg.out(lp.n))
-}
-
-// helperSources returns the file-level helpers.
-func helperSources() []jen.Code {
-	var out []jen.Code
-	out = append(out, jen.Comment("flujogenIsUsageLimit reports a usage limit abort."),
-		c(`func flujogenIsUsageLimit(err error) bool {
-	var u *{}
-	return {}(err, &u)
-}`, qf("UsageLimitExceededError"), jen.Qual("errors", "As")))
-	out = append(out, jen.Comment("flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error."),
-		c(`func flujogenImportConfig(cfg {}, data []byte, format, executor string, live func(string, {}) bool) (*{}, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range {}() {
-		if {}("%v", was[f.Name]) == {}("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := {}(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, {}("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, {}(fixed, ", "))
-}`, qr("OptimizationConfig"), qr("OptimizationConfig"), qr("OptimizationConfig"), qr("ConfigFields"), jen.Qual("fmt", "Sprintf"), jen.Qual("fmt", "Sprintf"),
-			jen.Qual("encoding/json", "Marshal"), jen.Qual("fmt", "Errorf"), jen.Qual("strings", "Join")))
-	return out
 }
 
 var _ = strings.Join

@@ -270,7 +270,7 @@ func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary strin
 	fb := n.Options.Fallback
 	rescued := c("return fout, nil")
 	if lp := pg.leafPlan(n); lp != nil && lp.cache {
-		rescued = c("e." + kstepName(n) + ".CacheFallback(&e.env, in, fout)\nreturn fout, nil")
+		rescued = c("e." + kstepName(n) + ".CacheFallback(&r.eng.Env, in, fout)\nreturn fout, nil")
 	}
 	body := []jen.Code{
 		c("out, abort := e." + primary + "(ctx, in, r, res)"),
@@ -294,16 +294,16 @@ func (pg *pipelineGen) timed() bool {
 // clockStart and clockStop read the clock at a step boundary.
 func (pg *pipelineGen) clockStart() jen.Code {
 	if pg.timed() {
-		return c("start := e.clock.Nanotime()")
+		return c("start := r.eng.Env.Clock.Nanotime()")
 	}
-	return c("var start int64\nif r.record { start = e.clock.Nanotime() }")
+	return c("var start int64\nif r.record { start = r.eng.Env.Clock.Nanotime() }")
 }
 
 func (pg *pipelineGen) clockStop() jen.Code {
 	if pg.timed() {
-		return c("res.Latency = {}(e.clock.Nanotime() - start)", jen.Qual("time", "Duration"))
+		return c("res.Latency = {}(r.eng.Env.Clock.Nanotime() - start)", jen.Qual("time", "Duration"))
 	}
-	return c("if r.record { res.Latency = {}(e.clock.Nanotime() - start) }", jen.Qual("time", "Duration"))
+	return c("if r.record { res.Latency = {}(r.eng.Env.Clock.Nanotime() - start) }", jen.Qual("time", "Duration"))
 }
 
 func (pg *pipelineGen) leafPlan(n *analysis.Node) *leafPlan {
@@ -329,7 +329,7 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if lp.timeout > 0 {
 		doc += fmt.Sprintf(", timeout %v per attempt", lp.timeout)
 	}
-	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+kstepName(n)+".Run(ctx, &e.env, in, {}, res)", pg.frame())})
+	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+kstepName(n)+".Run(ctx, &r.eng.Env, in, {}, res)", pg.frame())})
 }
 
 // frame is the kernel frame of the run r.
@@ -343,7 +343,7 @@ func (pg *pipelineGen) frame() jen.Code {
 
 // leafInit returns the statement that builds the kernel step of the leaf
 // lp in the constructor.
-func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
+func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 	g, n := pg.g, lp.n
 	in, out := pg.in(n), pg.out(n)
 	o := n.Options
@@ -401,8 +401,8 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
 	if lp.breaker {
 		step[jen.Id("Breaker")] = jen.Id("e." + brkName(n))
 	}
-	if pg.monitoring() {
-		step[jen.Id("Monitor")] = jen.Id("e." + monName(lp))
+	if slot > 0 {
+		step[jen.Id("Slot")] = jen.Lit(slot)
 	}
 	if lp.cache {
 		if lp.hashFn != "" {

@@ -26,7 +26,7 @@ func TestGoldenStress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"e.scopes.Get(ctx)", "context.WithCancel(ctx)", "e.scratch.Put(sc.owner)"} {
+	for _, want := range []string{"e.scopes.Get(ctx)", "context.WithCancel(ctx)", "e.scratch.Load().Put(sc.owner)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the generated file lacks %s", want)
 		}

@@ -7,14 +7,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,129 +35,61 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: whether its results are recorded, its state and its budget.
+// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
+	eng    *flujoimpl.Engine
 	record bool
 	state  *S
 }
 
-// flujogenIsUsageLimit reports a usage limit abort.
-func flujogenIsUsageLimit(err error) bool {
-	var u *flujo.UsageLimitExceededError
-	return errors.As(err, &u)
-}
-
-// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range runtime.ConfigFields() {
-		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := json.Marshal(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
-func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
-	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	monitor      *runtime.Monitor
-	telemetry    *runtime.Telemetry
-	scratch      *runtime.Pool[scratchOrdersExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchOrdersExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                        // cache keys
+	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "parse".
 	k1   flujoimpl.Step[string, []Row]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "draft".
 	k4   flujoimpl.Step[Row, Draft]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 
 	// Step "normalise-pass".
 	k6   flujoimpl.Step[Draft, Draft]
 	cnt6 flujoimpl.StepCounters
 	brk6 *runtime.Breaker
-	mon6 *runtime.StepMonitor
 
 	// Step "quarantine".
 	k7   flujoimpl.Step[Draft, Draft]
 	cnt7 flujoimpl.StepCounters
 	brk7 *runtime.Breaker
-	mon7 *runtime.StepMonitor
 
 	// Step "fields".
 	k9   flujoimpl.Step[Draft, Record]
 	cnt9 flujoimpl.StepCounters
 	brk9 *runtime.Breaker
-	mon9 *runtime.StepMonitor
 
 	// Step "country-code".
 	k11   flujoimpl.Step[Draft, string]
 	cnt11 flujoimpl.StepCounters
 	brk11 *runtime.Breaker
-	mon11 *runtime.StepMonitor
 
 	// Step "lookup-country".
 	k12     flujoimpl.Step[string, Country]
 	cnt12   flujoimpl.StepCounters
 	brk12   *runtime.Breaker
 	cache12 *runtime.ResultCacheK[string, Country]
-	mon12   *runtime.StepMonitor
 
 	// Step "summarise".
 	k13   flujoimpl.Step[[]Record, Report]
 	cnt13 flujoimpl.StepCounters
 	brk13 *runtime.Breaker
-	mon13 *runtime.StepMonitor
 }
 
 // scratchOrdersExecutor is the pooled working space of the Parallel runs of OrdersExecutor, one field per Parallel.
@@ -192,17 +122,12 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &OrdersExecutor{clock: clock}
+	e := &OrdersExecutor{}
 	cfg := flujogenConfigOrdersExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*OrdersExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*OrdersExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -228,14 +153,6 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if e.brk13, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOrdersExecutor, resetscratchOrdersExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
@@ -244,37 +161,25 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "OrdersExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("parse")
-	e.mon4 = e.monitor.Step("draft")
-	e.mon6 = e.monitor.Step("normalise-pass")
-	e.mon7 = e.monitor.Step("quarantine")
-	e.mon9 = e.monitor.Step("fields")
-	e.mon11 = e.monitor.Step("country-code")
-	e.mon12 = e.monitor.Step("lookup-country")
-	e.mon13 = e.monitor.Step("summarise")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Telemetry:   e.telemetry,
-		Track:       &e.track,
 	}
 	e.k1 = flujoimpl.Step[string, []Row]{
 		Attempts: 1,
@@ -287,7 +192,6 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "parse",
 		},
-		Monitor: e.mon1,
 	}
 	e.k4 = flujoimpl.Step[Row, Draft]{
 		Attempts: 2,
@@ -300,7 +204,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "draft",
 		},
-		Monitor: e.mon4,
+		Slot: 1,
 	}
 	e.k6 = flujoimpl.Step[Draft, Draft]{
 		Attempts: 2,
@@ -313,7 +217,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "normalise-pass",
 		},
-		Monitor: e.mon6,
+		Slot: 2,
 	}
 	e.k7 = flujoimpl.Step[Draft, Draft]{
 		Attempts: 2,
@@ -326,7 +230,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "quarantine",
 		},
-		Monitor: e.mon7,
+		Slot: 3,
 	}
 	e.k9 = flujoimpl.Step[Draft, Record]{
 		Attempts: 2,
@@ -339,7 +243,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "fields",
 		},
-		Monitor: e.mon9,
+		Slot: 4,
 	}
 	e.k11 = flujoimpl.Step[Draft, string]{
 		Attempts: 2,
@@ -352,7 +256,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "country-code",
 		},
-		Monitor: e.mon11,
+		Slot: 5,
 	}
 	e.k12 = flujoimpl.Step[string, Country]{
 		Attempts: 2,
@@ -369,7 +273,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "lookup-country",
 		},
-		Monitor: e.mon12,
+		Slot: 6,
 	}
 	e.k13 = flujoimpl.Step[[]Record, Report]{
 		Attempts: 2,
@@ -382,22 +286,22 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 			},
 			Name: "summarise",
 		},
-		Monitor: e.mon13,
+		Slot: 7,
 	}
 	return e, nil
 }
 
 // Execute runs Orders on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Report), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Report), abort
 	}
@@ -410,18 +314,18 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 // ExecuteResult runs Orders on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	switch {
@@ -446,296 +350,129 @@ func (e *OrdersExecutor) ExecuteWithMonitoring(ctx context.Context, in string, o
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "parse")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["parse"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["parse"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "draft")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["draft"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["draft"] = st
-	}
-	e.cnt6.AddTo(s.Steps, "normalise-pass")
-	{
-		bc := e.brk6.Counters()
-		st := s.Steps["normalise-pass"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["normalise-pass"] = st
-	}
-	e.cnt7.AddTo(s.Steps, "quarantine")
-	{
-		bc := e.brk7.Counters()
-		st := s.Steps["quarantine"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["quarantine"] = st
-	}
-	e.cnt9.AddTo(s.Steps, "fields")
-	{
-		bc := e.brk9.Counters()
-		st := s.Steps["fields"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["fields"] = st
-	}
-	e.cnt11.AddTo(s.Steps, "country-code")
-	{
-		bc := e.brk11.Counters()
-		st := s.Steps["country-code"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["country-code"] = st
-	}
-	e.cnt12.AddTo(s.Steps, "lookup-country")
-	cs := e.cache12.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["lookup-country"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["lookup-country"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk12.Counters()
-		st := s.Steps["lookup-country"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lookup-country"] = st
-	}
-	e.cnt13.AddTo(s.Steps, "summarise")
-	{
-		bc := e.brk13.Counters()
-		st := s.Steps["summarise"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["summarise"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *OrdersExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *OrdersExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *OrdersExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that OrdersExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code OrdersExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *OrdersExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "OrdersExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether OrdersExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *OrdersExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk11.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk12.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk13.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache12.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache12.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache12.Shrink(0.5)
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *OrdersExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *OrdersExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *OrdersExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that OrdersExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *OrdersExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchOrdersExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchOrdersExecutor, resetscratchOrdersExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("parse"), next.Monitor.Step("draft"), next.Monitor.Step("normalise-pass"), next.Monitor.Step("quarantine"), next.Monitor.Step("fields"), next.Monitor.Step("country-code"), next.Monitor.Step("lookup-country"), next.Monitor.Step("summarise")}
 	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk11.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk12.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk13.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache12.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *OrdersExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "parse")
+	flujoimpl.AddBreaker(s.Steps, "parse", e.brk1)
+	e.cnt4.AddTo(s.Steps, "draft")
+	flujoimpl.AddBreaker(s.Steps, "draft", e.brk4)
+	e.cnt6.AddTo(s.Steps, "normalise-pass")
+	flujoimpl.AddBreaker(s.Steps, "normalise-pass", e.brk6)
+	e.cnt7.AddTo(s.Steps, "quarantine")
+	flujoimpl.AddBreaker(s.Steps, "quarantine", e.brk7)
+	e.cnt9.AddTo(s.Steps, "fields")
+	flujoimpl.AddBreaker(s.Steps, "fields", e.brk9)
+	e.cnt11.AddTo(s.Steps, "country-code")
+	flujoimpl.AddBreaker(s.Steps, "country-code", e.brk11)
+	e.cnt12.AddTo(s.Steps, "lookup-country")
+	flujoimpl.AddBreaker(s.Steps, "lookup-country", e.brk12)
+	if cs := e.cache12.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "lookup-country", cs)
+	}
+	e.cnt13.AddTo(s.Steps, "summarise")
+	flujoimpl.AddBreaker(s.Steps, "summarise", e.brk13)
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *OrdersExecutor) closeParts() {
 	if e.cache12 != nil {
 		e.cache12.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *OrdersExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache12.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache12.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Pipeline "orders".
@@ -822,7 +559,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 
 // run1 runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -830,11 +567,11 @@ func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[str
 
 // run2 runs the Map "rows".
 func (e *OrdersExecutor) run2(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -873,7 +610,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 			defer mu.Unlock()
 			results[i], finished[i], outs[i] = *cr, true, o
 			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 				}
@@ -885,9 +622,9 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 			}
 		}
 		for range workers {
-			e.track.EnterChild()
+			e.svc.Track.EnterChild()
 			go func() {
-				defer e.track.ExitChild()
+				defer e.svc.Track.ExitChild()
 				cur := -1 // the element in progress
 				var cr flujo.StepResult
 				defer func() {
@@ -1027,7 +764,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 
 // run4 runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -1050,11 +787,11 @@ func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[stru
 
 // step5 runs the Loop "normalise".
 func (e *OrdersExecutor) step5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body5(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1114,7 +851,7 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 
 // run6 runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k6.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -1122,7 +859,7 @@ func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[stru
 
 // run7 runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k7.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k7.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -1130,11 +867,11 @@ func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[stru
 
 // run8 runs the Parallel "complete".
 func (e *OrdersExecutor) run8(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body8(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1153,7 +890,7 @@ type scratchOrdersExecutor8 struct {
 
 // getscratchOrdersExecutor8 returns working space for parallel "complete".
 func (e *OrdersExecutor) getscratchOrdersExecutor8() *scratchOrdersExecutor8 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p8.owner = u
 	return &u.p8
 }
@@ -1176,9 +913,9 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -1192,9 +929,9 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -1215,7 +952,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -1239,7 +976,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Record), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -1271,7 +1008,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 
 // run9 runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	return e.k9.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k9.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -1341,7 +1078,7 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 
 // run11 runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.k11.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k11.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -1349,7 +1086,7 @@ func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[str
 
 // run12 runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	return e.k12.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k12.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -1357,7 +1094,7 @@ func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[st
 
 // run13 runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	return e.k13.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k13.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)

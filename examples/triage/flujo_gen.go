@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
@@ -15,8 +14,6 @@ import (
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -38,120 +35,53 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: whether its results are recorded, its state and its budget.
+// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
+	eng    *flujoimpl.Engine
 	record bool
 	state  *S
 	budget *runtime.Budget
 }
 
-// flujogenIsUsageLimit reports a usage limit abort.
-func flujogenIsUsageLimit(err error) bool {
-	var u *flujo.UsageLimitExceededError
-	return errors.As(err, &u)
-}
-
-// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range runtime.ConfigFields() {
-		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := json.Marshal(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
-func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
-	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchTriageExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchTriageExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "classify".
 	k1   flujoimpl.Step[Ticket, Classification]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "classify-cheap".
 	k2   flujoimpl.Step[Ticket, Classification]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "crm".
 	k4   flujoimpl.Step[Classification, CustomerContext]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 
 	// Step "sentiment".
 	k5   flujoimpl.Step[Classification, Sentiment]
 	cnt5 flujoimpl.StepCounters
 	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
 
 	// Step "queue".
 	k7   flujoimpl.Step[Enriched, Routed]
 	cnt7 flujoimpl.StepCounters
 	brk7 *runtime.Breaker
-	mon7 *runtime.StepMonitor
 
 	// Step "page".
 	k8   flujoimpl.Step[Enriched, Routed]
 	cnt8 flujoimpl.StepCounters
 	brk8 *runtime.Breaker
-	mon8 *runtime.StepMonitor
 
 	// Step "backlog".
 	k9   flujoimpl.Step[Enriched, Routed]
 	cnt9 flujoimpl.StepCounters
 	brk9 *runtime.Breaker
-	mon9 *runtime.StepMonitor
 }
 
 // scratchTriageExecutor is the pooled working space of the Parallel runs of TriageExecutor, one field per Parallel.
@@ -183,17 +113,12 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &TriageExecutor{clock: clock}
+	e := &TriageExecutor{}
 	cfg := flujogenConfigTriageExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*TriageExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*TriageExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("classify", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -216,43 +141,22 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if e.brk9, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTriageExecutor, resetscratchTriageExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "TriageExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("classify")
-	e.mon2 = e.monitor.Step("classify-cheap")
-	e.mon4 = e.monitor.Step("crm")
-	e.mon5 = e.monitor.Step("sentiment")
-	e.mon7 = e.monitor.Step("queue")
-	e.mon8 = e.monitor.Step("page")
-	e.mon9 = e.monitor.Step("backlog")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Ticket, Classification]{
 		Attempts: 3,
@@ -270,7 +174,6 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			},
 			Validators: []func(Classification) error{ValidClassification},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Ticket, Classification]{
 		Attempts: 2,
@@ -287,7 +190,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			},
 			Validators: []func(Classification) error{ValidClassification},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k4 = flujoimpl.Step[Classification, CustomerContext]{
 		Attempts: 2,
@@ -300,7 +203,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			},
 			Name: "crm",
 		},
-		Monitor: e.mon4,
+		Slot:    2,
 		Timeout: time.Duration(int64(200000000)),
 	}
 	e.k5 = flujoimpl.Step[Classification, Sentiment]{
@@ -324,7 +227,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon5,
+		Slot: 3,
 	}
 	e.k7 = flujoimpl.Step[Enriched, Routed]{
 		Attempts: 2,
@@ -337,7 +240,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			},
 			Name: "queue",
 		},
-		Monitor: e.mon7,
+		Slot: 4,
 	}
 	e.k8 = flujoimpl.Step[Enriched, Routed]{
 		Attempts: 2,
@@ -350,7 +253,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			},
 			Name: "page",
 		},
-		Monitor: e.mon8,
+		Slot: 5,
 	}
 	e.k9 = flujoimpl.Step[Enriched, Routed]{
 		Attempts: 2,
@@ -363,25 +266,25 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			},
 			Name: "backlog",
 		},
-		Monitor: e.mon9,
+		Slot: 6,
 	}
 	return e, nil
 }
 
 // Execute runs Triage on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState) (Routed, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Routed), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[TriageState]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[TriageState]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(TriageState)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Routed), abort
 	}
@@ -401,11 +304,11 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[TriageState]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[TriageState]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(TriageState)
@@ -416,7 +319,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	pr.FinalState = r.state
@@ -443,254 +346,104 @@ func (e *TriageExecutor) ExecuteWithMonitoring(ctx context.Context, in Ticket, s
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TriageExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "classify")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["classify"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["classify"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "classify-cheap")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["classify-cheap"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["classify-cheap"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "crm")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["crm"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["crm"] = st
-	}
-	e.cnt5.AddTo(s.Steps, "sentiment")
-	{
-		bc := e.brk5.Counters()
-		st := s.Steps["sentiment"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["sentiment"] = st
-	}
-	e.cnt7.AddTo(s.Steps, "queue")
-	{
-		bc := e.brk7.Counters()
-		st := s.Steps["queue"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["queue"] = st
-	}
-	e.cnt8.AddTo(s.Steps, "page")
-	{
-		bc := e.brk8.Counters()
-		st := s.Steps["page"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["page"] = st
-	}
-	e.cnt9.AddTo(s.Steps, "backlog")
-	{
-		bc := e.brk9.Counters()
-		st := s.Steps["backlog"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["backlog"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *TriageExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *TriageExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *TriageExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TriageExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code TriageExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TriageExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TriageExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether TriageExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *TriageExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *TriageExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk8.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *TriageExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TriageExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *TriageExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *TriageExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that TriageExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *TriageExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchTriageExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTriageExecutor, resetscratchTriageExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("classify"), next.Monitor.Step("classify-cheap"), next.Monitor.Step("crm"), next.Monitor.Step("sentiment"), next.Monitor.Step("queue"), next.Monitor.Step("page"), next.Monitor.Step("backlog")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk8.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *TriageExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "classify")
+	flujoimpl.AddBreaker(s.Steps, "classify", e.brk1)
+	e.cnt2.AddTo(s.Steps, "classify-cheap")
+	flujoimpl.AddBreaker(s.Steps, "classify-cheap", e.brk2)
+	e.cnt4.AddTo(s.Steps, "crm")
+	flujoimpl.AddBreaker(s.Steps, "crm", e.brk4)
+	e.cnt5.AddTo(s.Steps, "sentiment")
+	flujoimpl.AddBreaker(s.Steps, "sentiment", e.brk5)
+	e.cnt7.AddTo(s.Steps, "queue")
+	flujoimpl.AddBreaker(s.Steps, "queue", e.brk7)
+	e.cnt8.AddTo(s.Steps, "page")
+	flujoimpl.AddBreaker(s.Steps, "page", e.brk8)
+	e.cnt9.AddTo(s.Steps, "backlog")
+	flujoimpl.AddBreaker(s.Steps, "backlog", e.brk9)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *TriageExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Pipeline "triage".
@@ -792,7 +545,7 @@ func (e *TriageExecutor) run1(ctx context.Context, in Ticket, r *flujogenRun[Tri
 
 // step1 runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -801,7 +554,7 @@ func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[Tr
 
 // run2 runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -810,11 +563,11 @@ func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[Tri
 
 // run3 runs the Parallel "enrich".
 func (e *TriageExecutor) run3(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body3(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -834,7 +587,7 @@ type scratchTriageExecutor3 struct {
 
 // getscratchTriageExecutor3 returns working space for parallel "enrich".
 func (e *TriageExecutor) getscratchTriageExecutor3() *scratchTriageExecutor3 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p3.owner = u
 	return &u.p3
 }
@@ -857,9 +610,9 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -876,9 +629,9 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	sc.w1 = *r.state
 	sc.w1.Flags = flujogenCopy1(r.state.Flags)
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -899,7 +652,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -923,7 +676,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 			return *new(Enriched), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -961,7 +714,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 
 // run4 runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
 func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -970,7 +723,7 @@ func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujoge
 
 // run5 runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -979,11 +732,11 @@ func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujoge
 
 // run6 runs the Branch "route".
 func (e *TriageExecutor) run6(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body6(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1039,7 +792,7 @@ func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[
 
 // run7 runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k7.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k7.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -1048,7 +801,7 @@ func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[T
 
 // run8 runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k8.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k8.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -1057,7 +810,7 @@ func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[T
 
 // run9 runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k9.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k9.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,

@@ -315,11 +315,14 @@ func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engi
 		}
 	}
 
+	// The limit adapts to step latencies: it needs them measured, which
+	// only monitoring or telemetry does. Without either, the limit stays
+	// where the configuration puts it and no step reads the clock.
+	adaptive, wasAdaptive := adaptiveLimit(&cfg), adaptiveLimit(&oc)
 	e.Limiter = old.Limiter
 	switch {
-	case e.Limiter != nil && equalMax(oc.MaxConcurrentExecutions, cfg.MaxConcurrentExecutions) &&
-		oc.EnableConcurrencyOptimization == cfg.EnableConcurrencyOptimization:
-	case e.Limiter != nil && !cfg.EnableConcurrencyOptimization && !oc.EnableConcurrencyOptimization &&
+	case e.Limiter != nil && equalMax(oc.MaxConcurrentExecutions, cfg.MaxConcurrentExecutions) && adaptive == wasAdaptive:
+	case e.Limiter != nil && !adaptive && !wasAdaptive &&
 		cfg.MaxConcurrentExecutions != nil && *cfg.MaxConcurrentExecutions <= e.Limiter.Max():
 		// A lower fixed cap: lowering the limit in place never frees a
 		// permit, where a new limiter would admit its whole limit on top
@@ -331,7 +334,7 @@ func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engi
 		if m := cfg.MaxConcurrentExecutions; m != nil {
 			opts.Max = *m
 		}
-		opts.Adaptive = cfg.EnableConcurrencyOptimization
+		opts.Adaptive = adaptive
 		if !opts.Adaptive {
 			opts.MinQueue = runtime.FixedLimiterMinQueue
 		}
@@ -477,6 +480,11 @@ func (s *Services) newResources(cfg runtime.OptimizationConfig, e *Engine) (*run
 	return rm, nil
 }
 
+// adaptiveLimit reports whether cfg's limiter adapts to step latencies.
+func adaptiveLimit(cfg *runtime.OptimizationConfig) bool {
+	return cfg.EnableConcurrencyOptimization && (cfg.EnablePerformanceMonitoring || cfg.EnableOptimizedTelemetry)
+}
+
 func equalMax(a, b *int) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
@@ -543,4 +551,42 @@ func (s *Services) TunerRunning() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tuner != nil
+}
+
+// compiledIn are the configuration fields a generated executor compiles in:
+// the code it was generated with depends on them.
+var compiledIn = []string{
+	"enable_cache_optimization",
+	"enable_circuit_breaker",
+	"enable_object_pool",
+	"enable_algorithm_optimization",
+	"enable_context_optimization",
+	"enable_step_optimization",
+	"cache_compression",
+}
+
+// CompiledIn names the fields a generated executor cannot change from old
+// to next while it runs: those that decide what code it was generated with
+// (Deps.Fixed). Every other field applies live, as in the ExecutorCore.
+func CompiledIn(old, next *runtime.OptimizationConfig) []string {
+	was, now := old.ToMap(), next.ToMap()
+	var out []string
+	for _, name := range compiledIn {
+		if fmt.Sprint(was[name]) != fmt.Sprint(now[name]) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// RunTunerOnce runs one analysis of the auto-tuner now; an error when none
+// runs.
+func (s *Services) RunTunerOnce() ([]runtime.TuningChange, error) {
+	s.mu.Lock()
+	t := s.tuner
+	s.mu.Unlock()
+	if t == nil {
+		return nil, errors.New("flujo: no auto-tuner runs (enable_automatic_optimization is off)")
+	}
+	return t.RunOnce()
 }

@@ -40,6 +40,10 @@ type Env struct {
 	// CachePaused, when set and true, stops the caches' admission of new
 	// results (memory pressure).
 	CachePaused *atomic.Bool
+	// Monitors are the steps' monitor handles by Step.Slot, for steps
+	// whose Monitor is nil: an executor that keeps its steps across
+	// configurations finds the handles of the monitor in force here.
+	Monitors []*runtime.StepMonitor
 }
 
 // Frame is what a run gives each execution besides its input.
@@ -106,8 +110,11 @@ type Step[In, Out any] struct {
 	Timeout time.Duration
 	// Breaker guards the step; nil when breakers are off.
 	Breaker *runtime.Breaker
-	// Monitor records the step's latencies; nil when monitoring is off.
+	// Monitor records the step's latencies; nil when monitoring is off or
+	// when the handle is Env.Monitors[Slot].
 	Monitor *runtime.StepMonitor
+	// Slot is the step's index in Env.Monitors.
+	Slot int
 	// Cache holds the step's results; nil when it is not cached.
 	Cache Cache[In, Out]
 	// Counters count the step's executions; they outlive configurations.
@@ -287,8 +294,10 @@ func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, 
 	// hears of it.
 	if outcome != runtime.OutcomeCanceled {
 		s.Counters.Record(res, env.SlowNs.Load())
-		if s.Monitor != nil {
-			s.Monitor.Record(end-start, res.Success)
+		if m := s.Monitor; m != nil {
+			m.Record(end-start, res.Success)
+		} else if ms := env.Monitors; ms != nil {
+			ms[s.Slot].Record(end-start, res.Success)
 		}
 		// Only an execution that held a permit is a sample: a cache hit, a
 		// breaker or limiter rejection took no service time.
@@ -499,4 +508,10 @@ func JSONKey(fingerprint string, in any) (key uint64, ok bool) {
 	}
 	sum := sha256.Sum256(data)
 	return binary.LittleEndian.Uint64(sum[:8]), true
+}
+
+// IsUsageLimit reports whether err is a usage limit's abort.
+func IsUsageLimit(err error) bool {
+	var u *runtime.UsageLimitExceededError
+	return errors.As(err, &u)
 }

@@ -5,14 +5,10 @@ package autotune
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,95 +22,31 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: whether its results are recorded, its state and its budget.
+// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
+	eng    *flujoimpl.Engine
 	record bool
 	state  *S
 }
 
-// flujogenIsUsageLimit reports a usage limit abort.
-func flujogenIsUsageLimit(err error) bool {
-	var u *flujo.UsageLimitExceededError
-	return errors.As(err, &u)
-}
-
-// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range runtime.ConfigFields() {
-		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := json.Marshal(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
-func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
-	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
 // TunedExecutor runs the pipeline Tuned ("tuned") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TunedExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	limitMax     atomic.Int64 // largest max_concurrent_executions set so far
-	monitor      *runtime.Monitor
-	telemetry    *runtime.Telemetry
-	tuner        *runtime.AutoTuner                  // enable_automatic_optimization
-	scratch      *runtime.Pool[scratchTunedExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchTunedExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                        // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                       // cache keys
+	coarse       *runtime.CoarseClock                               // cache expiry against the system clock
 
 	// Step "square".
 	k1     flujoimpl.Step[int, int]
 	cnt1   flujoimpl.StepCounters
 	brk1   *runtime.Breaker
 	cache1 *runtime.ResultCacheK[int, int]
-	mon1   *runtime.StepMonitor
 
 	// Step "inc".
 	k2   flujoimpl.Step[int, int]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 }
 
 // scratchTunedExecutor is the pooled working space of the Parallel runs of TunedExecutor, one field per Parallel.
@@ -148,34 +80,17 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &TunedExecutor{clock: clock}
+	e := &TunedExecutor{}
 	cfg := flujogenConfigTunedExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*TunedExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*TunedExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("square", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTunedExecutor, resetscratchTunedExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Max = 1000000
-	lo.Initial = 2
-	e.limitMax.Store(2)
-	lo.MinQueue = runtime.FixedLimiterMinQueue
-	lo.Adaptive = false
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
@@ -186,31 +101,25 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(3600000000000))}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "TunedExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("square")
-	e.mon2 = e.monitor.Step("inc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Telemetry:   e.telemetry,
-		Track:       &e.track,
 	}
 	e.k1 = flujoimpl.Step[int, int]{
 		Attempts: 2,
@@ -227,7 +136,6 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 			},
 			Name: "square",
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[int, int]{
 		Attempts: 2,
@@ -240,28 +148,22 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 			},
 			Name: "inc",
 		},
-		Monitor: e.mon2,
-	}
-	if e.tuner, err = runtime.NewAutoTuner(runtime.AutoTunerOptions{Interval: time.Duration(int64(3600000000000)), Snapshot: e.OptimizationStats, Config: e.OptimizationConfig, Apply: e.applyTuning, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.tuner.Start(); err != nil {
-		return fail(err)
+		Slot: 1,
 	}
 	return e, nil
 }
 
 // Execute runs Tuned on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -274,18 +176,18 @@ func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
 // ExecuteResult runs Tuned on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	switch {
@@ -310,271 +212,111 @@ func (e *TunedExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts 
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *TunedExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: int(e.limitMax.Load()), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "square")
-	cs := e.cache1.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["square"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["square"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["square"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["square"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "inc")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["inc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["inc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *TunedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *TunedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *TunedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that TunedExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code TunedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *TunedExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "TunedExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
-}
-
-// live reports whether TunedExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *TunedExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	case "max_concurrent_executions":
-		return next.MaxConcurrentExecutions != nil
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *TunedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
-		e.limiter.SetLimit(*m)
-		if int64(*m) > e.limitMax.Load() {
-			e.limitMax.Store(int64(*m))
-		}
-	}
-	return nil
-}
-
-// applyTuning makes one run-time change for the auto-tuner: a run-time configuration field, through ImportConfig, or the cache admission action.
-func (e *TunedExecutor) applyTuning(field string, value any) error {
-	if field == runtime.CacheAdmissionAction {
-		admit, ok := value.(bool)
-		if !ok {
-			return fmt.Errorf("flujo: %s wants a bool, got %T", field, value)
-		}
-		if admit {
-			if e.cachesShrunk.Swap(false) {
-				e.cache1.RestoreCapacity()
-			}
-			return nil
-		}
-		if !e.cachesShrunk.Swap(true) {
-			e.cache1.Shrink(0.5)
-		}
-		return nil
-	}
-	data, err := json.Marshal(map[string]any{field: value})
-	if err != nil {
-		return err
-	}
-	return e.ImportConfig(data, "json")
+	return e.svc.ImportConfig(data, format)
 }
 
 // TuningHistory returns the changes the auto-tuner applied, oldest first.
 func (e *TunedExecutor) TuningHistory() []runtime.TuningChange {
-	if e.tuner == nil {
-		return nil
-	}
-	return e.tuner.History()
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache1.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
-	e.scratch.Shrink()
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *TunedExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	if err := e.tuner.Close(ctx); err != nil {
-		return fmt.Errorf("flujo: close: %w", err)
-	}
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *TunedExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.tuner != nil {
-		errs = append(errs, e.tuner.Close(ctx))
+// build builds the parts of next that TunedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *TunedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchTunedExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTunedExecutor, resetscratchTunedExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("square"), next.Monitor.Step("inc")}
 	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *TunedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "square")
+	flujoimpl.AddBreaker(s.Steps, "square", e.brk1)
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "square", cs)
 	}
+	e.cnt2.AddTo(s.Steps, "inc")
+	flujoimpl.AddBreaker(s.Steps, "inc", e.brk2)
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *TunedExecutor) closeParts() {
 	if e.cache1 != nil {
 		e.cache1.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *TunedExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache1.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache1.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Pipeline "tuned".
@@ -641,7 +383,7 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 
 // run1 runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -649,7 +391,7 @@ func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{
 
 // run2 runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)

@@ -5,7 +5,6 @@ package stress
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
@@ -13,7 +12,6 @@ import (
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,102 +36,38 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: whether its results are recorded, its state and its budget.
+// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
+	eng    *flujoimpl.Engine
 	record bool
 	state  *S
 	budget *runtime.Budget
 }
 
-// flujogenIsUsageLimit reports a usage limit abort.
-func flujogenIsUsageLimit(err error) bool {
-	var u *flujo.UsageLimitExceededError
-	return errors.As(err, &u)
-}
-
-// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range runtime.ConfigFields() {
-		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := json.Marshal(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
-func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
-	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchLoudConflictExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "lb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "lr".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "lc".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 }
 
 // scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
@@ -167,17 +101,12 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudConflictExecutor{clock: clock}
+	e := &LoudConflictExecutor{}
 	cfg := flujogenConfigLoudConflictExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*LoudConflictExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*LoudConflictExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -191,40 +120,22 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "LoudConflictExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -246,7 +157,6 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -268,7 +178,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -284,7 +194,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -300,7 +210,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot:    3,
 		Timeout: time.Duration(int64(20000000)),
 	}
 	return e, nil
@@ -308,18 +218,18 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 
 // Execute runs LoudConflict on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -339,11 +249,11 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -354,7 +264,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -381,227 +291,104 @@ func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["la"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["la"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "lb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["lb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "lr")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["lr"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lr"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "lc")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["lc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudConflictExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudConflictExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudConflictExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudConflictExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudConflictExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudConflictExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudConflictExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudConflictExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudConflictExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that LoudConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudConflictExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
+	e.cnt2.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
+	e.cnt4.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudConflictExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "lfan".
 func (e *LoudConflictExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -624,7 +411,7 @@ type scratchLoudConflictExecutor0 struct {
 
 // getscratchLoudConflictExecutor0 returns working space for parallel "lfan".
 func (e *LoudConflictExecutor) getscratchLoudConflictExecutor0() *scratchLoudConflictExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -649,9 +436,9 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -667,9 +454,9 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -683,9 +470,9 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -706,7 +493,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -730,7 +517,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 			return *new(Item), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -768,7 +555,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -792,7 +579,7 @@ func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -801,7 +588,7 @@ func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRu
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -810,7 +597,7 @@ func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -819,49 +606,28 @@ func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudIgnoreExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchLoudIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "lb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "lr".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "lc".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 }
 
 // scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
@@ -895,17 +661,12 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudIgnoreExecutor{clock: clock}
+	e := &LoudIgnoreExecutor{}
 	cfg := flujogenConfigLoudIgnoreExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*LoudIgnoreExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*LoudIgnoreExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -919,40 +680,22 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "LoudIgnoreExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -974,7 +717,6 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -996,7 +738,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -1012,7 +754,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -1028,7 +770,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot:    3,
 		Timeout: time.Duration(int64(20000000)),
 	}
 	return e, nil
@@ -1036,18 +778,18 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 
 // Execute runs LoudIgnore on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -1067,11 +809,11 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -1082,7 +824,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -1109,227 +851,104 @@ func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["la"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["la"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "lb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["lb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "lr")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["lr"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lr"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "lc")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["lc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudIgnoreExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudIgnoreExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudIgnoreExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudIgnoreExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudIgnoreExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudIgnoreExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudIgnoreExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudIgnoreExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudIgnoreExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudIgnoreExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that LoudIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudIgnoreExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
+	e.cnt2.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
+	e.cnt4.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudIgnoreExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "lfan".
 func (e *LoudIgnoreExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1352,7 +971,7 @@ type scratchLoudIgnoreExecutor0 struct {
 
 // getscratchLoudIgnoreExecutor0 returns working space for parallel "lfan".
 func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutor0() *scratchLoudIgnoreExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -1377,9 +996,9 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -1395,9 +1014,9 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -1411,9 +1030,9 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -1434,7 +1053,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -1455,7 +1074,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 			return *new(Item), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -1487,7 +1106,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -1511,7 +1130,7 @@ func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -1520,7 +1139,7 @@ func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -1529,7 +1148,7 @@ func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -1538,49 +1157,28 @@ func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudKeepFirstExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchLoudKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "lb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "lr".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "lc".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 }
 
 // scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
@@ -1614,17 +1212,12 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudKeepFirstExecutor{clock: clock}
+	e := &LoudKeepFirstExecutor{}
 	cfg := flujogenConfigLoudKeepFirstExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*LoudKeepFirstExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*LoudKeepFirstExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -1638,40 +1231,22 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "LoudKeepFirstExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -1693,7 +1268,6 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -1715,7 +1289,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -1731,7 +1305,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -1747,7 +1321,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot:    3,
 		Timeout: time.Duration(int64(20000000)),
 	}
 	return e, nil
@@ -1755,18 +1329,18 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 
 // Execute runs LoudKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -1786,11 +1360,11 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -1801,7 +1375,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -1828,227 +1402,104 @@ func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["la"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["la"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "lb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["lb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "lr")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["lr"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lr"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "lc")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["lc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudKeepFirstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudKeepFirstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudKeepFirstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudKeepFirstExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudKeepFirstExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudKeepFirstExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudKeepFirstExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudKeepFirstExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudKeepFirstExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudKeepFirstExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that LoudKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudKeepFirstExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
+	e.cnt2.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
+	e.cnt4.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudKeepFirstExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "lfan".
 func (e *LoudKeepFirstExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -2071,7 +1522,7 @@ type scratchLoudKeepFirstExecutor0 struct {
 
 // getscratchLoudKeepFirstExecutor0 returns working space for parallel "lfan".
 func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutor0() *scratchLoudKeepFirstExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -2096,9 +1547,9 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -2114,9 +1565,9 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -2130,9 +1581,9 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -2153,7 +1604,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -2177,7 +1628,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 			return *new(Item), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -2215,7 +1666,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -2239,7 +1690,7 @@ func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -2248,7 +1699,7 @@ func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenR
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -2257,7 +1708,7 @@ func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -2266,35 +1717,17 @@ func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRu
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudMapExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	monitor      *runtime.Monitor
-	telemetry    *runtime.Telemetry
-	scratch      *runtime.Pool[scratchLoudMapExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchLoudMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                         // cache keys
+	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "lm".
 	k1     flujoimpl.Step[Item, Item]
 	cnt1   flujoimpl.StepCounters
 	brk1   *runtime.Breaker
 	cache1 *runtime.ResultCache[Item]
-	mon1   *runtime.StepMonitor
 }
 
 // scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
@@ -2322,27 +1755,14 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudMapExecutor{clock: clock}
+	e := &LoudMapExecutor{}
 	cfg := flujogenConfigLoudMapExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
+	var err error
 	fail := func(err error) (*LoudMapExecutor, error) {
-		e.closeComponents(context.Background())
+		e.closeParts()
 		return nil, err
 	}
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
-	}
 	if e.brk1, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudMapExecutor, resetscratchLoudMapExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
@@ -2353,30 +1773,25 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "LoudMapExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("lm")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Telemetry:   e.telemetry,
-		Track:       &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -2397,22 +1812,21 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	return e, nil
 }
 
 // Execute runs LoudMap on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new([]Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
 	}
@@ -2425,11 +1839,11 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 // ExecuteResult runs LoudMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	var err error
 	if r.budget, err = runtime.RunBudget(limits); err != nil {
@@ -2437,7 +1851,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -2463,221 +1877,117 @@ func (e *LoudMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, 
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lm")
-	cs := e.cache1.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["lm"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["lm"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["lm"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lm"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudMapExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudMapExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudMapExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudMapExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudMapExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudMapExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache1.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudMapExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudMapExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudMapExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that LoudMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudMapExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudMapExecutor, resetscratchLoudMapExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lm")}
 	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "lm")
+	flujoimpl.AddBreaker(s.Steps, "lm", e.brk1)
+	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "lm", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudMapExecutor) closeParts() {
 	if e.cache1 != nil {
 		e.cache1.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudMapExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache1.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache1.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Map "lmap".
 func (e *LoudMapExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -2716,7 +2026,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 			defer mu.Unlock()
 			results[i], finished[i], outs[i] = *cr, true, o
 			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 				}
@@ -2728,9 +2038,9 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 			}
 		}
 		for range workers {
-			e.track.EnterChild()
+			e.svc.Track.EnterChild()
 			go func() {
-				defer e.track.ExitChild()
+				defer e.svc.Track.ExitChild()
 				cur := -1 // the element in progress
 				var cr flujo.StepResult
 				defer func() {
@@ -2788,7 +2098,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 
 // run1 runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -2797,49 +2107,28 @@ func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[stru
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchLoudNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "lb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "lr".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "lc".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 }
 
 // scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
@@ -2873,17 +2162,12 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudNoMergeExecutor{clock: clock}
+	e := &LoudNoMergeExecutor{}
 	cfg := flujogenConfigLoudNoMergeExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*LoudNoMergeExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*LoudNoMergeExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -2897,40 +2181,22 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "LoudNoMergeExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -2952,7 +2218,6 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -2974,7 +2239,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -2990,7 +2255,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -3006,7 +2271,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot:    3,
 		Timeout: time.Duration(int64(20000000)),
 	}
 	return e, nil
@@ -3014,18 +2279,18 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 
 // Execute runs LoudNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -3045,11 +2310,11 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -3060,7 +2325,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -3087,227 +2352,104 @@ func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["la"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["la"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "lb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["lb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "lr")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["lr"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lr"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "lc")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["lc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudNoMergeExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudNoMergeExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudNoMergeExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudNoMergeExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudNoMergeExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudNoMergeExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudNoMergeExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudNoMergeExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudNoMergeExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudNoMergeExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that LoudNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudNoMergeExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
+	e.cnt2.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
+	e.cnt4.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudNoMergeExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "lfan".
 func (e *LoudNoMergeExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3330,7 +2472,7 @@ type scratchLoudNoMergeExecutor0 struct {
 
 // getscratchLoudNoMergeExecutor0 returns working space for parallel "lfan".
 func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutor0() *scratchLoudNoMergeExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -3355,9 +2497,9 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -3373,9 +2515,9 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -3389,9 +2531,9 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -3412,7 +2554,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -3436,7 +2578,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 			return *new(Item), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -3468,7 +2610,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -3492,7 +2634,7 @@ func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -3501,7 +2643,7 @@ func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -3510,7 +2652,7 @@ func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -3519,53 +2661,32 @@ func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudSeqExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	monitor      *runtime.Monitor
-	telemetry    *runtime.Telemetry
-	scratch      *runtime.Pool[scratchLoudSeqExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchLoudSeqExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                         // cache keys
+	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "seed".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "la".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "lb".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 
 	// Step "lc".
 	k5     flujoimpl.Step[Item, Item]
 	cnt5   flujoimpl.StepCounters
 	brk5   *runtime.Breaker
 	cache5 *runtime.ResultCache[Item]
-	mon5   *runtime.StepMonitor
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
@@ -3599,17 +2720,12 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudSeqExecutor{clock: clock}
+	e := &LoudSeqExecutor{}
 	cfg := flujogenConfigLoudSeqExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*LoudSeqExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*LoudSeqExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -3623,14 +2739,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	if e.brk5, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
@@ -3639,33 +2747,25 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "LoudSeqExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("seed")
-	e.mon3 = e.monitor.Step("la")
-	e.mon4 = e.monitor.Step("lb")
-	e.mon5 = e.monitor.Step("lc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Telemetry:   e.telemetry,
-		Track:       &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -3687,7 +2787,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -3709,7 +2808,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 1,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -3731,7 +2830,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot: 2,
 	}
 	e.k5 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -3752,7 +2851,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon5,
+		Slot:    3,
 		Timeout: time.Duration(int64(20000000)),
 	}
 	return e, nil
@@ -3760,18 +2859,18 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 
 // Execute runs LoudSeq on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -3791,11 +2890,11 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -3806,7 +2905,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	pr.FinalState = r.state
@@ -3833,248 +2932,117 @@ func (e *LoudSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "seed")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["seed"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["seed"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "la")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["la"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["la"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "lb")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["lb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lb"] = st
-	}
-	e.cnt5.AddTo(s.Steps, "lc")
-	cs := e.cache5.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["lc"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["lc"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk5.Counters()
-		st := s.Steps["lc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudSeqExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudSeqExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudSeqExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudSeqExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudSeqExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudSeqExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudSeqExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudSeqExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudSeqExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache5.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache5.Shrink(0.5)
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudSeqExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudSeqExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudSeqExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that LoudSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudSeqExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("seed"), next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lc")}
 	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "seed")
+	flujoimpl.AddBreaker(s.Steps, "seed", e.brk1)
+	e.cnt3.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brk3)
+	e.cnt4.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brk4)
+	e.cnt5.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brk5)
+	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "lc", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudSeqExecutor) closeParts() {
 	if e.cache5 != nil {
 		e.cache5.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudSeqExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache5.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache5.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Pipeline "lseq".
@@ -4141,7 +3109,7 @@ func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -4150,11 +3118,11 @@ func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Stat
 
 // run2 runs the Parallel "lfan".
 func (e *LoudSeqExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -4177,7 +3145,7 @@ type scratchLoudSeqExecutor2 struct {
 
 // getscratchLoudSeqExecutor2 returns working space for parallel "lfan".
 func (e *LoudSeqExecutor) getscratchLoudSeqExecutor2() *scratchLoudSeqExecutor2 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p2.owner = u
 	return &u.p2
 }
@@ -4202,9 +3170,9 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -4220,9 +3188,9 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -4236,9 +3204,9 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -4259,7 +3227,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -4283,7 +3251,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 			return *new(Item), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -4321,7 +3289,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run3 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -4330,7 +3298,7 @@ func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Stat
 
 // run4 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -4339,7 +3307,7 @@ func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Stat
 
 // run5 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -4348,49 +3316,28 @@ func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Stat
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchLoudUpdateExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "lb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "lr".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "lc".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 }
 
 // scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
@@ -4424,17 +3371,12 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LoudUpdateExecutor{clock: clock}
+	e := &LoudUpdateExecutor{}
 	cfg := flujogenConfigLoudUpdateExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*LoudUpdateExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*LoudUpdateExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -4448,40 +3390,22 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "LoudUpdateExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -4503,7 +3427,6 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -4525,7 +3448,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -4541,7 +3464,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -4557,7 +3480,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot:    3,
 		Timeout: time.Duration(int64(20000000)),
 	}
 	return e, nil
@@ -4565,18 +3488,18 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 
 // Execute runs LoudUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -4596,11 +3519,11 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -4611,7 +3534,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -4638,227 +3561,104 @@ func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["la"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["la"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "lb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["lb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "lr")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["lr"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lr"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "lc")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["lc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LoudUpdateExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LoudUpdateExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LoudUpdateExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LoudUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudUpdateExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LoudUpdateExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LoudUpdateExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LoudUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LoudUpdateExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LoudUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LoudUpdateExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LoudUpdateExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LoudUpdateExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LoudUpdateExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that LoudUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LoudUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLoudUpdateExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LoudUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
+	e.cnt2.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
+	e.cnt4.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LoudUpdateExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "lfan".
 func (e *LoudUpdateExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -4881,7 +3681,7 @@ type scratchLoudUpdateExecutor0 struct {
 
 // getscratchLoudUpdateExecutor0 returns working space for parallel "lfan".
 func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutor0() *scratchLoudUpdateExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -4906,9 +3706,9 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -4924,9 +3724,9 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -4940,9 +3740,9 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -4963,7 +3763,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					cancel()
@@ -4987,7 +3787,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 			return *new(Item), cerr
 		}
 	}
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5025,7 +3825,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 
 // run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -5049,7 +3849,7 @@ func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 
 // step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -5058,7 +3858,7 @@ func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[
 
 // run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -5067,7 +3867,7 @@ func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[S
 
 // run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
 func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -5076,37 +3876,18 @@ func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[S
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFanExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchMapFanExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qc".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "qm".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5142,17 +3923,12 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &MapFanExecutor{clock: clock}
+	e := &MapFanExecutor{}
 	cfg := flujogenConfigMapFanExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*MapFanExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*MapFanExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -5160,38 +3936,22 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.brk3, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchMapFanExecutor, resetscratchMapFanExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "MapFanExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon2 = e.monitor.Step("qc")
-	e.mon3 = e.monitor.Step("qm")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -5207,7 +3967,6 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -5223,7 +3982,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 1,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -5233,15 +3992,15 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 
 // Execute runs MapFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new([]Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
 	}
@@ -5254,11 +4013,11 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 // ExecuteResult runs MapFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	var err error
 	if r.budget, err = runtime.RunBudget(limits); err != nil {
@@ -5266,7 +4025,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -5292,203 +4051,98 @@ func (e *MapFanExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, o
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qm")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qm"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qm"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *MapFanExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *MapFanExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *MapFanExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that MapFanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code MapFanExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *MapFanExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "MapFanExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether MapFanExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *MapFanExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *MapFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *MapFanExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *MapFanExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *MapFanExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *MapFanExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that MapFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *MapFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchMapFanExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMapFanExecutor, resetscratchMapFanExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qc"), next.Monitor.Step("qm")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *MapFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt2.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk2)
+	e.cnt3.AddTo(s.Steps, "qm")
+	flujoimpl.AddBreaker(s.Steps, "qm", e.brk3)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *MapFanExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Map "mfan".
 func (e *MapFanExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5526,7 +4180,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 			defer mu.Unlock()
 			results[i], finished[i], outs[i] = *cr, true, o
 			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 				}
@@ -5538,9 +4192,9 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 			}
 		}
 		for range workers {
-			e.track.EnterChild()
+			e.svc.Track.EnterChild()
 			go func() {
-				defer e.track.ExitChild()
+				defer e.svc.Track.ExitChild()
 				cur := -1 // the element in progress
 				var cr flujo.StepResult
 				defer func() {
@@ -5601,11 +4255,11 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 
 // run1 runs the Parallel "inner".
 func (e *MapFanExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5624,7 +4278,7 @@ type scratchMapFanExecutor1 struct {
 
 // getscratchMapFanExecutor1 returns working space for parallel "inner".
 func (e *MapFanExecutor) getscratchMapFanExecutor1() *scratchMapFanExecutor1 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p1.owner = u
 	return &u.p1
 }
@@ -5646,9 +4300,9 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	sc := e.getscratchMapFanExecutor1()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -5662,9 +4316,9 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -5685,7 +4339,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -5712,7 +4366,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -5744,7 +4398,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 
 // run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -5753,7 +4407,7 @@ func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struc
 
 // run3 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -5762,43 +4416,23 @@ func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struc
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietConflictExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "qc".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5834,17 +4468,12 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietConflictExecutor{clock: clock}
+	e := &QuietConflictExecutor{}
 	cfg := flujogenConfigQuietConflictExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietConflictExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietConflictExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -5855,39 +4484,22 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietConflictExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -5909,7 +4521,6 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -5931,7 +4542,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -5947,7 +4558,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -5957,18 +4568,18 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 
 // Execute runs QuietConflict on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -5988,11 +4599,11 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -6003,7 +4614,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -6030,215 +4641,101 @@ func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "qb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietConflictExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietConflictExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietConflictExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietConflictExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietConflictExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietConflictExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietConflictExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietConflictExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietConflictExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietConflictExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietConflictExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietConflictExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
+	e.cnt2.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietConflictExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "qfan".
 func (e *QuietConflictExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6261,7 +4758,7 @@ type scratchQuietConflictExecutor0 struct {
 
 // getscratchQuietConflictExecutor0 returns working space for parallel "qfan".
 func (e *QuietConflictExecutor) getscratchQuietConflictExecutor0() *scratchQuietConflictExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -6285,9 +4782,9 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -6303,9 +4800,9 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -6319,9 +4816,9 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -6342,7 +4839,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -6369,7 +4866,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -6407,7 +4904,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -6416,7 +4913,7 @@ func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRu
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -6425,7 +4922,7 @@ func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -6434,43 +4931,23 @@ func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRu
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "qc".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -6506,17 +4983,12 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietIgnoreExecutor{clock: clock}
+	e := &QuietIgnoreExecutor{}
 	cfg := flujogenConfigQuietIgnoreExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietIgnoreExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietIgnoreExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -6527,39 +4999,22 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietIgnoreExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -6581,7 +5036,6 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -6603,7 +5057,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -6619,7 +5073,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -6629,18 +5083,18 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 
 // Execute runs QuietIgnore on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -6660,11 +5114,11 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -6675,7 +5129,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -6702,215 +5156,101 @@ func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "qb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietIgnoreExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietIgnoreExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietIgnoreExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietIgnoreExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietIgnoreExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietIgnoreExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietIgnoreExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietIgnoreExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietIgnoreExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietIgnoreExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietIgnoreExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietIgnoreExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietIgnoreExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
+	e.cnt2.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietIgnoreExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "qfan".
 func (e *QuietIgnoreExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6933,7 +5273,7 @@ type scratchQuietIgnoreExecutor0 struct {
 
 // getscratchQuietIgnoreExecutor0 returns working space for parallel "qfan".
 func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutor0() *scratchQuietIgnoreExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -6957,9 +5297,9 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -6975,9 +5315,9 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -6991,9 +5331,9 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -7014,7 +5354,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -7038,7 +5378,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7070,7 +5410,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -7079,7 +5419,7 @@ func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -7088,7 +5428,7 @@ func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -7097,43 +5437,23 @@ func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "qc".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -7169,17 +5489,12 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietKeepFirstExecutor{clock: clock}
+	e := &QuietKeepFirstExecutor{}
 	cfg := flujogenConfigQuietKeepFirstExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietKeepFirstExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietKeepFirstExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -7190,39 +5505,22 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietKeepFirstExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -7244,7 +5542,6 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -7266,7 +5563,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -7282,7 +5579,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -7292,18 +5589,18 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 
 // Execute runs QuietKeepFirst on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -7323,11 +5620,11 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -7338,7 +5635,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -7365,215 +5662,101 @@ func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in I
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "qb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietKeepFirstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietKeepFirstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietKeepFirstExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietKeepFirstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietKeepFirstExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietKeepFirstExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietKeepFirstExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietKeepFirstExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietKeepFirstExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietKeepFirstExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietKeepFirstExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietKeepFirstExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietKeepFirstExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
+	e.cnt2.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietKeepFirstExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "qfan".
 func (e *QuietKeepFirstExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7596,7 +5779,7 @@ type scratchQuietKeepFirstExecutor0 struct {
 
 // getscratchQuietKeepFirstExecutor0 returns working space for parallel "qfan".
 func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutor0() *scratchQuietKeepFirstExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -7620,9 +5803,9 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -7638,9 +5821,9 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -7654,9 +5837,9 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -7677,7 +5860,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -7704,7 +5887,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -7742,7 +5925,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -7751,7 +5934,7 @@ func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenR
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -7760,7 +5943,7 @@ func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenR
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -7769,31 +5952,13 @@ func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenR
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietMapExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietMapExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qm".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -7823,52 +5988,32 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietMapExecutor{clock: clock}
+	e := &QuietMapExecutor{}
 	cfg := flujogenConfigQuietMapExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietMapExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietMapExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietMapExecutor, resetscratchQuietMapExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietMapExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qm")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -7884,7 +6029,6 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -7894,15 +6038,15 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 
 // Execute runs QuietMap on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new([]Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
 	}
@@ -7915,11 +6059,11 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 // ExecuteResult runs QuietMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	var err error
 	if r.budget, err = runtime.RunBudget(limits); err != nil {
@@ -7927,7 +6071,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -7953,191 +6097,95 @@ func (e *QuietMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item,
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qm")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qm"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qm"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietMapExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietMapExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietMapExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietMapExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietMapExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietMapExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietMapExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietMapExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietMapExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietMapExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietMapExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietMapExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietMapExecutor, resetscratchQuietMapExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qm")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qm")
+	flujoimpl.AddBreaker(s.Steps, "qm", e.brk1)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietMapExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Map "qmap".
 func (e *QuietMapExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8175,7 +6223,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 			defer mu.Unlock()
 			results[i], finished[i], outs[i] = *cr, true, o
 			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 				}
@@ -8187,9 +6235,9 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 			}
 		}
 		for range workers {
-			e.track.EnterChild()
+			e.svc.Track.EnterChild()
 			go func() {
-				defer e.track.ExitChild()
+				defer e.svc.Track.ExitChild()
 				cur := -1 // the element in progress
 				var cr flujo.StepResult
 				defer func() {
@@ -8250,7 +6298,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 
 // run1 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -8259,43 +6307,23 @@ func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[str
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietNoMergeExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "qc".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -8331,17 +6359,12 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietNoMergeExecutor{clock: clock}
+	e := &QuietNoMergeExecutor{}
 	cfg := flujogenConfigQuietNoMergeExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietNoMergeExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietNoMergeExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -8352,39 +6375,22 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietNoMergeExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -8406,7 +6412,6 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -8428,7 +6433,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -8444,7 +6449,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -8454,18 +6459,18 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 
 // Execute runs QuietNoMerge on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -8485,11 +6490,11 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -8500,7 +6505,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -8527,215 +6532,101 @@ func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "qb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietNoMergeExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietNoMergeExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietNoMergeExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietNoMergeExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietNoMergeExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietNoMergeExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietNoMergeExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietNoMergeExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietNoMergeExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietNoMergeExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietNoMergeExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietNoMergeExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietNoMergeExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
+	e.cnt2.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietNoMergeExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "qfan".
 func (e *QuietNoMergeExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8758,7 +6649,7 @@ type scratchQuietNoMergeExecutor0 struct {
 
 // getscratchQuietNoMergeExecutor0 returns working space for parallel "qfan".
 func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutor0() *scratchQuietNoMergeExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -8782,9 +6673,9 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -8800,9 +6691,9 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -8816,9 +6707,9 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -8839,7 +6730,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -8866,7 +6757,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -8898,7 +6789,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -8907,7 +6798,7 @@ func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -8916,7 +6807,7 @@ func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -8925,53 +6816,32 @@ func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	monitor      *runtime.Monitor
-	telemetry    *runtime.Telemetry
-	scratch      *runtime.Pool[scratchQuietSeqExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchQuietSeqExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                          // cache keys
+	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "seed".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qa".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "qb".
 	k4   flujoimpl.Step[Item, Item]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 
 	// Step "qc".
 	k5     flujoimpl.Step[Item, Item]
 	cnt5   flujoimpl.StepCounters
 	brk5   *runtime.Breaker
 	cache5 *runtime.ResultCache[Item]
-	mon5   *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -9007,17 +6877,12 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietSeqExecutor{clock: clock}
+	e := &QuietSeqExecutor{}
 	cfg := flujogenConfigQuietSeqExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietSeqExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietSeqExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -9031,14 +6896,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if e.brk5, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
@@ -9047,33 +6904,25 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "QuietSeqExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("seed")
-	e.mon3 = e.monitor.Step("qa")
-	e.mon4 = e.monitor.Step("qb")
-	e.mon5 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Telemetry:   e.telemetry,
-		Track:       &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 2,
@@ -9095,7 +6944,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -9117,7 +6965,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 1,
 	}
 	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -9139,7 +6987,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon4,
+		Slot: 2,
 	}
 	e.k5 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -9160,7 +7008,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon5,
+		Slot: 3,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -9170,18 +7018,18 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 
 // Execute runs QuietSeq on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -9201,11 +7049,11 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -9216,7 +7064,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
 	pr.FinalState = r.state
@@ -9243,248 +7091,117 @@ func (e *QuietSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, s
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "seed")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["seed"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["seed"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "qb")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["qb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qb"] = st
-	}
-	e.cnt5.AddTo(s.Steps, "qc")
-	cs := e.cache5.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["qc"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["qc"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk5.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietSeqExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietSeqExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietSeqExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietSeqExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietSeqExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietSeqExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietSeqExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietSeqExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietSeqExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache5.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache5.Shrink(0.5)
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietSeqExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietSeqExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietSeqExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that QuietSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietSeqExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("seed"), next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
 	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "seed")
+	flujoimpl.AddBreaker(s.Steps, "seed", e.brk1)
+	e.cnt3.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk3)
+	e.cnt4.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brk4)
+	e.cnt5.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk5)
+	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "qc", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietSeqExecutor) closeParts() {
 	if e.cache5 != nil {
 		e.cache5.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietSeqExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache5.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache5.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Pipeline "qseq".
@@ -9551,7 +7268,7 @@ func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[St
 
 // run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -9560,11 +7277,11 @@ func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run2 runs the Parallel "qfan".
 func (e *QuietSeqExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9587,7 +7304,7 @@ type scratchQuietSeqExecutor2 struct {
 
 // getscratchQuietSeqExecutor2 returns working space for parallel "qfan".
 func (e *QuietSeqExecutor) getscratchQuietSeqExecutor2() *scratchQuietSeqExecutor2 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p2.owner = u
 	return &u.p2
 }
@@ -9611,9 +7328,9 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -9629,9 +7346,9 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -9645,9 +7362,9 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -9668,7 +7385,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -9695,7 +7412,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -9733,7 +7450,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 
 // run3 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -9742,7 +7459,7 @@ func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run4 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -9751,7 +7468,7 @@ func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // run5 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -9760,37 +7477,18 @@ func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[Sta
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietTimeoutExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qc".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -9826,17 +7524,12 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietTimeoutExecutor{clock: clock}
+	e := &QuietTimeoutExecutor{}
 	cfg := flujogenConfigQuietTimeoutExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietTimeoutExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietTimeoutExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -9844,38 +7537,22 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietTimeoutExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -9897,7 +7574,6 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -9913,7 +7589,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot:    1,
 		Timeout: time.Duration(int64(1000000)),
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
@@ -9924,18 +7600,18 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 
 // Execute runs QuietTimeout on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -9955,11 +7631,11 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -9970,7 +7646,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -9997,203 +7673,98 @@ func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietTimeoutExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietTimeoutExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietTimeoutExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietTimeoutExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietTimeoutExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietTimeoutExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietTimeoutExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietTimeoutExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietTimeoutExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietTimeoutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietTimeoutExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietTimeoutExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietTimeoutExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietTimeoutExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietTimeoutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietTimeoutExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietTimeoutExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietTimeoutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
+	e.cnt2.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk2)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietTimeoutExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "qtfan".
 func (e *QuietTimeoutExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -10213,7 +7784,7 @@ type scratchQuietTimeoutExecutor0 struct {
 
 // getscratchQuietTimeoutExecutor0 returns working space for parallel "qtfan".
 func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutor0() *scratchQuietTimeoutExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -10237,9 +7808,9 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -10253,9 +7824,9 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -10276,7 +7847,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -10303,7 +7874,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -10338,7 +7909,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -10347,7 +7918,7 @@ func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun
 
 // run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
 func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -10356,43 +7927,23 @@ func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchQuietUpdateExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	k1   flujoimpl.Step[Item, Item]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "qb".
 	k2   flujoimpl.Step[Item, Item]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "qc".
 	k3   flujoimpl.Step[Item, Item]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -10428,17 +7979,12 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &QuietUpdateExecutor{clock: clock}
+	e := &QuietUpdateExecutor{}
 	cfg := flujogenConfigQuietUpdateExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*QuietUpdateExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*QuietUpdateExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -10449,39 +7995,22 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "QuietUpdateExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -10503,7 +8032,6 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -10525,7 +8053,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
@@ -10541,7 +8069,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				return o.Usage()
 			},
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -10551,18 +8079,18 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 
 // Execute runs QuietUpdate on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (Item, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(Item), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
 	}
@@ -10582,11 +8110,11 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -10597,7 +8125,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -10624,215 +8152,101 @@ func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["qa"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qa"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "qb")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["qb"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qb"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "qc")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["qc"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["qc"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *QuietUpdateExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *QuietUpdateExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *QuietUpdateExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that QuietUpdateExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietUpdateExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *QuietUpdateExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "QuietUpdateExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether QuietUpdateExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *QuietUpdateExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *QuietUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *QuietUpdateExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *QuietUpdateExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *QuietUpdateExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *QuietUpdateExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that QuietUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *QuietUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchQuietUpdateExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *QuietUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
+	e.cnt2.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
+	e.cnt3.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *QuietUpdateExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "qfan".
 func (e *QuietUpdateExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -10855,7 +8269,7 @@ type scratchQuietUpdateExecutor0 struct {
 
 // getscratchQuietUpdateExecutor0 returns working space for parallel "qfan".
 func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutor0() *scratchQuietUpdateExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -10879,9 +8293,9 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -10897,9 +8311,9 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -10913,9 +8327,9 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -10936,7 +8350,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -10963,7 +8377,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -11001,7 +8415,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 
 // run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -11010,7 +8424,7 @@ func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[
 
 // run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,
@@ -11019,7 +8433,7 @@ func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 
 // run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Budget: r.budget,
 		Record: r.record,
 		State:  r.state,

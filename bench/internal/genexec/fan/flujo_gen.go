@@ -7,7 +7,6 @@ package fan
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
@@ -15,8 +14,6 @@ import (
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,101 +30,37 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: whether its results are recorded, its state and its budget.
+// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
+	eng    *flujoimpl.Engine
 	record bool
 	state  *S
 }
 
-// flujogenIsUsageLimit reports a usage limit abort.
-func flujogenIsUsageLimit(err error) bool {
-	var u *flujo.UsageLimitExceededError
-	return errors.As(err, &u)
-}
-
-// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range runtime.ConfigFields() {
-		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := json.Marshal(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
-// flujogenPercentiles copies a monitor snapshot's percentiles into execution stats.
-func flujogenPercentiles(e *runtime.StatsExecution, ms runtime.StepMonitorSnapshot) {
-	e.P50Ms, e.P95Ms, e.P99Ms, e.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
-}
-
 // FanExecutor runs the pipeline Fan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64      // slow_execution_threshold_ms
-	runLatency     runtime.Histogram // measured run latencies: total, maximum and the total's percentiles
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	monitor    *runtime.Monitor
-	telemetry  *runtime.Telemetry
-	scratch    *runtime.Pool[scratchFanExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a".
 	k1   flujoimpl.Step[int, int]
 	cnt1 flujoimpl.StepCounters
 	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
 
 	// Step "b".
 	k2   flujoimpl.Step[int, int]
 	cnt2 flujoimpl.StepCounters
 	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
 
 	// Step "c".
 	k3   flujoimpl.Step[int, int]
 	cnt3 flujoimpl.StepCounters
 	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
 
 	// Step "d".
 	k4   flujoimpl.Step[int, int]
 	cnt4 flujoimpl.StepCounters
 	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -161,17 +94,12 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &FanExecutor{clock: clock}
+	e := &FanExecutor{}
 	cfg := flujogenConfigFanExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*FanExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*FanExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk1, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
@@ -185,40 +113,22 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if e.brk4, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanExecutor, resetscratchFanExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "FanExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.Adaptive = true
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
-		return fail(err)
-	}
-	e.mon1 = e.monitor.Step("a")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("c")
-	e.mon4 = e.monitor.Step("d")
-	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Telemetry:  e.telemetry,
-		Track:      &e.track,
 	}
 	e.k1 = flujoimpl.Step[int, int]{
 		Attempts: 2,
@@ -237,7 +147,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Name:          "a",
 		},
-		Monitor: e.mon1,
 	}
 	e.k2 = flujoimpl.Step[int, int]{
 		Attempts: 2,
@@ -256,7 +165,7 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Name:          "b",
 		},
-		Monitor: e.mon2,
+		Slot: 1,
 	}
 	e.k3 = flujoimpl.Step[int, int]{
 		Attempts: 2,
@@ -275,7 +184,7 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Name:          "c",
 		},
-		Monitor: e.mon3,
+		Slot: 2,
 	}
 	e.k4 = flujoimpl.Step[int, int]{
 		Attempts: 2,
@@ -294,7 +203,7 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Name:          "d",
 		},
-		Monitor: e.mon4,
+		Slot: 3,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -304,18 +213,18 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 
 // Execute runs Fan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[State]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine()}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
 	}
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -335,11 +244,11 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 		}
 		st = s
 	}
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[State]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
 	r.state = st
 	if st == nil {
 		r.state = new(State)
@@ -349,7 +258,7 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	pr.FinalState = r.state
@@ -375,227 +284,104 @@ func (e *FanExecutor) ExecuteWithMonitoring(ctx context.Context, in int, st *Sta
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *FanExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	{
-		hs := e.runLatency.Snapshot()
-		s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(int64(hs.Sum)), MaxMs: flujoimpl.Ms(int64(hs.Max)), Slow: e.slow.Load()}
-	}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	tc := e.telemetry.Counters()
-	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a")
-	{
-		bc := e.brk1.Counters()
-		st := s.Steps["a"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["a"] = st
-	}
-	e.cnt2.AddTo(s.Steps, "b")
-	{
-		bc := e.brk2.Counters()
-		st := s.Steps["b"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["b"] = st
-	}
-	e.cnt3.AddTo(s.Steps, "c")
-	{
-		bc := e.brk3.Counters()
-		st := s.Steps["c"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["c"] = st
-	}
-	e.cnt4.AddTo(s.Steps, "d")
-	{
-		bc := e.brk4.Counters()
-		st := s.Steps["d"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["d"] = st
-	}
-	{
-		snap := e.monitor.Snapshot()
-		for _, ms := range snap.Steps {
-			if st, ok := s.Steps[ms.Step]; ok {
-				flujogenPercentiles(&st.Execution, ms)
-				s.Steps[ms.Step] = st
-			}
-		}
-		hs := e.runLatency.Snapshot()
-		s.Execution.P50Ms, s.Execution.P95Ms, s.Execution.P99Ms = flujoimpl.Ms(int64(hs.P50)), flujoimpl.Ms(int64(hs.P95)), flujoimpl.Ms(int64(hs.P99))
-		s.Execution.Regression = snap.Total.Regressed
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *FanExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *FanExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *FanExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that FanExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *FanExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "FanExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether FanExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *FanExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "telemetry_batch_size":
-		return next.TelemetryBatchSize <= runtime.DefaultTelemetryBufferSize
-	case "telemetry_flush_interval_seconds":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *FanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	if err := e.telemetry.Retune(cfg.TelemetryBatchSize, cfg.TelemetryFlushInterval()); err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *FanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *FanExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *FanExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *FanExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
-	}
-	if e.telemetry != nil {
-		errs = append(errs, e.telemetry.Close(ctx))
-	}
-	if e.monitor != nil {
-		errs = append(errs, e.monitor.Close(ctx))
-	}
-	return errors.Join(errs...)
-}
-
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *FanExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.runLatency.Record(ns)
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
+// build builds the parts of next that FanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *FanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchFanExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanExecutor, resetscratchFanExecutor)
+		if err != nil {
+			return nil, nil, err
 		}
+		pool = p
 	}
-	if !ok {
-		e.failures.Add(1)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
 	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a"), next.Monitor.Step("b"), next.Monitor.Step("c"), next.Monitor.Step("d")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *FanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt1.AddTo(s.Steps, "a")
+	flujoimpl.AddBreaker(s.Steps, "a", e.brk1)
+	e.cnt2.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brk2)
+	e.cnt3.AddTo(s.Steps, "c")
+	flujoimpl.AddBreaker(s.Steps, "c", e.brk3)
+	e.cnt4.AddTo(s.Steps, "d")
+	flujoimpl.AddBreaker(s.Steps, "d", e.brk4)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *FanExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *FanExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
+	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the Parallel "fan".
 func (e *FanExecutor) run0(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	start := e.clock.Nanotime()
+	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.body0(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(e.clock.Nanotime() - start)
+	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -622,7 +408,7 @@ type scratchFanExecutor0 struct {
 
 // getscratchFanExecutor0 returns working space for parallel "fan".
 func (e *FanExecutor) getscratchFanExecutor0() *scratchFanExecutor0 {
-	u := e.scratch.Get()
+	u := e.scratch.Load().Get()
 	u.p0.owner = u
 	return &u.p0
 }
@@ -646,9 +432,9 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	sc.r0 = *r
 	sc.w0 = *r.state
 	sc.r0.state = &sc.w0
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -664,9 +450,9 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	sc.r1 = *r
 	sc.w1 = *r.state
 	sc.r1.state = &sc.w1
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -682,9 +468,9 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	sc.r2 = *r
 	sc.w2 = *r.state
 	sc.r2.state = &sc.w2
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -700,9 +486,9 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	sc.r3 = *r
 	sc.w3 = *r.state
 	sc.r3.state = &sc.w3
-	e.track.EnterChild()
+	e.svc.Track.EnterChild()
 	go func() {
-		defer e.track.ExitChild()
+		defer e.svc.Track.ExitChild()
 		exited := true
 		defer func() {
 			if exited {
@@ -723,7 +509,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		case i := <-sc.done:
 			sc.finished[i] = true
 			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujogenIsUsageLimit(ab)):
+			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
 				if abort == nil {
 					abort = ab
 					bctx.Cancel()
@@ -750,7 +536,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		}
 	}
 	e.scopes.Put(bctx)
-	defer e.scratch.Put(sc.owner)
+	defer e.scratch.Load().Put(sc.owner)
 	if r.record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
@@ -794,7 +580,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 
 // run1 runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -802,7 +588,7 @@ func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], r
 
 // run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -810,7 +596,7 @@ func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], r
 
 // run3 runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -818,7 +604,7 @@ func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], r
 
 // run4 runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)

@@ -5,15 +5,11 @@ package quiet
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/gen/testdata/hashing"
 	"github.com/flujo/flujo/runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,73 +23,20 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: whether its results are recorded, its state and its budget.
+// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
 type flujogenRun[S any] struct {
+	eng    *flujoimpl.Engine
 	record bool
 	state  *S
 }
 
-// flujogenIsUsageLimit reports a usage limit abort.
-func flujogenIsUsageLimit(err error) bool {
-	var u *flujo.UsageLimitExceededError
-	return errors.As(err, &u)
-}
-
-// flujogenImportConfig lays data over cfg. Changed fields that the executor cannot apply while it runs (live says which it can) keep their values and are named in the error.
-func flujogenImportConfig(cfg runtime.OptimizationConfig, data []byte, format, executor string, live func(string, runtime.OptimizationConfig) bool) (*runtime.OptimizationConfig, error) {
-	next, err := cfg.Import(data, format)
-	if err != nil {
-		return nil, err
-	}
-	was, now := cfg.ToMap(), next.ToMap()
-	var fixed []string
-	apply := make(map[string]any)
-	for _, f := range runtime.ConfigFields() {
-		if fmt.Sprintf("%v", was[f.Name]) == fmt.Sprintf("%v", now[f.Name]) {
-			continue
-		}
-		if live(f.Name, next) {
-			apply[f.Name] = now[f.Name]
-		} else {
-			fixed = append(fixed, f.Name)
-		}
-	}
-	if len(fixed) == 0 {
-		return &next, nil
-	}
-	patch, err := json.Marshal(apply)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := cfg.Import(patch, "json")
-	if err != nil {
-		return nil, err
-	}
-	return &applied, fmt.Errorf("flujo: %s: not changed, fixed when the executor was generated or built: %s (the other fields were applied); run flujogen generate, or build a new executor, to change a fixed field", executor, strings.Join(fixed, ", "))
-}
-
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
-	totalNs, maxNs atomic.Int64
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	scratch      *runtime.Pool[scratchLookerExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchLookerExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                        // cache keys
+	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "lookup".
 	k0     flujoimpl.Step[hashing.Key, int]
@@ -128,28 +71,14 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &LookerExecutor{clock: clock}
+	e := &LookerExecutor{}
 	cfg := flujogenConfigLookerExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
+	var err error
 	fail := func(err error) (*LookerExecutor, error) {
-		e.closeComponents(context.Background())
+		e.closeParts()
 		return nil, err
 	}
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
-	}
 	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchLookerExecutor, resetscratchLookerExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.MinQueue = runtime.FixedLimiterMinQueue
-	lo.Adaptive = false
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
@@ -160,23 +89,25 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "LookerExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Track:       &e.track,
-		Untimed:     true,
 	}
 	e.k0 = flujoimpl.Step[hashing.Key, int]{
 		Attempts: 2,
@@ -199,15 +130,15 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 
 // Execute runs Looker on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *LookerExecutor) Execute(ctx context.Context, in hashing.Key) (int, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -220,18 +151,18 @@ func (e *LookerExecutor) Execute(ctx context.Context, in hashing.Key) (int, erro
 // ExecuteResult runs Looker on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -256,198 +187,113 @@ func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.K
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *LookerExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	e.cnt0.AddTo(s.Steps, "lookup")
-	cs := e.cache0.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["lookup"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["lookup"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk0.Counters()
-		st := s.Steps["lookup"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["lookup"] = st
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *LookerExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *LookerExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *LookerExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that LookerExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LookerExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *LookerExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "LookerExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether LookerExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *LookerExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	case "max_concurrent_executions":
-		m := next.MaxConcurrentExecutions
-		return m != nil && *m <= e.limiter.Max()
-	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
-		e.limiter.SetLimit(*m)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *LookerExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *LookerExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *LookerExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that LookerExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchLookerExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLookerExecutor, resetscratchLookerExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
+	}
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lookup")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *LookerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt0.AddTo(s.Steps, "lookup")
+	flujoimpl.AddBreaker(s.Steps, "lookup", e.brk0)
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "lookup", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *LookerExecutor) closeParts() {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *LookerExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache0.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -455,23 +301,8 @@ func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRu
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PlainExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
-	totalNs, maxNs atomic.Int64
-
-	classifier *runtime.ErrorClassifier
-	limiter    *runtime.Limiter
-	scratch    *runtime.Pool[scratchPlainExecutor] // working space of Parallel runs (enable_object_pool)
-	resources  *runtime.ResourceManager
+	svc     *flujoimpl.Services                                // configuration, components, run gate and counters
+	scratch atomic.Pointer[runtime.Pool[scratchPlainExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "plain".
 	k0   flujoimpl.Step[hashing.Key, int]
@@ -505,46 +336,32 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &PlainExecutor{clock: clock}
+	e := &PlainExecutor{}
 	cfg := flujogenConfigPlainExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
-	fail := func(err error) (*PlainExecutor, error) {
-		e.closeComponents(context.Background())
-		return nil, err
-	}
 	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
+	fail := func(err error) (*PlainExecutor, error) {
+		e.closeParts()
+		return nil, err
 	}
 	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPlainExecutor, resetscratchPlainExecutor); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:   flujoimpl.CompiledIn,
+		Logger:  set.Logger,
+		Name:    "PlainExecutor",
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.MinQueue = runtime.FixedLimiterMinQueue
-	lo.Adaptive = false
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
-		return fail(err)
-	}
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		Classifier: e.classifier,
-		Clock:      clock,
-		Limiter:    e.limiter,
-		SlowNs:     &e.slowNs,
-		Track:      &e.track,
-		Untimed:    true,
 	}
 	e.k0 = flujoimpl.Step[hashing.Key, int]{
 		Attempts: 2,
@@ -563,15 +380,15 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 
 // Execute runs Plain on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *PlainExecutor) Execute(ctx context.Context, in hashing.Key) (int, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(int), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
 	}
@@ -584,18 +401,18 @@ func (e *PlainExecutor) Execute(ctx context.Context, in hashing.Key) (int, error
 // ExecuteResult runs Plain on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -620,166 +437,91 @@ func (e *PlainExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Ke
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *PlainExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	e.cnt0.AddTo(s.Steps, "plain")
-	{
-		bc := e.brk0.Counters()
-		st := s.Steps["plain"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["plain"] = st
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *PlainExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *PlainExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *PlainExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that PlainExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code PlainExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *PlainExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "PlainExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether PlainExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *PlainExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "max_concurrent_executions":
-		m := next.MaxConcurrentExecutions
-		return m != nil && *m <= e.limiter.Max()
-	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "cache_ttl_seconds", "cache_max_size", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
-		e.limiter.SetLimit(*m)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *PlainExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *PlainExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *PlainExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that PlainExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *PlainExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchPlainExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchPlainExecutor, resetscratchPlainExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
-	return errors.Join(errs...)
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
+	}
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("plain")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+	}, nil, nil
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *PlainExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// addStats adds the figures of the executor's own parts to s.
+func (e *PlainExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt0.AddTo(s.Steps, "plain")
+	flujoimpl.AddBreaker(s.Steps, "plain", e.brk0)
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *PlainExecutor) closeParts() {}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
@@ -787,26 +529,11 @@ func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type SearcherExecutor struct {
-	clock     runtime.Clock
-	env       flujoimpl.Env // what the steps' executions share
-	mu        sync.Mutex    // serialises ImportConfig
-	cfg       atomic.Pointer[runtime.OptimizationConfig]
-	track     runtime.RunGate // admits runs until Close and counts them
-	closeOnce sync.Once
-	closeErr  error
-
-	// Run counters.
-	failures, slow atomic.Uint64
-	slowNs         atomic.Int64 // slow_execution_threshold_ms
-	totalNs, maxNs atomic.Int64
-
-	classifier   *runtime.ErrorClassifier
-	limiter      *runtime.Limiter
-	scratch      *runtime.Pool[scratchSearcherExecutor] // working space of Parallel runs (enable_object_pool)
-	resources    *runtime.ResourceManager
-	cachesShrunk atomic.Bool          // the caches gave back capacity under memory pressure
-	seed         runtime.Hash         // cache keys
-	coarse       *runtime.CoarseClock // cache expiry against the system clock
+	svc          *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch      atomic.Pointer[runtime.Pool[scratchSearcherExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
+	seed         runtime.Hash                                          // cache keys
+	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "search".
 	k0     flujoimpl.Step[hashing.Query, hashing.Result]
@@ -841,28 +568,14 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if clock == nil {
 		return nil, errors.New("flujo: WithClock(nil)")
 	}
-	e := &SearcherExecutor{clock: clock}
+	e := &SearcherExecutor{}
 	cfg := flujogenConfigSearcherExecutor()
-	e.cfg.Store(&cfg)
-	e.slowNs.Store(1000000000)
+	var err error
 	fail := func(err error) (*SearcherExecutor, error) {
-		e.closeComponents(context.Background())
+		e.closeParts()
 		return nil, err
 	}
-	var err error
-	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
-		return fail(err)
-	}
 	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSearcherExecutor, resetscratchSearcherExecutor); err != nil {
-		return fail(err)
-	}
-	lo := runtime.DefaultLimiterOptions()
-	lo.MinQueue = runtime.FixedLimiterMinQueue
-	lo.Adaptive = false
-	if e.limiter, err = runtime.NewLimiter(lo); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
@@ -873,23 +586,25 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.resources, err = runtime.NewResourceManager(runtime.ResourceOptions{MemoryThresholdMB: 500.0, CPUThresholdPercent: 80.0, Interval: time.Duration(int64(1000000000)), Limit: e.limiter, Sampler: set.Sampler, Logger: set.Logger}); err != nil {
+	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+		Build: e.build,
+		Clock: clock,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		Fixed:  flujoimpl.CompiledIn,
+		Logger: set.Logger,
+		Name:   "SearcherExecutor",
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Sampler: set.Sampler,
+		Shrink:  e.shrink,
+		Sink:    set.Sink,
+		Stats:   e.addStats,
+	}); err != nil {
 		return fail(err)
-	}
-	if err = e.resources.RegisterShrinker("result-cache", e.shrink); err != nil {
-		return fail(err)
-	}
-	if err = e.resources.Start(); err != nil {
-		return fail(err)
-	}
-	e.env = flujoimpl.Env{
-		CachePaused: &e.cachesShrunk,
-		Classifier:  e.classifier,
-		Clock:       clock,
-		Limiter:     e.limiter,
-		SlowNs:      &e.slowNs,
-		Track:       &e.track,
-		Untimed:     true,
 	}
 	e.k0 = flujoimpl.Step[hashing.Query, hashing.Result]{
 		Attempts: 2,
@@ -913,15 +628,15 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 
 // Execute runs Searcher on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
 func (e *SearcherExecutor) Execute(ctx context.Context, in hashing.Query) (hashing.Result, error) {
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return *new(hashing.Result), flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	var r flujogenRun[struct{}]
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
 	out, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(hashing.Result), abort
 	}
@@ -934,18 +649,18 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in hashing.Query) (hashi
 // ExecuteResult runs Searcher on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.track.Enter() {
+	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
-	defer e.track.Exit()
-	r := flujogenRun[struct{}]{record: true}
+	defer e.svc.Track.Exit()
+	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
 	r.state = nil
 	if _, err := runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.run0(ctx, in, &r, &res)
-	e.record(int64(res.Latency), abort == nil && res.Success)
+	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
 	switch {
@@ -970,198 +685,113 @@ func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing
 
 // OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
 func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
-	cfg := *e.cfg.Load()
-	s := runtime.Stats{Config: cfg.Clone(), Steps: make(map[string]runtime.StatsStep)}
-	s.Memory.UsageMB = flujoimpl.HeapMB()
-	s.Execution = runtime.StatsExecution{Count: e.track.Completed(), TotalMs: flujoimpl.Ms(e.totalNs.Load()), MaxMs: flujoimpl.Ms(e.maxNs.Load()), Slow: e.slow.Load()}
-	l := e.limiter
-	s.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
-	{
-		snap := e.resources.Snapshot()
-		if snap.Samples > 0 {
-			s.Memory.UsageMB = snap.MemoryUsageMB
-		}
-		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
-		s.CPU.UsagePercent = snap.CPUPercent
-	}
-	e.cnt0.AddTo(s.Steps, "search")
-	cs := e.cache0.Stats()
-	if cs.Hits+cs.Misses > 0 {
-		st := s.Steps["search"]
-		st.Cache.Evictions += cs.Evictions
-		st.Cache.Expiries += cs.Expiries
-		st.Cache.Size += cs.Size
-		st.Cache.Capacity += cs.Capacity
-		s.Steps["search"] = st
-		s.Cache.Hits += cs.Hits
-		s.Cache.Misses += cs.Misses
-		s.Cache.Evictions += cs.Evictions
-		s.Cache.Expiries += cs.Expiries
-		s.Cache.Size += cs.Size
-		s.Cache.Capacity += cs.Capacity
-	}
-	{
-		bc := e.brk0.Counters()
-		st := s.Steps["search"]
-		st.CircuitBreaker.Calls += bc.Calls
-		st.CircuitBreaker.Failures += bc.Failures
-		st.CircuitBreaker.Rejections += bc.Rejections
-		st.CircuitBreaker.Opens += bc.Opens
-		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
-		s.Steps["search"] = st
-	}
-	for _, st := range s.Steps {
-		s.Errors.Executions += st.Errors.Executions
-		s.Errors.Failures += st.Errors.Failures
-		s.Errors.Retries += st.Errors.Retries
-		s.Errors.RecoveryAttempts += st.Errors.RecoveryAttempts
-		s.Errors.Recoveries += st.Errors.Recoveries
-	}
-	cc := e.classifier.Counters()
-	s.Errors.SkippedRetries = cc.SkippedRetries
-	s.Errors.CachedPatterns = cc.Patterns
-	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	{
-		ps := e.scratch.Stats()
-		s.Memory.ObjectPool = runtime.StatsPool{Gets: ps.Gets, Hits: ps.Hits, Misses: ps.Misses, Puts: ps.Puts - ps.Drops, Drops: ps.Drops, Idle: ps.Idle, Capacity: ps.Capacity}
-	}
-	return s
+	return e.svc.Stats()
 }
 
 // PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
 func (e *SearcherExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return runtime.Recommend(e.OptimizationStats(), *e.cfg.Load())
+	return e.svc.Recommendations()
 }
 
 // OptimizationConfig returns a copy of the configuration in force.
 func (e *SearcherExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.cfg.Load().Clone()
+	return e.svc.Config()
 }
 
 // ExportConfig encodes the configuration in force in format ("json").
 func (e *SearcherExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.cfg.Load().Export(format)
+	return e.svc.Export(format)
 }
 
-// ImportConfig lays data over the configuration in force and applies the run-time fields that SearcherExecutor applies while it runs. The other fields were fixed when it was generated or built: when data changes any, they are named in the error and the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
+// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code SearcherExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
 func (e *SearcherExecutor) ImportConfig(data []byte, format string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.track.Closed() {
-		return flujo.ErrClosed
-	}
-	cfg, err := flujogenImportConfig(*e.cfg.Load(), data, format, "SearcherExecutor", e.live)
-	if cfg == nil {
-		return err
-	}
-	// applyLive checks every change before it makes any: an error leaves the executor as it was.
-	if aerr := e.applyLive(*cfg); aerr != nil {
-		return aerr
-	}
-	e.cfg.Store(cfg)
-	return err
+	return e.svc.ImportConfig(data, format)
 }
 
-// live reports whether SearcherExecutor applies a change of the run-time field name, to the value in next, while it runs.
-func (e *SearcherExecutor) live(name string, next runtime.OptimizationConfig) bool {
-	switch name {
-	case "slow_execution_threshold_ms":
-		return true
-	case "memory_pressure_threshold_mb", "cpu_usage_threshold_percent":
-		return true
-	case "circuit_breaker_failure_threshold", "circuit_breaker_recovery_timeout_seconds":
-		return true
-	case "cache_ttl_seconds", "cache_max_size":
-		return true
-	case "max_concurrent_executions":
-		m := next.MaxConcurrentExecutions
-		return m != nil && *m <= e.limiter.Max()
-	case "telemetry_batch_size", "telemetry_flush_interval_seconds", "performance_degradation_threshold", "optimization_analysis_interval_seconds":
-		return true
-	}
-	return false
-}
-
-// applyLive applies the run-time fields of cfg to the running components; when it returns an error it has changed nothing.
-func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
-	old := e.cfg.Load()
-	renew := cfg.CircuitBreakerFailureThreshold != old.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.CircuitBreakerRecoveryTimeoutSeconds
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second}); renew && err != nil {
-		return err
-	}
-	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
-	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
-	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-	}
-	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
-		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
-		e.coarse.Need(ttl)
-	}
-	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
-		e.limiter.SetLimit(*m)
-	}
-	return nil
-}
-
-// shrink reacts to memory pressure: from high pressure on, every sample halves the caches' capacity, pauses their admission and empties the pools; below, the caches get their capacity back.
-func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
-		}
-		return
-	}
-	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
-	e.scratch.Shrink()
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (e *SearcherExecutor) TuningHistory() []runtime.TuningChange {
+	return e.svc.TuningHistory()
 }
 
 // Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
 func (e *SearcherExecutor) Close(ctx context.Context) error {
-	idle := e.track.Close()
-	select {
-	case <-idle:
-		e.closeOnce.Do(func() { e.closeErr = e.closeComponents(ctx) })
-		return e.closeErr
-	case <-ctx.Done():
-		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
-	}
+	return e.svc.Close(ctx)
 }
 
-// closeComponents stops the components the executor built, those built so far when its constructor fails.
-func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
-	var errs []error
-	if e.resources != nil {
-		errs = append(errs, e.resources.Close(ctx))
+// build builds the parts of next that SearcherExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	var pool *runtime.Pool[scratchSearcherExecutor]
+	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
+		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchSearcherExecutor, resetscratchSearcherExecutor)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool = p
 	}
+	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
+	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
+		return nil, nil, err
+	}
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
+		next.Env.Monitors = old.Env.Monitors
+	} else if next.Monitor != nil {
+		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("search")}
+	}
+	return func() {
+		if pool != nil {
+			e.scratch.Store(pool)
+		}
+		if renew {
+			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+		}
+		if rebuild {
+			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *SearcherExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	e.cnt0.AddTo(s.Steps, "search")
+	flujoimpl.AddBreaker(s.Steps, "search", e.brk0)
+	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "search", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+	flujoimpl.AddPool(s, e.scratch.Load().Stats())
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *SearcherExecutor) closeParts() {
 	if e.cache0 != nil {
 		e.cache0.Close()
 	}
-	e.coarse.Close()
-	return errors.Join(errs...)
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
 }
 
-// record counts what the run gate does not of one finished run, as the ExecutorCore counts it. A run whose latency was not measured (no monitoring, no telemetry, not recorded) adds none.
-func (e *SearcherExecutor) record(ns int64, ok bool) {
-	if ns != 0 {
-		e.totalNs.Add(ns)
-		if ns > e.maxNs.Load() {
-			e.maxNs.Store(ns)
-		}
-		if ns > e.slowNs.Load() {
-			e.slow.Add(1)
-		}
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cache0.RestoreCapacity()
+		return
 	}
-	if !ok {
-		e.failures.Add(1)
-	}
+	e.cachesShrunk.Store(true)
+	e.cache0.Shrink(0.5)
+	e.scratch.Load().Shrink()
 }
 
 // run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
+	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
 		Record: r.record,
 		State:  r.state,
 	}, res)
