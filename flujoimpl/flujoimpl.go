@@ -58,3 +58,14 @@ func CoreOptionsOf(opts []flujo.CoreOption) CoreSettings {
 	o := options.ApplyCore(opts)
 	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler}
 }
+
+// Configure applies opts and returns the settings they make and the
+// configuration the generated executor named executor, of the pipeline
+// named pipeline, starts with: compiled, or WithConfigFile's, which may
+// change only run-time fields; the step overrides of the options must be
+// those compiled in (stepsDigest).
+func Configure(executor, pipeline string, compiled runtime.OptimizationConfig, stepsDigest string, opts []flujo.CoreOption) (CoreSettings, runtime.OptimizationConfig, error) {
+	o := options.ApplyCore(opts)
+	cfg, err := kernel.GeneratedConfig(executor, pipeline, compiled, stepsDigest, &o)
+	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler}, cfg, err
+}

@@ -19,6 +19,7 @@ var Surface = []string{
 	"AddPool",
 	"Closer",
 	"CompiledIn",
+	"Configure",
 	"CoreOptionsOf",
 	"CoreSettings",
 	"Deps",

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +149,53 @@ func TestOverridesSameOnBothEngines(t *testing.T) {
 	res, _ := plain.Execute(ctx, overrides.Fulfil, runs[2].in)
 	if a := res.Steps[0].Attempts; a != 2 {
 		t.Errorf("without overrides price made %d attempts, want 2 (the declared Retries)", a)
+	}
+}
+
+// TestGeneratedExecutorTakesItsConfigFile: a generated executor given
+// WithConfigFile starts with the file's run-time fields; a file that changes
+// what the executor was generated with, or step overrides other than those
+// compiled in, is refused by name, before anything is built.
+func TestGeneratedExecutorTakesItsConfigFile(t *testing.T) {
+	ctx := context.Background()
+	e, err := overrides.NewFulfilExecutor(flujo.WithConfigFile(overridesConfig))
+	if err != nil {
+		t.Fatalf("the file it was generated from: %v", err)
+	}
+	e.Close(ctx)
+
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	data, err := os.ReadFile(overridesConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := write("live.json", strings.Replace(string(data), `"cache_ttl_seconds": 3600,`, `"cache_ttl_seconds": 3600, "slow_execution_threshold_ms": 7, "error_cache_size": 11,`, 1))
+	e, err = overrides.NewFulfilExecutor(flujo.WithConfigFile(live))
+	if err != nil {
+		t.Fatalf("run-time fields changed: %v", err)
+	}
+	if cfg := e.OptimizationConfig(); cfg.SlowExecutionThresholdMs != 7 || cfg.ErrorCacheSize != 11 {
+		t.Errorf("the file's run-time fields did not apply: slow %v, error cache %d", cfg.SlowExecutionThresholdMs, cfg.ErrorCacheSize)
+	}
+	e.Close(ctx)
+
+	for _, tc := range []struct{ doc, want string }{
+		{strings.Replace(string(data), `"enable_cache_optimization": true,`, `"enable_cache_optimization": false,`, 1), "enable_cache_optimization"},
+		{strings.Replace(string(data), `"fulfil.price": {"retries": 3}`, `"fulfil.price": {"retries": 4}`, 1), "step overrides given for pipeline \"fulfil\" differ"},
+	} {
+		if _, err := overrides.NewFulfilExecutor(flujo.WithConfigFile(write("bad.json", tc.doc))); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err %v, want one naming %q", err, tc.want)
+		}
+	}
+	three := 3
+	if _, err := overrides.NewFulfilExecutor(flujo.WithStepOverrides(map[string]runtime.StepOverride{"fulfil.price": {Retries: &three}})); err == nil {
+		t.Error("WithStepOverrides with fewer overrides than compiled in was accepted")
 	}
 }

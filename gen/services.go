@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/dave/jennifer/jen"
+
+	"github.com/flujo/flujo/internal/kernel"
 )
 
 // The executor-wide services (classifier, limiter, telemetry, monitor,
@@ -66,13 +68,12 @@ func (pg *pipelineGen) fields() []jen.Code {
 // caches, the services, then the kernel steps.
 func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	cfg := pg.g.cfg.Optimization
+	digest := kernel.StepsDigest(pg.p.Name, pg.g.cfg.Steps)
 	b := []jen.Code{
-		c("set := {}(opts)", qi("CoreOptionsOf")),
+		c("set, cfg, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", "+cfgFn+"(), "+strq(digest)+", opts)", qi("Configure")),
+		c("if err != nil { return nil, err }"),
 		c("clock := set.Clock"),
-		c("if clock == nil { return nil, {}(\"flujo: WithClock(nil)\") }", jen.Qual("errors", "New")),
 		jen.Id("e").Op(":=").Op("&").Id(pg.X).Values(),
-		c("cfg := " + cfgFn + "()"),
-		c("var err error"),
 		c("fail := func(err error) (*" + pg.X + ", error) {\ne.closeParts()\nreturn nil, err\n}"),
 	}
 	check := func(assign string, args ...jen.Code) jen.Code {

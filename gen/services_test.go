@@ -232,6 +232,18 @@ func TestImportConfigSameInBothEngines(t *testing.T) {
 		{`{"circuit_breaker_recovery_timeout_seconds": 1}`, []flujotest.Job{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}, "", nil},
 		{`{"slow_execution_threshold_ms": 5}`, []flujotest.Job{{Name: "a"}}, "", nil},
 		{`{"memory_pressure_threshold_mb": 64, "cpu_usage_threshold_percent": 50}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		// Fields of the kernel's components: every one applies live in
+		// both engines, switching a component on or off included.
+		{`{"error_cache_size": 10}`, []flujotest.Job{{Name: "a"}, {Name: "b"}}, "", nil},
+		{`{"performance_degradation_threshold": 3}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"optimization_analysis_interval_seconds": 2}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"max_concurrent_executions": 900}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"max_concurrent_executions": 2, "enable_concurrency_optimization": false}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"object_pool_max_size": 8, "object_pool_cleanup_threshold": 0.5}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"enable_optimized_error_handling": false}`, []flujotest.Job{{Name: "a"}, {Name: "b"}}, "", nil},
+		{`{"enable_performance_monitoring": false}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"enable_optimized_telemetry": false, "enable_performance_monitoring": false}`, []flujotest.Job{{Name: "a"}}, "", nil},
+		{`{"enable_memory_optimization": false}`, []flujotest.Job{{Name: "a"}}, "", nil},
 		// Fields of components the step does not use.
 		{`{"cache_ttl_seconds": 60, "cache_max_size": 10}`, []flujotest.Job{{Name: "a"}}, "", nil},
 		// A cached step: new cache settings start an empty cache (the

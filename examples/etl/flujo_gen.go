@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
@@ -117,14 +116,12 @@ func flujogenConfigOrdersExecutor() runtime.OptimizationConfig {
 
 // NewOrdersExecutor returns an executor of Orders. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("OrdersExecutor", "orders", flujogenConfigOrdersExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &OrdersExecutor{}
-	cfg := flujogenConfigOrdersExecutor()
-	var err error
 	fail := func(err error) (*OrdersExecutor, error) {
 		e.closeParts()
 		return nil, err

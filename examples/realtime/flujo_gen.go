@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -79,14 +78,12 @@ func flujogenConfigAnswerExecutor() runtime.OptimizationConfig {
 
 // NewAnswerExecutor returns an executor of Answer. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("AnswerExecutor", "answer", flujogenConfigAnswerExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &AnswerExecutor{}
-	cfg := flujogenConfigAnswerExecutor()
-	var err error
 	fail := func(err error) (*AnswerExecutor, error) {
 		e.closeParts()
 		return nil, err

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
@@ -108,14 +107,12 @@ func flujogenConfigTriageExecutor() runtime.OptimizationConfig {
 
 // NewTriageExecutor returns an executor of Triage. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("TriageExecutor", "triage", flujogenConfigTriageExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &TriageExecutor{}
-	cfg := flujogenConfigTriageExecutor()
-	var err error
 	fail := func(err error) (*TriageExecutor, error) {
 		e.closeParts()
 		return nil, err

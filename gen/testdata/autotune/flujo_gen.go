@@ -5,7 +5,6 @@ package autotune
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -75,14 +74,12 @@ func flujogenConfigTunedExecutor() runtime.OptimizationConfig {
 
 // NewTunedExecutor returns an executor of Tuned. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("TunedExecutor", "tuned", flujogenConfigTunedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &TunedExecutor{}
-	cfg := flujogenConfigTunedExecutor()
-	var err error
 	fail := func(err error) (*TunedExecutor, error) {
 		e.closeParts()
 		return nil, err

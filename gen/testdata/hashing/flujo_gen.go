@@ -5,7 +5,6 @@ package hashing
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -64,14 +63,12 @@ func flujogenConfigGreeterExecutor() runtime.OptimizationConfig {
 
 // NewGreeterExecutor returns an executor of Greeter. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("GreeterExecutor", "greet", flujogenConfigGreeterExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &GreeterExecutor{}
-	cfg := flujogenConfigGreeterExecutor()
-	var err error
 	fail := func(err error) (*GreeterExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -331,14 +328,12 @@ func flujogenConfigLookerExecutor() runtime.OptimizationConfig {
 
 // NewLookerExecutor returns an executor of Looker. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LookerExecutor", "lookup", flujogenConfigLookerExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LookerExecutor{}
-	cfg := flujogenConfigLookerExecutor()
-	var err error
 	fail := func(err error) (*LookerExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -594,14 +589,12 @@ func flujogenConfigPlainExecutor() runtime.OptimizationConfig {
 
 // NewPlainExecutor returns an executor of Plain. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("PlainExecutor", "plain", flujogenConfigPlainExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &PlainExecutor{}
-	cfg := flujogenConfigPlainExecutor()
-	var err error
 	fail := func(err error) (*PlainExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -824,14 +817,12 @@ func flujogenConfigSearcherExecutor() runtime.OptimizationConfig {
 
 // NewSearcherExecutor returns an executor of Searcher. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("SearcherExecutor", "search", flujogenConfigSearcherExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &SearcherExecutor{}
-	cfg := flujogenConfigSearcherExecutor()
-	var err error
 	fail := func(err error) (*SearcherExecutor, error) {
 		e.closeParts()
 		return nil, err

@@ -5,7 +5,6 @@ package overrides
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -88,14 +87,12 @@ func flujogenConfigFulfilExecutor() runtime.OptimizationConfig {
 
 // NewFulfilExecutor returns an executor of Fulfil. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FulfilExecutor", "fulfil", flujogenConfigFulfilExecutor(), "0b81a033870fe3ad", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FulfilExecutor{}
-	cfg := flujogenConfigFulfilExecutor()
-	var err error
 	fail := func(err error) (*FulfilExecutor, error) {
 		e.closeParts()
 		return nil, err

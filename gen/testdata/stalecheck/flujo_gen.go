@@ -5,7 +5,6 @@ package stalecheck
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -63,14 +62,12 @@ func flujogenConfigDoublerExecutor() runtime.OptimizationConfig {
 
 // NewDoublerExecutor returns an executor of Doubler. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("DoublerExecutor", "doubler", flujogenConfigDoublerExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &DoublerExecutor{}
-	cfg := flujogenConfigDoublerExecutor()
-	var err error
 	fail := func(err error) (*DoublerExecutor, error) {
 		e.closeParts()
 		return nil, err

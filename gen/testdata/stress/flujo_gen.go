@@ -5,7 +5,6 @@ package stress
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
@@ -96,14 +95,12 @@ func flujogenConfigLoudConflictExecutor() runtime.OptimizationConfig {
 
 // NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudConflictExecutor", "lfan", flujogenConfigLoudConflictExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudConflictExecutor{}
-	cfg := flujogenConfigLoudConflictExecutor()
-	var err error
 	fail := func(err error) (*LoudConflictExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -656,14 +653,12 @@ func flujogenConfigLoudIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudIgnoreExecutor", "lfan", flujogenConfigLoudIgnoreExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudIgnoreExecutor{}
-	cfg := flujogenConfigLoudIgnoreExecutor()
-	var err error
 	fail := func(err error) (*LoudIgnoreExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1207,14 +1202,12 @@ func flujogenConfigLoudKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudKeepFirstExecutor", "lfan", flujogenConfigLoudKeepFirstExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudKeepFirstExecutor{}
-	cfg := flujogenConfigLoudKeepFirstExecutor()
-	var err error
 	fail := func(err error) (*LoudKeepFirstExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1750,14 +1743,12 @@ func flujogenConfigLoudMapExecutor() runtime.OptimizationConfig {
 
 // NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudMapExecutor", "lmap", flujogenConfigLoudMapExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudMapExecutor{}
-	cfg := flujogenConfigLoudMapExecutor()
-	var err error
 	fail := func(err error) (*LoudMapExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -2157,14 +2148,12 @@ func flujogenConfigLoudNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudNoMergeExecutor", "lfan", flujogenConfigLoudNoMergeExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudNoMergeExecutor{}
-	cfg := flujogenConfigLoudNoMergeExecutor()
-	var err error
 	fail := func(err error) (*LoudNoMergeExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -2715,14 +2704,12 @@ func flujogenConfigLoudSeqExecutor() runtime.OptimizationConfig {
 
 // NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudSeqExecutor", "lseq", flujogenConfigLoudSeqExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudSeqExecutor{}
-	cfg := flujogenConfigLoudSeqExecutor()
-	var err error
 	fail := func(err error) (*LoudSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -3366,14 +3353,12 @@ func flujogenConfigLoudUpdateExecutor() runtime.OptimizationConfig {
 
 // NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("LoudUpdateExecutor", "lfan", flujogenConfigLoudUpdateExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &LoudUpdateExecutor{}
-	cfg := flujogenConfigLoudUpdateExecutor()
-	var err error
 	fail := func(err error) (*LoudUpdateExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -3918,14 +3903,12 @@ func flujogenConfigMapFanExecutor() runtime.OptimizationConfig {
 
 // NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("MapFanExecutor", "mfan", flujogenConfigMapFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &MapFanExecutor{}
-	cfg := flujogenConfigMapFanExecutor()
-	var err error
 	fail := func(err error) (*MapFanExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -4463,14 +4446,12 @@ func flujogenConfigQuietConflictExecutor() runtime.OptimizationConfig {
 
 // NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietConflictExecutor", "qfan", flujogenConfigQuietConflictExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietConflictExecutor{}
-	cfg := flujogenConfigQuietConflictExecutor()
-	var err error
 	fail := func(err error) (*QuietConflictExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -4978,14 +4959,12 @@ func flujogenConfigQuietIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietIgnoreExecutor", "qfan", flujogenConfigQuietIgnoreExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietIgnoreExecutor{}
-	cfg := flujogenConfigQuietIgnoreExecutor()
-	var err error
 	fail := func(err error) (*QuietIgnoreExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -5484,14 +5463,12 @@ func flujogenConfigQuietKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietKeepFirstExecutor", "qfan", flujogenConfigQuietKeepFirstExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietKeepFirstExecutor{}
-	cfg := flujogenConfigQuietKeepFirstExecutor()
-	var err error
 	fail := func(err error) (*QuietKeepFirstExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -5983,14 +5960,12 @@ func flujogenConfigQuietMapExecutor() runtime.OptimizationConfig {
 
 // NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietMapExecutor", "qmap", flujogenConfigQuietMapExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietMapExecutor{}
-	cfg := flujogenConfigQuietMapExecutor()
-	var err error
 	fail := func(err error) (*QuietMapExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -6354,14 +6329,12 @@ func flujogenConfigQuietNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietNoMergeExecutor", "qfan", flujogenConfigQuietNoMergeExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietNoMergeExecutor{}
-	cfg := flujogenConfigQuietNoMergeExecutor()
-	var err error
 	fail := func(err error) (*QuietNoMergeExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -6872,14 +6845,12 @@ func flujogenConfigQuietSeqExecutor() runtime.OptimizationConfig {
 
 // NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietSeqExecutor", "qseq", flujogenConfigQuietSeqExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietSeqExecutor{}
-	cfg := flujogenConfigQuietSeqExecutor()
-	var err error
 	fail := func(err error) (*QuietSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -7519,14 +7490,12 @@ func flujogenConfigQuietTimeoutExecutor() runtime.OptimizationConfig {
 
 // NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietTimeoutExecutor", "qtfan", flujogenConfigQuietTimeoutExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietTimeoutExecutor{}
-	cfg := flujogenConfigQuietTimeoutExecutor()
-	var err error
 	fail := func(err error) (*QuietTimeoutExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -7974,14 +7943,12 @@ func flujogenConfigQuietUpdateExecutor() runtime.OptimizationConfig {
 
 // NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("QuietUpdateExecutor", "qfan", flujogenConfigQuietUpdateExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &QuietUpdateExecutor{}
-	cfg := flujogenConfigQuietUpdateExecutor()
-	var err error
 	fail := func(err error) (*QuietUpdateExecutor, error) {
 		e.closeParts()
 		return nil, err

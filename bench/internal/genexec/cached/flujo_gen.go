@@ -7,7 +7,6 @@ package cached
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -64,14 +63,12 @@ func flujogenConfigOneExecutor() runtime.OptimizationConfig {
 
 // NewOneExecutor returns an executor of One. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("OneExecutor", "one", flujogenConfigOneExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &OneExecutor{}
-	cfg := flujogenConfigOneExecutor()
-	var err error
 	fail := func(err error) (*OneExecutor, error) {
 		e.closeParts()
 		return nil, err

@@ -7,7 +7,6 @@ package fan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
@@ -89,14 +88,12 @@ func flujogenConfigFanExecutor() runtime.OptimizationConfig {
 
 // NewFanExecutor returns an executor of Fan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanExecutor", "fan", flujogenConfigFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanExecutor{}
-	cfg := flujogenConfigFanExecutor()
-	var err error
 	fail := func(err error) (*FanExecutor, error) {
 		e.closeParts()
 		return nil, err

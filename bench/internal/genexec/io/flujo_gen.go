@@ -7,7 +7,6 @@ package io
 
 import (
 	"context"
-	"errors"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -70,14 +69,12 @@ func flujogenConfigBurstExecutor() runtime.OptimizationConfig {
 
 // NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BurstExecutor", "burst", flujogenConfigBurstExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BurstExecutor{}
-	cfg := flujogenConfigBurstExecutor()
-	var err error
 	fail := func(err error) (*BurstExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -431,14 +428,12 @@ func flujogenConfigOverloadExecutor() runtime.OptimizationConfig {
 
 // NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("OverloadExecutor", "call", flujogenConfigOverloadExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &OverloadExecutor{}
-	cfg := flujogenConfigOverloadExecutor()
-	var err error
 	fail := func(err error) (*OverloadExecutor, error) {
 		e.closeParts()
 		return nil, err

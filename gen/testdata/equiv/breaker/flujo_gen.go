@@ -5,7 +5,6 @@ package breaker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
@@ -107,14 +106,12 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BackoffLongExecutor", "fail", flujogenConfigBackoffLongExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BackoffLongExecutor{}
-	cfg := flujogenConfigBackoffLongExecutor()
-	var err error
 	fail := func(err error) (*BackoffLongExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -341,14 +338,12 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BadInputRetriedExecutor", "upstream", flujogenConfigBadInputRetriedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BadInputRetriedExecutor{}
-	cfg := flujogenConfigBadInputRetriedExecutor()
-	var err error
 	fail := func(err error) (*BadInputRetriedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -574,14 +569,12 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerCancelsExecutor", "cancel", flujogenConfigBreakerCancelsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerCancelsExecutor{}
-	cfg := flujogenConfigBreakerCancelsExecutor()
-	var err error
 	fail := func(err error) (*BreakerCancelsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -807,14 +800,12 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerCustomExecutor", "upstream", flujogenConfigBreakerCustomExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerCustomExecutor{}
-	cfg := flujogenConfigBreakerCustomExecutor()
-	var err error
 	fail := func(err error) (*BreakerCustomExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1040,14 +1031,12 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerFailExecutor", "fail", flujogenConfigBreakerFailExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerFailExecutor{}
-	cfg := flujogenConfigBreakerFailExecutor()
-	var err error
 	fail := func(err error) (*BreakerFailExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1273,14 +1262,12 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerFlakyExecutor", "flaky", flujogenConfigBreakerFlakyExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerFlakyExecutor{}
-	cfg := flujogenConfigBreakerFlakyExecutor()
-	var err error
 	fail := func(err error) (*BreakerFlakyExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1506,14 +1493,12 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerPanicsExecutor", "panic", flujogenConfigBreakerPanicsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerPanicsExecutor{}
-	cfg := flujogenConfigBreakerPanicsExecutor()
-	var err error
 	fail := func(err error) (*BreakerPanicsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1739,14 +1724,12 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerTimesOutExecutor", "block", flujogenConfigBreakerTimesOutExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerTimesOutExecutor{}
-	cfg := flujogenConfigBreakerTimesOutExecutor()
-	var err error
 	fail := func(err error) (*BreakerTimesOutExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -1973,14 +1956,12 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerUpstreamExecutor", "upstream", flujogenConfigBreakerUpstreamExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerUpstreamExecutor{}
-	cfg := flujogenConfigBreakerUpstreamExecutor()
-	var err error
 	fail := func(err error) (*BreakerUpstreamExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -2206,14 +2187,12 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BreakerValidatedExecutor", "draft", flujogenConfigBreakerValidatedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BreakerValidatedExecutor{}
-	cfg := flujogenConfigBreakerValidatedExecutor()
-	var err error
 	fail := func(err error) (*BreakerValidatedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -2445,14 +2424,12 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetFallbackExecutor", "primary", flujogenConfigBudgetFallbackExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetFallbackExecutor{}
-	cfg := flujogenConfigBudgetFallbackExecutor()
-	var err error
 	fail := func(err error) (*BudgetFallbackExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -2736,14 +2713,12 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetFanExecutor", "fan", flujogenConfigBudgetFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetFanExecutor{}
-	cfg := flujogenConfigBudgetFanExecutor()
-	var err error
 	fail := func(err error) (*BudgetFanExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -3162,14 +3137,12 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetFan4Executor", "fan", flujogenConfigBudgetFan4Executor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetFan4Executor{}
-	cfg := flujogenConfigBudgetFan4Executor()
-	var err error
 	fail := func(err error) (*BudgetFan4Executor, error) {
 		e.closeParts()
 		return nil, err
@@ -3676,14 +3649,12 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetHoldFanExecutor", "fan", flujogenConfigBudgetHoldFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetHoldFanExecutor{}
-	cfg := flujogenConfigBudgetHoldFanExecutor()
-	var err error
 	fail := func(err error) (*BudgetHoldFanExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -4081,14 +4052,12 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetMapExecutor", "each", flujogenConfigBudgetMapExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetMapExecutor{}
-	cfg := flujogenConfigBudgetMapExecutor()
-	var err error
 	fail := func(err error) (*BudgetMapExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -4429,14 +4398,12 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetRejectedExecutor", "rejected", flujogenConfigBudgetRejectedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetRejectedExecutor{}
-	cfg := flujogenConfigBudgetRejectedExecutor()
-	var err error
 	fail := func(err error) (*BudgetRejectedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -4663,14 +4630,12 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("BudgetRejectedRetriesExecutor", "rejected", flujogenConfigBudgetRejectedRetriesExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &BudgetRejectedRetriesExecutor{}
-	cfg := flujogenConfigBudgetRejectedRetriesExecutor()
-	var err error
 	fail := func(err error) (*BudgetRejectedRetriesExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -4897,14 +4862,12 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CachedTagsExecutor", "tags", flujogenConfigCachedTagsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CachedTagsExecutor{}
-	cfg := flujogenConfigCachedTagsExecutor()
-	var err error
 	fail := func(err error) (*CachedTagsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -5124,14 +5087,12 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CachedTagsSharedExecutor", "tags", flujogenConfigCachedTagsSharedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CachedTagsSharedExecutor{}
-	cfg := flujogenConfigCachedTagsSharedExecutor()
-	var err error
 	fail := func(err error) (*CachedTagsSharedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -5351,14 +5312,12 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CachedTagsTTLExecutor", "tags", flujogenConfigCachedTagsTTLExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CachedTagsTTLExecutor{}
-	cfg := flujogenConfigCachedTagsTTLExecutor()
-	var err error
 	fail := func(err error) (*CachedTagsTTLExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -5583,14 +5542,12 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CachedTagsWithFallbackExecutor", "tags", flujogenConfigCachedTagsWithFallbackExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CachedTagsWithFallbackExecutor{}
-	cfg := flujogenConfigCachedTagsWithFallbackExecutor()
-	var err error
 	fail := func(err error) (*CachedTagsWithFallbackExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -5852,14 +5809,12 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CountForeverExecutor", "count", flujogenConfigCountForeverExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CountForeverExecutor{}
-	cfg := flujogenConfigCountForeverExecutor()
-	var err error
 	fail := func(err error) (*CountForeverExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -6143,14 +6098,12 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CountForever2Executor", "count", flujogenConfigCountForever2Executor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CountForever2Executor{}
-	cfg := flujogenConfigCountForever2Executor()
-	var err error
 	fail := func(err error) (*CountForever2Executor, error) {
 		e.closeParts()
 		return nil, err
@@ -6434,14 +6387,12 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("CountTo3Executor", "count", flujogenConfigCountTo3Executor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &CountTo3Executor{}
-	cfg := flujogenConfigCountTo3Executor()
-	var err error
 	fail := func(err error) (*CountTo3Executor, error) {
 		e.closeParts()
 		return nil, err
@@ -6730,14 +6681,12 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FailBeforeCachedExecutor", "failfirst", flujogenConfigFailBeforeCachedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FailBeforeCachedExecutor{}
-	cfg := flujogenConfigFailBeforeCachedExecutor()
-	var err error
 	fail := func(err error) (*FailBeforeCachedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -7053,14 +7002,12 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FailOnceExecutor", "fail", flujogenConfigFailOnceExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FailOnceExecutor{}
-	cfg := flujogenConfigFailOnceExecutor()
-	var err error
 	fail := func(err error) (*FailOnceExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -7304,14 +7251,12 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanBranchFailsExecutor", "fan", flujogenConfigFanBranchFailsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanBranchFailsExecutor{}
-	cfg := flujogenConfigFanBranchFailsExecutor()
-	var err error
 	fail := func(err error) (*FanBranchFailsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -7865,14 +7810,12 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanErrorOnConflictExecutor", "fan", flujogenConfigFanErrorOnConflictExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanErrorOnConflictExecutor{}
-	cfg := flujogenConfigFanErrorOnConflictExecutor()
-	var err error
 	fail := func(err error) (*FanErrorOnConflictExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -8504,14 +8447,12 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanJoinFailsExecutor", "fan", flujogenConfigFanJoinFailsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanJoinFailsExecutor{}
-	cfg := flujogenConfigFanJoinFailsExecutor()
-	var err error
 	fail := func(err error) (*FanJoinFailsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -9018,14 +8959,12 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanKeepFirstExecutor", "fan", flujogenConfigFanKeepFirstExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanKeepFirstExecutor{}
-	cfg := flujogenConfigFanKeepFirstExecutor()
-	var err error
 	fail := func(err error) (*FanKeepFirstExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -9639,14 +9578,12 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanMergeUpdateExecutor", "fan", flujogenConfigFanMergeUpdateExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanMergeUpdateExecutor{}
-	cfg := flujogenConfigFanMergeUpdateExecutor()
-	var err error
 	fail := func(err error) (*FanMergeUpdateExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -10260,14 +10197,12 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FanNoMergeExecutor", "fan", flujogenConfigFanNoMergeExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FanNoMergeExecutor{}
-	cfg := flujogenConfigFanNoMergeExecutor()
-	var err error
 	fail := func(err error) (*FanNoMergeExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -10850,14 +10785,12 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FlakyDefaultExecutor", "flaky", flujogenConfigFlakyDefaultExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FlakyDefaultExecutor{}
-	cfg := flujogenConfigFlakyDefaultExecutor()
-	var err error
 	fail := func(err error) (*FlakyDefaultExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -11083,14 +11016,12 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("FlakyRetries3Executor", "flaky", flujogenConfigFlakyRetries3Executor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &FlakyRetries3Executor{}
-	cfg := flujogenConfigFlakyRetries3Executor()
-	var err error
 	fail := func(err error) (*FlakyRetries3Executor, error) {
 		e.closeParts()
 		return nil, err
@@ -11318,14 +11249,12 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("GoexitMapExecutor", "each", flujogenConfigGoexitMapExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &GoexitMapExecutor{}
-	cfg := flujogenConfigGoexitMapExecutor()
-	var err error
 	fail := func(err error) (*GoexitMapExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -11684,14 +11613,12 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("GoexitParallelExecutor", "fan", flujogenConfigGoexitParallelExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &GoexitParallelExecutor{}
-	cfg := flujogenConfigGoexitParallelExecutor()
-	var err error
 	fail := func(err error) (*GoexitParallelExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -12094,14 +12021,12 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("GoexitStepExecutor", "exit", flujogenConfigGoexitStepExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &GoexitStepExecutor{}
-	cfg := flujogenConfigGoexitStepExecutor()
-	var err error
 	fail := func(err error) (*GoexitStepExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -12327,14 +12252,12 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("GoexitTimedExecutor", "exit", flujogenConfigGoexitTimedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &GoexitTimedExecutor{}
-	cfg := flujogenConfigGoexitTimedExecutor()
-	var err error
 	fail := func(err error) (*GoexitTimedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -12561,14 +12484,12 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("HeldExecutor", "held", flujogenConfigHeldExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &HeldExecutor{}
-	cfg := flujogenConfigHeldExecutor()
-	var err error
 	fail := func(err error) (*HeldExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -12798,14 +12719,12 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("HistoryExecutor", "outer", flujogenConfigHistoryExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &HistoryExecutor{}
-	cfg := flujogenConfigHistoryExecutor()
-	var err error
 	fail := func(err error) (*HistoryExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -13217,14 +13136,12 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("IOBurstExecutor", "io", flujogenConfigIOBurstExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &IOBurstExecutor{}
-	cfg := flujogenConfigIOBurstExecutor()
-	var err error
 	fail := func(err error) (*IOBurstExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -13457,14 +13374,12 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("JoinFailsAfterIgnoredExecutor", "joined", flujogenConfigJoinFailsAfterIgnoredExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &JoinFailsAfterIgnoredExecutor{}
-	cfg := flujogenConfigJoinFailsAfterIgnoredExecutor()
-	var err error
 	fail := func(err error) (*JoinFailsAfterIgnoredExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -13905,14 +13820,12 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("MapEchoExecutor", "each", flujogenConfigMapEchoExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &MapEchoExecutor{}
-	cfg := flujogenConfigMapEchoExecutor()
-	var err error
 	fail := func(err error) (*MapEchoExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -14258,14 +14171,12 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("MapFlakyInOrderExecutor", "each", flujogenConfigMapFlakyInOrderExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &MapFlakyInOrderExecutor{}
-	cfg := flujogenConfigMapFlakyInOrderExecutor()
-	var err error
 	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -14560,14 +14471,12 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("MaybeConflictExecutor", "maybe", flujogenConfigMaybeConflictExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &MaybeConflictExecutor{}
-	cfg := flujogenConfigMaybeConflictExecutor()
-	var err error
 	fail := func(err error) (*MaybeConflictExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -15035,14 +14944,12 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("PanicAtTwoDepthsExecutor", "route", flujogenConfigPanicAtTwoDepthsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &PanicAtTwoDepthsExecutor{}
-	cfg := flujogenConfigPanicAtTwoDepthsExecutor()
-	var err error
 	fail := func(err error) (*PanicAtTwoDepthsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -15403,14 +15310,12 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("PanicsExecutor", "panic", flujogenConfigPanicsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &PanicsExecutor{}
-	cfg := flujogenConfigPanicsExecutor()
-	var err error
 	fail := func(err error) (*PanicsExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -15647,14 +15552,12 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("ParallelBlocksExecutor", "fan", flujogenConfigParallelBlocksExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &ParallelBlocksExecutor{}
-	cfg := flujogenConfigParallelBlocksExecutor()
-	var err error
 	fail := func(err error) (*ParallelBlocksExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -16065,14 +15968,12 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("ParallelIgnoreExecutor", "fan", flujogenConfigParallelIgnoreExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &ParallelIgnoreExecutor{}
-	cfg := flujogenConfigParallelIgnoreExecutor()
-	var err error
 	fail := func(err error) (*ParallelIgnoreExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -16479,14 +16380,12 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("ParallelPropagateExecutor", "fan", flujogenConfigParallelPropagateExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &ParallelPropagateExecutor{}
-	cfg := flujogenConfigParallelPropagateExecutor()
-	var err error
 	fail := func(err error) (*ParallelPropagateExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -16907,14 +16806,12 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("ParallelSpendExecutor", "spend", flujogenConfigParallelSpendExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &ParallelSpendExecutor{}
-	cfg := flujogenConfigParallelSpendExecutor()
-	var err error
 	fail := func(err error) (*ParallelSpendExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -17415,14 +17312,12 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("RouteNoDefaultExecutor", "route", flujogenConfigRouteNoDefaultExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &RouteNoDefaultExecutor{}
-	cfg := flujogenConfigRouteNoDefaultExecutor()
-	var err error
 	fail := func(err error) (*RouteNoDefaultExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -17751,14 +17646,12 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("RouteWithDefaultExecutor", "route", flujogenConfigRouteWithDefaultExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &RouteWithDefaultExecutor{}
-	cfg := flujogenConfigRouteWithDefaultExecutor()
-	var err error
 	fail := func(err error) (*RouteWithDefaultExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -18116,14 +18009,12 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("Spend3Executor", "spend", flujogenConfigSpend3Executor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &Spend3Executor{}
-	cfg := flujogenConfigSpend3Executor()
-	var err error
 	fail := func(err error) (*Spend3Executor, error) {
 		e.closeParts()
 		return nil, err
@@ -18493,14 +18384,12 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("StateRetryExecutor", "logflake", flujogenConfigStateRetryExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &StateRetryExecutor{}
-	cfg := flujogenConfigStateRetryExecutor()
-	var err error
 	fail := func(err error) (*StateRetryExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -18747,14 +18636,12 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("TimesOutExecutor", "block", flujogenConfigTimesOutExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &TimesOutExecutor{}
-	cfg := flujogenConfigTimesOutExecutor()
-	var err error
 	fail := func(err error) (*TimesOutExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -19007,14 +18894,12 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("TwoFansExecutor", "two", flujogenConfigTwoFansExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &TwoFansExecutor{}
-	cfg := flujogenConfigTwoFansExecutor()
-	var err error
 	fail := func(err error) (*TwoFansExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -19684,14 +19569,12 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("ValidatedExecutor", "draft", flujogenConfigValidatedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &ValidatedExecutor{}
-	cfg := flujogenConfigValidatedExecutor()
-	var err error
 	fail := func(err error) (*ValidatedExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -19923,14 +19806,12 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("WithFailedFallbackExecutor", "fail", flujogenConfigWithFailedFallbackExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &WithFailedFallbackExecutor{}
-	cfg := flujogenConfigWithFailedFallbackExecutor()
-	var err error
 	fail := func(err error) (*WithFailedFallbackExecutor, error) {
 		e.closeParts()
 		return nil, err
@@ -20207,14 +20088,12 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	set := flujoimpl.CoreOptionsOf(opts)
-	clock := set.Clock
-	if clock == nil {
-		return nil, errors.New("flujo: WithClock(nil)")
+	set, cfg, err := flujoimpl.Configure("WithFallbackExecutor", "fail", flujogenConfigWithFallbackExecutor(), "", opts)
+	if err != nil {
+		return nil, err
 	}
+	clock := set.Clock
 	e := &WithFallbackExecutor{}
-	cfg := flujogenConfigWithFallbackExecutor()
-	var err error
 	fail := func(err error) (*WithFallbackExecutor, error) {
 		e.closeParts()
 		return nil, err
