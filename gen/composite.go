@@ -28,7 +28,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 			c("defer cancel()"),
 		)
 	}
-	body = append(body, c("out, abort := e."+bodyName(n)+"(cctx, in, r, res)"))
+	body = append(body, c("out, abort := e."+pg.bodyName(n)+"(cctx, in, r, res)"))
 	if o.Timeout > 0 {
 		body = append(body, c(`if abort != nil && ctx.Err() == nil && cctx.Err() != nil && !flujogenIsUsageLimit(abort) {
 	abort = nil
@@ -68,7 +68,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	case analysis.KindMap:
 		b = pg.mapBody(n)
 	}
-	pg.method(f, n, bodyName(n), fmt.Sprintf("%s is the composition of %q.", bodyName(n), n.Name), b)
+	pg.method(f, n, pg.bodyName(n), fmt.Sprintf("%s is the composition of %q.", pg.bodyName(n), n.Name), b)
 }
 
 // childRecord appends a child's result to res.Steps: always in recorded
@@ -87,7 +87,7 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		v := fmt.Sprintf("v%d", i)
 		b = append(b, jen.Block(
 			c("var cr {}", qf("StepResult")),
-			c(v+"o, abort := e."+runName(ch)+"(ctx, "+prev+", r, &cr)"),
+			c(v+"o, abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &cr)"),
 			c(childRecord),
 			c("res.Cost += cr.Cost"),
 			c("res.Tokens += cr.Tokens"),
@@ -106,7 +106,7 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 	body := n.Children[0]
 	T := pg.out(n)
-	until := fmt.Sprintf("until%d", n.ID)
+	until := pg.untilName(n)
 	f.Comment(until + " asks the exit condition of loop " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(until).Params(jen.Id("v").Add(T.Clone())).Params(jen.Id("done").Bool(), jen.Id("err").Error()).Block(
 		pg.recoverInto(n.Name, "done, err = false, "),
@@ -119,7 +119,7 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 		jen.For(jen.Id("i").Op(":=").Lit(1), jen.Id("i").Op("<=").Lit(max), jen.Id("i").Op("++")).Block(
 			pg.ctxErr(n, "cerr := ", "; cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", T.Clone()),
 			c("var cr {}", qf("StepResult")),
-			c("nv, abort := e."+runName(body)+"(ctx, v, r, &cr)"),
+			c("nv, abort := e."+pg.runName(body)+"(ctx, v, r, &cr)"),
 			c("res.Attempts = i"),
 			c(childRecord),
 			c("res.Cost += cr.Cost"),
@@ -145,7 +145,7 @@ func (pg *pipelineGen) recoverInto(name, assign string, args ...jen.Code) jen.Co
 }
 
 func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
-	choose := fmt.Sprintf("choose%d", n.ID)
+	choose := pg.chooseName(n)
 	f.Comment(choose + " asks the chooser of branch " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(choose).Params(jen.Id("in").Add(pg.in(n))).Params(jen.Id("key").String(), jen.Id("err").Error()).Block(
 		pg.recoverInto(n.Name, "key, err = \"\", "),
@@ -154,10 +154,10 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 	out := pg.out(n)
 	cases := []jen.Code{}
 	for i, k := range n.Branch.Keys {
-		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = e."+runName(n.Children[i])+"(ctx, in, r, &cr)")))
+		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = e."+pg.runName(n.Children[i])+"(ctx, in, r, &cr)")))
 	}
 	if d := n.Options.Default; d != nil {
-		cases = append(cases, jen.Default().Block(c("o, abort = e."+runName(d)+"(ctx, in, r, &cr)")))
+		cases = append(cases, jen.Default().Block(c("o, abort = e."+pg.runName(d)+"(ctx, in, r, &cr)")))
 	} else {
 		cases = append(cases, jen.Default().Block(
 			c("nerr := &{}{Branch: "+strq(n.Name)+", Key: key}", qf("NoBranchError")),
@@ -185,17 +185,10 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 	}
 }
 
-// scratchName is the type of a Parallel's working space.
-func (pg *pipelineGen) scratchName(n *analysis.Node) string {
-	return fmt.Sprintf("scratch%s%d", pg.X, n.ID)
-}
-
 // scratchUnion is the type of the pooled working space: one field per
 // Parallel, so that an executor keeps one pool whatever its pipeline, as
 // the ExecutorCore does, and the pool's counters and gauges are the same.
 func (pg *pipelineGen) scratchUnion() string { return "scratch" + pg.X }
-
-func partName(n *analysis.Node) string { return fmt.Sprintf("p%d", n.ID) }
 
 // emitScratchUnion emits the pooled working space type and its
 // constructor and reset functions, when scratch space is pooled.
@@ -207,9 +200,9 @@ func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
 	var fields []jen.Code
 	var mk, keep []string
 	for _, n := range pg.scratchPools() {
-		fields = append(fields, jen.Id(partName(n)).Id(pg.scratchName(n)))
-		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan int, %d)},", partName(n), pg.scratchName(n), len(n.Children)))
-		keep = append(keep, fmt.Sprintf("%s: %s{done: u.%s.done},", partName(n), pg.scratchName(n), partName(n)))
+		fields = append(fields, jen.Id(pg.partName(n)).Id(pg.scratchName(n)))
+		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan int, %d)},", pg.partName(n), pg.scratchName(n), len(n.Children)))
+		keep = append(keep, fmt.Sprintf("%s: %s{done: u.%s.done},", pg.partName(n), pg.scratchName(n), pg.partName(n)))
 	}
 	f.Commentf("%s is the pooled working space of the Parallel runs of %s, one field per Parallel.", u, pg.X)
 	f.Type().Id(u).Struct(fields...)
@@ -247,7 +240,7 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	f.Type().Id(name).Struct(fields...)
 	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
 	if pg.pooled() {
-		get = []jen.Code{c("u := e.scratch.Get()"), c("u." + partName(n) + ".owner = u"), c("return &u." + partName(n))}
+		get = []jen.Code{c("u := e.scratch.Get()"), c("u." + pg.partName(n) + ".owner = u"), c("return &u." + pg.partName(n))}
 	}
 	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
@@ -407,7 +400,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		b = append(b,
 			c("e.track.EnterChild()"),
 			c(fmt.Sprintf("go func() {\ndefer e.track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
-				i, i, i, strq(br.Name), i, i, i, runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
+				i, i, i, strq(br.Name), i, i, i, pg.runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
 		)
 	}
 	abandon := ""
@@ -466,7 +459,7 @@ case <-{}(ctx):
 		b = append(b, c("if failed >= 0 {\nfr := &sc.results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
 			jen.Qual("fmt", "Sprintf"), out.Clone()))
 	}
-	join := fmt.Sprintf("join%d", n.ID)
+	join := pg.joinName(n)
 	params := []jen.Code{}
 	args := ""
 	for i := range n.Children {
@@ -517,7 +510,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	conc := n.Options.Concurrency
 	seq := c(`for i := range in {
 	ab := error(nil)
-	outs[i], ab = e.` + runName(body) + `(ctx, in[i], r, &results[i])
+	outs[i], ab = e.` + pg.runName(body) + `(ctx, in[i], r, &results[i])
 	finished[i] = true
 	if ab != nil {
 		abort = ab
@@ -589,7 +582,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 				return
 			}
 			cur, cr = i, *new({})
-			o, ab := e.`+runName(body)+`(mctx, in[i], r, &cr)
+			o, ab := e.`+pg.runName(body)+`(mctx, in[i], r, &cr)
 			cur = -1
 			record(i, &cr, o, ab)
 		}

@@ -67,8 +67,6 @@ func (pg *pipelineGen) shrinks() bool {
 	return pg.resources() && (len(pg.caches) > 0 || pg.pooled())
 }
 
-func monName(lp *leafPlan) string { return fmt.Sprintf("mon%d", lp.n.ID) }
-
 // fields returns the executor struct's fields.
 func (pg *pipelineGen) fields() []jen.Code {
 	fields := []jen.Code{
@@ -128,16 +126,16 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	for _, lp := range pg.leaves {
 		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
-			jen.Id(kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
-			jen.Id(cntName(lp.n)).Add(qi("StepCounters")))
+			jen.Id(pg.kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
+			jen.Id(pg.cntName(lp.n)).Add(qi("StepCounters")))
 		if lp.breaker {
-			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")))
+			fields = append(fields, jen.Id(pg.brkName(lp.n)).Op("*").Add(qr("Breaker")))
 		}
 		if lp.cache {
-			fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)))
+			fields = append(fields, jen.Id(pg.cacheName(lp.n)).Add(pg.cacheType(lp)))
 		}
 		if pg.monitoring() {
-			fields = append(fields, jen.Id(monName(lp)).Op("*").Add(qr("StepMonitor")))
+			fields = append(fields, jen.Id(pg.monName(lp)).Op("*").Add(qr("StepMonitor")))
 		}
 	}
 	return fields
@@ -180,7 +178,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	for _, lp := range pg.leaves {
 		if lp.breaker {
 			b = append(b, check(fmt.Sprintf("e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock})",
-				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
+				pg.brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
 		}
 	}
 	if pg.pooled() {
@@ -222,7 +220,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			if codec != "" {
 				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
 			}
-			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
+			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", pg.cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
 			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
@@ -231,7 +229,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		b = append(b, check("e.monitor, err = {}({}{SlowThreshold: {}, DegradationThreshold: {}, WindowInterval: {}})",
 			qr("NewMonitor"), qr("MonitorOptions"), durationLit(time.Duration(slowNs)), jen.Lit(cfg.PerformanceDegradationThreshold), durationLit(window)))
 		for _, lp := range pg.leaves {
-			b = append(b, c("e."+monName(lp)+" = e.monitor.Step("+strq(lp.n.Name)+")"))
+			b = append(b, c("e."+pg.monName(lp)+" = e.monitor.Step("+strq(lp.n.Name)+")"))
 		}
 	}
 	if pg.telemetry() {
@@ -309,7 +307,7 @@ func (pg *pipelineGen) closeComponents() []jen.Code {
 		b = append(b, c("if e.monitor != nil { errs = append(errs, e.monitor.Close(ctx)) }"))
 	}
 	for _, lp := range pg.caches {
-		b = append(b, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
+		b = append(b, c("if e."+pg.cacheName(lp.n)+" != nil { e."+pg.cacheName(lp.n)+".Close() }"))
 	}
 	if len(pg.caches) > 0 {
 		b = append(b, c("e.coarse.Close()"))
@@ -354,11 +352,11 @@ func (pg *pipelineGen) stats() []jen.Code {
 	}
 	for _, lp := range pg.leaves {
 		name := strq(lp.n.Name)
-		b = append(b, c("e."+cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
+		b = append(b, c("e."+pg.cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
 		if lp.cache {
 			// A cache counts from its first lookup, as the ExecutorCore
 			// builds a step's cache then.
-			cn := cacheName(lp.n)
+			cn := pg.cacheName(lp.n)
 			b = append(b, c("cs := e."+cn+".Stats()"), jen.If(jen.Id("cs.Hits+cs.Misses > 0")).Block(
 				c("st := s.Steps["+name+"]"),
 				c("st.Cache.Evictions += cs.Evictions"),
@@ -376,7 +374,7 @@ func (pg *pipelineGen) stats() []jen.Code {
 		}
 		if lp.breaker {
 			b = append(b, jen.Block(
-				c("bc := e."+brkName(lp.n)+".Counters()"),
+				c("bc := e."+pg.brkName(lp.n)+".Counters()"),
 				c("st := s.Steps["+name+"]"),
 				c("st.CircuitBreaker.Calls += bc.Calls"),
 				c("st.CircuitBreaker.Failures += bc.Failures"),
@@ -466,7 +464,7 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		if lp.ownRecovery {
 			recovery, rargs = "{}", []jen.Code{durationLit(lp.recovery)}
 		}
-		renew = append(renew, c("_ = e."+brkName(lp.n)+".Renew({}{FailureThreshold: "+threshold+", RecoveryTimeout: "+recovery+"})", append([]jen.Code{qr("BreakerSettings")}, rargs...)...))
+		renew = append(renew, c("_ = e."+pg.brkName(lp.n)+".Renew({}{FailureThreshold: "+threshold+", RecoveryTimeout: "+recovery+"})", append([]jen.Code{qr("BreakerSettings")}, rargs...)...))
 	}
 	if len(renew) > 0 {
 		cases = append(cases, jen.Case(jen.Lit("circuit_breaker_failure_threshold"), jen.Lit("circuit_breaker_recovery_timeout_seconds")).Block(c("return true")))
@@ -488,9 +486,9 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 		var rebuild []jen.Code
 		for _, lp := range pg.caches {
 			if lp.ownTTL {
-				rebuild = append(rebuild, c("_ = e."+cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, {}) // valid: Import checked it", durationLit(lp.cacheTTL)))
+				rebuild = append(rebuild, c("_ = e."+pg.cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, {}) // valid: Import checked it", durationLit(lp.cacheTTL)))
 			} else {
-				rebuild = append(rebuild, c("_ = e."+cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them"))
+				rebuild = append(rebuild, c("_ = e."+pg.cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them"))
 			}
 		}
 		rebuild = append(rebuild, c("e.coarse.Need(ttl)"))
@@ -539,8 +537,8 @@ func (pg *pipelineGen) emitImportConfig(f *jen.File) {
 	if pg.shrinks() {
 		var shrink, restore []jen.Code
 		for _, lp := range pg.caches {
-			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
-			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
+			shrink = append(shrink, c("e."+pg.cacheName(lp.n)+".Shrink(0.5)"))
+			restore = append(restore, c("e."+pg.cacheName(lp.n)+".RestoreCapacity()"))
 		}
 		if pg.pooled() {
 			shrink = append(shrink, c("e.scratch.Shrink()"))
@@ -597,8 +595,8 @@ func (pg *pipelineGen) emitTuning(f *jen.File) {
 		// caches give back capacity until it resumes.
 		var shrink, restore []jen.Code
 		for _, lp := range pg.caches {
-			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
-			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
+			shrink = append(shrink, c("e."+pg.cacheName(lp.n)+".Shrink(0.5)"))
+			restore = append(restore, c("e."+pg.cacheName(lp.n)+".RestoreCapacity()"))
 		}
 		check = c("admit, ok := value.(bool)")
 		admit = []jen.Code{

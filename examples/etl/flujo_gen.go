@@ -113,68 +113,68 @@ type OrdersExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "parse".
-	k1   flujoimpl.Step[string, []Row]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepParse flujoimpl.Step[string, []Row]
+	cntParse  flujoimpl.StepCounters
+	brkParse  *runtime.Breaker
+	monParse  *runtime.StepMonitor
 
 	// Step "draft".
-	k4   flujoimpl.Step[Row, Draft]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[Row, Draft]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 
 	// Step "normalise-pass".
-	k6   flujoimpl.Step[Draft, Draft]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
-	mon6 *runtime.StepMonitor
+	stepNormalisePass flujoimpl.Step[Draft, Draft]
+	cntNormalisePass  flujoimpl.StepCounters
+	brkNormalisePass  *runtime.Breaker
+	monNormalisePass  *runtime.StepMonitor
 
 	// Step "quarantine".
-	k7   flujoimpl.Step[Draft, Draft]
-	cnt7 flujoimpl.StepCounters
-	brk7 *runtime.Breaker
-	mon7 *runtime.StepMonitor
+	stepQuarantine flujoimpl.Step[Draft, Draft]
+	cntQuarantine  flujoimpl.StepCounters
+	brkQuarantine  *runtime.Breaker
+	monQuarantine  *runtime.StepMonitor
 
 	// Step "fields".
-	k9   flujoimpl.Step[Draft, Record]
-	cnt9 flujoimpl.StepCounters
-	brk9 *runtime.Breaker
-	mon9 *runtime.StepMonitor
+	stepFields flujoimpl.Step[Draft, Record]
+	cntFields  flujoimpl.StepCounters
+	brkFields  *runtime.Breaker
+	monFields  *runtime.StepMonitor
 
 	// Step "country-code".
-	k11   flujoimpl.Step[Draft, string]
-	cnt11 flujoimpl.StepCounters
-	brk11 *runtime.Breaker
-	mon11 *runtime.StepMonitor
+	stepCountryCode flujoimpl.Step[Draft, string]
+	cntCountryCode  flujoimpl.StepCounters
+	brkCountryCode  *runtime.Breaker
+	monCountryCode  *runtime.StepMonitor
 
 	// Step "lookup-country".
-	k12     flujoimpl.Step[string, Country]
-	cnt12   flujoimpl.StepCounters
-	brk12   *runtime.Breaker
-	cache12 *runtime.ResultCacheK[string, Country]
-	mon12   *runtime.StepMonitor
+	stepLookupCountry  flujoimpl.Step[string, Country]
+	cntLookupCountry   flujoimpl.StepCounters
+	brkLookupCountry   *runtime.Breaker
+	cacheLookupCountry *runtime.ResultCacheK[string, Country]
+	monLookupCountry   *runtime.StepMonitor
 
 	// Step "summarise".
-	k13   flujoimpl.Step[[]Record, Report]
-	cnt13 flujoimpl.StepCounters
-	brk13 *runtime.Breaker
-	mon13 *runtime.StepMonitor
+	stepSummarise flujoimpl.Step[[]Record, Report]
+	cntSummarise  flujoimpl.StepCounters
+	brkSummarise  *runtime.Breaker
+	monSummarise  *runtime.StepMonitor
 }
 
 // scratchOrdersExecutor is the pooled working space of the Parallel runs of OrdersExecutor, one field per Parallel.
 type scratchOrdersExecutor struct {
-	p8 scratchOrdersExecutor8
+	parComplete scratchOrdersExecutorComplete
 }
 
 func newscratchOrdersExecutor() scratchOrdersExecutor {
 	return scratchOrdersExecutor{
-		p8: scratchOrdersExecutor8{done: make(chan int, 2)},
+		parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)},
 	}
 }
 func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
 	*u = scratchOrdersExecutor{
-		p8: scratchOrdersExecutor8{done: u.p8.done},
+		parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done},
 	}
 }
 
@@ -204,28 +204,28 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkParse, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("normalise-pass", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkNormalisePass, err = runtime.NewBreaker("normalise-pass", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk7, err = runtime.NewBreaker("quarantine", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQuarantine, err = runtime.NewBreaker("quarantine", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk9, err = runtime.NewBreaker("fields", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFields, err = runtime.NewBreaker("fields", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk11, err = runtime.NewBreaker("country-code", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCountryCode, err = runtime.NewBreaker("country-code", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk12, err = runtime.NewBreaker("lookup-country", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLookupCountry, err = runtime.NewBreaker("lookup-country", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk13, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSummarise, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOrdersExecutor, resetscratchOrdersExecutor); err != nil {
@@ -240,21 +240,21 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache12, err = runtime.NewResultCacheK[string, Country](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLookupCountry, err = runtime.NewResultCacheK[string, Country](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("parse")
-	e.mon4 = e.monitor.Step("draft")
-	e.mon6 = e.monitor.Step("normalise-pass")
-	e.mon7 = e.monitor.Step("quarantine")
-	e.mon9 = e.monitor.Step("fields")
-	e.mon11 = e.monitor.Step("country-code")
-	e.mon12 = e.monitor.Step("lookup-country")
-	e.mon13 = e.monitor.Step("summarise")
+	e.monParse = e.monitor.Step("parse")
+	e.monDraft = e.monitor.Step("draft")
+	e.monNormalisePass = e.monitor.Step("normalise-pass")
+	e.monQuarantine = e.monitor.Step("quarantine")
+	e.monFields = e.monitor.Step("fields")
+	e.monCountryCode = e.monitor.Step("country-code")
+	e.monLookupCountry = e.monitor.Step("lookup-country")
+	e.monSummarise = e.monitor.Step("summarise")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -276,113 +276,113 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[string, []Row]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepParse = flujoimpl.Step[string, []Row]{
 		Leaf: &flujoimpl.Leaf[string, []Row]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "parse",
 			Call: func(ctx context.Context, in string, _ any) ([]Row, error) {
 				return ParseCSV(ctx, in)
 			},
-			Name: "parse",
-		},
-		Monitor: e.mon1,
-	}
-	e.k4 = flujoimpl.Step[Row, Draft]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Row, Draft]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkParse,
+		Monitor:  e.monParse,
+		Counters: &e.cntParse,
+	}
+	e.stepDraft = flujoimpl.Step[Row, Draft]{
+		Leaf: &flujoimpl.Leaf[Row, Draft]{
+			Name: "draft",
 			Call: func(_ context.Context, in Row, _ any) (Draft, error) {
 				return NewDraft(in), nil
 			},
-			Name: "draft",
-		},
-		Monitor: e.mon4,
-	}
-	e.k6 = flujoimpl.Step[Draft, Draft]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
+	}
+	e.stepNormalisePass = flujoimpl.Step[Draft, Draft]{
+		Leaf: &flujoimpl.Leaf[Draft, Draft]{
+			Name: "normalise-pass",
 			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
 				return NormalisePass(in), nil
 			},
-			Name: "normalise-pass",
-		},
-		Monitor: e.mon6,
-	}
-	e.k7 = flujoimpl.Step[Draft, Draft]{
-		Attempts: 2,
-		Breaker:  e.brk7,
-		Counters: &e.cnt7,
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkNormalisePass,
+		Monitor:  e.monNormalisePass,
+		Counters: &e.cntNormalisePass,
+	}
+	e.stepQuarantine = flujoimpl.Step[Draft, Draft]{
+		Leaf: &flujoimpl.Leaf[Draft, Draft]{
+			Name: "quarantine",
 			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
 				return Quarantine(in), nil
 			},
-			Name: "quarantine",
-		},
-		Monitor: e.mon7,
-	}
-	e.k9 = flujoimpl.Step[Draft, Record]{
-		Attempts: 2,
-		Breaker:  e.brk9,
-		Counters: &e.cnt9,
-		Leaf: &flujoimpl.Leaf[Draft, Record]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkQuarantine,
+		Monitor:  e.monQuarantine,
+		Counters: &e.cntQuarantine,
+	}
+	e.stepFields = flujoimpl.Step[Draft, Record]{
+		Leaf: &flujoimpl.Leaf[Draft, Record]{
+			Name: "fields",
 			Call: func(_ context.Context, in Draft, _ any) (Record, error) {
 				return RecordFields(in), nil
 			},
-			Name: "fields",
-		},
-		Monitor: e.mon9,
-	}
-	e.k11 = flujoimpl.Step[Draft, string]{
-		Attempts: 2,
-		Breaker:  e.brk11,
-		Counters: &e.cnt11,
-		Leaf: &flujoimpl.Leaf[Draft, string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFields,
+		Monitor:  e.monFields,
+		Counters: &e.cntFields,
+	}
+	e.stepCountryCode = flujoimpl.Step[Draft, string]{
+		Leaf: &flujoimpl.Leaf[Draft, string]{
+			Name: "country-code",
 			Call: func(_ context.Context, in Draft, _ any) (string, error) {
 				return CountryCode(in), nil
 			},
-			Name: "country-code",
-		},
-		Monitor: e.mon11,
-	}
-	e.k12 = flujoimpl.Step[string, Country]{
-		Attempts: 2,
-		Breaker:  e.brk12,
-		Cache:    e.cache12,
-		Counters: &e.cnt12,
-		Leaf: &flujoimpl.Leaf[string, Country]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkCountryCode,
+		Monitor:  e.monCountryCode,
+		Counters: &e.cntCountryCode,
+	}
+	e.stepLookupCountry = flujoimpl.Step[string, Country]{
+		Leaf: &flujoimpl.Leaf[string, Country]{
+			Name: "lookup-country",
 			Call: func(ctx context.Context, in string, _ any) (Country, error) {
 				return LookupCountry(ctx, in)
 			},
-			Key: func(in string) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "lookup-country",
-		},
-		Monitor: e.mon12,
-	}
-	e.k13 = flujoimpl.Step[[]Record, Report]{
-		Attempts: 2,
-		Breaker:  e.brk13,
-		Counters: &e.cnt13,
-		Leaf: &flujoimpl.Leaf[[]Record, Report]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in string) (uint64, bool) {
+				return flujogenHashString(e.seed, in).Sum64(), true
+			},
+		},
+		Attempts: 2,
+		Breaker:  e.brkLookupCountry,
+		Monitor:  e.monLookupCountry,
+		Cache:    e.cacheLookupCountry,
+		Counters: &e.cntLookupCountry,
+	}
+	e.stepSummarise = flujoimpl.Step[[]Record, Report]{
+		Leaf: &flujoimpl.Leaf[[]Record, Report]{
+			Name: "summarise",
 			Call: func(_ context.Context, in []Record, _ any) (Report, error) {
 				return Summarise(in), nil
 			},
-			Name: "summarise",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon13,
+		Attempts: 2,
+		Breaker:  e.brkSummarise,
+		Monitor:  e.monSummarise,
+		Counters: &e.cntSummarise,
 	}
 	return e, nil
 }
@@ -396,7 +396,7 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOrders(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Report), abort
@@ -420,7 +420,7 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOrders(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -465,9 +465,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "parse")
+	e.cntParse.AddTo(s.Steps, "parse")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkParse.Counters()
 		st := s.Steps["parse"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -476,9 +476,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["parse"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -487,9 +487,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["draft"] = st
 	}
-	e.cnt6.AddTo(s.Steps, "normalise-pass")
+	e.cntNormalisePass.AddTo(s.Steps, "normalise-pass")
 	{
-		bc := e.brk6.Counters()
+		bc := e.brkNormalisePass.Counters()
 		st := s.Steps["normalise-pass"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -498,9 +498,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["normalise-pass"] = st
 	}
-	e.cnt7.AddTo(s.Steps, "quarantine")
+	e.cntQuarantine.AddTo(s.Steps, "quarantine")
 	{
-		bc := e.brk7.Counters()
+		bc := e.brkQuarantine.Counters()
 		st := s.Steps["quarantine"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -509,9 +509,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["quarantine"] = st
 	}
-	e.cnt9.AddTo(s.Steps, "fields")
+	e.cntFields.AddTo(s.Steps, "fields")
 	{
-		bc := e.brk9.Counters()
+		bc := e.brkFields.Counters()
 		st := s.Steps["fields"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -520,9 +520,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fields"] = st
 	}
-	e.cnt11.AddTo(s.Steps, "country-code")
+	e.cntCountryCode.AddTo(s.Steps, "country-code")
 	{
-		bc := e.brk11.Counters()
+		bc := e.brkCountryCode.Counters()
 		st := s.Steps["country-code"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -531,8 +531,8 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["country-code"] = st
 	}
-	e.cnt12.AddTo(s.Steps, "lookup-country")
-	cs := e.cache12.Stats()
+	e.cntLookupCountry.AddTo(s.Steps, "lookup-country")
+	cs := e.cacheLookupCountry.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup-country"]
 		st.Cache.Evictions += cs.Evictions
@@ -548,7 +548,7 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk12.Counters()
+		bc := e.brkLookupCountry.Counters()
 		st := s.Steps["lookup-country"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -557,9 +557,9 @@ func (e *OrdersExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lookup-country"] = st
 	}
-	e.cnt13.AddTo(s.Steps, "summarise")
+	e.cntSummarise.AddTo(s.Steps, "summarise")
 	{
-		bc := e.brk13.Counters()
+		bc := e.brkSummarise.Counters()
 		st := s.Steps["summarise"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -664,18 +664,18 @@ func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk11.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk12.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk13.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkParse.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkNormalisePass.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQuarantine.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFields.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCountryCode.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLookupCountry.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSummarise.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache12.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheLookupCountry.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -685,12 +685,12 @@ func (e *OrdersExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache12.RestoreCapacity()
+			e.cacheLookupCountry.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache12.Shrink(0.5)
+	e.cacheLookupCountry.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -718,8 +718,8 @@ func (e *OrdersExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache12 != nil {
-		e.cache12.Close()
+	if e.cacheLookupCountry != nil {
+		e.cacheLookupCountry.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -738,16 +738,16 @@ func (e *OrdersExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "orders".
-func (e *OrdersExecutor) run0(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+// runOrders runs the Pipeline "orders".
+func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOrders(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "orders".
-func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+// bodyOrders is the composition of "orders".
+func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
 	res.Name = "orders"
 	res.Attempts = 1
 	if r.record {
@@ -756,7 +756,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 	var v0 []Row
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runParse(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -776,7 +776,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 	var v1 []Record
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runRows(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -796,7 +796,7 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 	var v2 Report
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run13(ctx, v1, r, &cr)
+		v2o, abort := e.runSummarise(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -820,26 +820,23 @@ func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[st
 	return v2, nil
 }
 
-// run1 runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
+	return e.stepParse.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the Map "rows".
-func (e *OrdersExecutor) run2(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
+// runRows runs the Map "rows".
+func (e *OrdersExecutor) runRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyRows(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body2 is the composition of "rows".
-func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
+// bodyRows is the composition of "rows".
+func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
 	res.Name = "rows"
 	res.Attempts = 1
 	outs := make([]Record, len(in))
@@ -851,7 +848,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run3(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runRow(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -903,7 +900,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run3(mctx, in[i], r, &cr)
+					o, ab := e.runRow(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -943,16 +940,16 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 	return outs, nil
 }
 
-// run3 runs the Pipeline "row".
-func (e *OrdersExecutor) run3(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// runRow runs the Pipeline "row".
+func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	cctx := ctx
-	out, abort := e.body3(cctx, in, r, res)
+	out, abort := e.bodyRow(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body3 is the composition of "row".
-func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// bodyRow is the composition of "row".
+func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "row"
 	res.Attempts = 1
 	if r.record {
@@ -961,7 +958,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 	var v0 Draft
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run4(ctx, in, r, &cr)
+		v0o, abort := e.runDraft(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -981,7 +978,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 	var v1 Draft
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run5(ctx, v0, r, &cr)
+		v1o, abort := e.runNormalise(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -1001,7 +998,7 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 	var v2 Record
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run8(ctx, v1, r, &cr)
+		v2o, abort := e.runComplete(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -1025,22 +1022,19 @@ func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struc
 	return v2, nil
 }
 
-// run4 runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run5 runs "normalise" and, when it fails, its fallback "quarantine".
-func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	out, abort := e.step5(ctx, in, r, res)
+// runNormalise runs "normalise" and, when it fails, its fallback "quarantine".
+func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	out, abort := e.primaryNormalise(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run7(ctx, in, r, &fb)
+	fout, abort := e.runQuarantine(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Draft), abort
@@ -1048,18 +1042,18 @@ func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[stru
 	return fout, nil
 }
 
-// step5 runs the Loop "normalise".
-func (e *OrdersExecutor) step5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+// primaryNormalise runs the Loop "normalise".
+func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body5(cctx, in, r, res)
+	out, abort := e.bodyNormalise(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until5 asks the exit condition of loop "normalise", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) until5(v Draft) (done bool, err error) {
+// untilNormalise asks the exit condition of loop "normalise", turning a panic into a *flujo.PanicError.
+func (e *OrdersExecutor) untilNormalise(v Draft) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "normalise", Value: p, Stack: debug.Stack()}
@@ -1068,8 +1062,8 @@ func (e *OrdersExecutor) until5(v Draft) (done bool, err error) {
 	return IsClean(v), nil
 }
 
-// body5 is the composition of "normalise".
-func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+// bodyNormalise is the composition of "normalise".
+func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
 	res.Name = "normalise"
 	v := in
 	for i := 1; i <= 4; i++ {
@@ -1078,7 +1072,7 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Draft), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run6(ctx, v, r, &cr)
+		nv, abort := e.runNormalisePass(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -1094,7 +1088,7 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Draft), nil
 		}
 		v = nv
-		done, perr := e.until5(v)
+		done, perr := e.untilNormalise(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(Draft), nil
@@ -1112,34 +1106,28 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 	return *new(Draft), nil
 }
 
-// run6 runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runNormalisePass runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runNormalisePass(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepNormalisePass.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run7 runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k7.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQuarantine runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepQuarantine.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run8 runs the Parallel "complete".
-func (e *OrdersExecutor) run8(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// runComplete runs the Parallel "complete".
+func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body8(cctx, in, r, res)
+	out, abort := e.bodyComplete(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchOrdersExecutor8 is the working space of one run of parallel "complete".
-type scratchOrdersExecutor8 struct {
+// scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
+type scratchOrdersExecutorComplete struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -1151,15 +1139,15 @@ type scratchOrdersExecutor8 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchOrdersExecutor8 returns working space for parallel "complete".
-func (e *OrdersExecutor) getscratchOrdersExecutor8() *scratchOrdersExecutor8 {
+// getscratchOrdersExecutorComplete returns working space for parallel "complete".
+func (e *OrdersExecutor) getscratchOrdersExecutorComplete() *scratchOrdersExecutorComplete {
 	u := e.scratch.Get()
-	u.p8.owner = u
-	return &u.p8
+	u.parComplete.owner = u
+	return &u.parComplete
 }
 
-// join8 calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) join8(a0 Record, a1 Country) (out Record, err error) {
+// joinComplete calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
+func (e *OrdersExecutor) joinComplete(a0 Record, a1 Country) (out Record, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Record), &flujo.PanicError{Step: "complete", Value: p, Stack: debug.Stack()}
@@ -1168,11 +1156,11 @@ func (e *OrdersExecutor) join8(a0 Record, a1 Country) (out Record, err error) {
 	return AttachCountry(a0, a1), nil
 }
 
-// body8 is the composition of "complete".
-func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// bodyComplete is the composition of "complete".
+func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "complete"
 	res.Attempts = 1
-	sc := e.getscratchOrdersExecutor8()
+	sc := e.getscratchOrdersExecutorComplete()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -1187,7 +1175,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run9(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runFields(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -1203,7 +1191,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run10(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -1257,7 +1245,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Record), nil
 	}
-	out, jerr := e.join8(sc.o0, sc.o1)
+	out, jerr := e.joinComplete(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Record), nil
@@ -1269,24 +1257,21 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 	return out, nil
 }
 
-// run9 runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	return e.k9.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFields runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+	return e.stepFields.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run10 runs the Pipeline "geo".
-func (e *OrdersExecutor) run10(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+// runGeo runs the Pipeline "geo".
+func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
 	cctx := ctx
-	out, abort := e.body10(cctx, in, r, res)
+	out, abort := e.bodyGeo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body10 is the composition of "geo".
-func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+// bodyGeo is the composition of "geo".
+func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "geo"
 	res.Attempts = 1
 	if r.record {
@@ -1295,7 +1280,7 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 	var v0 string
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run11(ctx, in, r, &cr)
+		v0o, abort := e.runCountryCode(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -1315,7 +1300,7 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 	var v1 Country
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run12(ctx, v0, r, &cr)
+		v1o, abort := e.runLookupCountry(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -1339,32 +1324,23 @@ func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[st
 	return v1, nil
 }
 
-// run11 runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.k11.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runCountryCode(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
+	return e.stepCountryCode.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run12 runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	return e.k12.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLookupCountry runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runLookupCountry(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+	return e.stepLookupCountry.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run13 runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	return e.k13.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSummarise runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runSummarise(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+	return e.stepSummarise.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v string) runtime.Hash {
+// flujogenHashString adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashString(h runtime.Hash, v string) runtime.Hash {
 	h = h.AddString(v)
 	return h
 }

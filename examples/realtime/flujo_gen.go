@@ -104,22 +104,22 @@ type AnswerExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "parse".
-	k1   flujoimpl.Step[Question, Query]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepParse flujoimpl.Step[Question, Query]
+	cntParse  flujoimpl.StepCounters
+	brkParse  *runtime.Breaker
+	monParse  *runtime.StepMonitor
 
 	// Step "retrieve".
-	k2   flujoimpl.Step[Query, Prompt]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepRetrieve flujoimpl.Step[Query, Prompt]
+	cntRetrieve  flujoimpl.StepCounters
+	brkRetrieve  *runtime.Breaker
+	monRetrieve  *runtime.StepMonitor
 
 	// Step "generate".
-	k3   flujoimpl.Step[Prompt, Reply]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepGenerate flujoimpl.Step[Prompt, Reply]
+	cntGenerate  flujoimpl.StepCounters
+	brkGenerate  *runtime.Breaker
+	monGenerate  *runtime.StepMonitor
 }
 
 // scratchAnswerExecutor is the pooled working space of the Parallel runs of AnswerExecutor, one field per Parallel.
@@ -163,13 +163,13 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkParse, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("retrieve", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkRetrieve, err = runtime.NewBreaker("retrieve", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("generate", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkGenerate, err = runtime.NewBreaker("generate", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(20, 0.9, newscratchAnswerExecutor, resetscratchAnswerExecutor); err != nil {
@@ -183,9 +183,9 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("parse")
-	e.mon2 = e.monitor.Step("retrieve")
-	e.mon3 = e.monitor.Step("generate")
+	e.monParse = e.monitor.Step("parse")
+	e.monRetrieve = e.monitor.Step("retrieve")
+	e.monGenerate = e.monitor.Step("generate")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 5, FlushInterval: time.Duration(int64(10000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -206,49 +206,49 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Question, Query]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepParse = flujoimpl.Step[Question, Query]{
 		Leaf: &flujoimpl.Leaf[Question, Query]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "parse",
 			Call: func(ctx context.Context, in Question, _ any) (Query, error) {
 				return ParseQuestion(ctx, in)
 			},
-			Name: "parse",
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Query, Prompt]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Query, Prompt]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkParse,
+		Monitor:  e.monParse,
+		Counters: &e.cntParse,
+	}
+	e.stepRetrieve = flujoimpl.Step[Query, Prompt]{
+		Leaf: &flujoimpl.Leaf[Query, Prompt]{
+			Name: "retrieve",
 			Call: func(_ context.Context, in Query, _ any) (Prompt, error) {
 				return Retrieve(in), nil
 			},
-			Name: "retrieve",
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Prompt, Reply]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkRetrieve,
+		Monitor:  e.monRetrieve,
+		Counters: &e.cntRetrieve,
+	}
+	e.stepGenerate = flujoimpl.Step[Prompt, Reply]{
+		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
+			Name: "generate",
 			Call: func(ctx context.Context, in Prompt, _ any) (Reply, error) {
 				return Generate(ctx, in)
 			},
-			Name: "generate",
+			Validators: []func(Reply) error{ValidReply},
 			Usage: func(o Reply) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(Reply) error{ValidReply},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-		Timeout: time.Duration(int64(200000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(200000000)),
+		Breaker:  e.brkGenerate,
+		Monitor:  e.monGenerate,
+		Counters: &e.cntGenerate,
 	}
 	return e, nil
 }
@@ -262,7 +262,7 @@ func (e *AnswerExecutor) Execute(ctx context.Context, in Question) (Reply, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runAnswer(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Reply), abort
@@ -287,7 +287,7 @@ func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ..
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runAnswer(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -333,9 +333,9 @@ func (e *AnswerExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "parse")
+	e.cntParse.AddTo(s.Steps, "parse")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkParse.Counters()
 		st := s.Steps["parse"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -344,9 +344,9 @@ func (e *AnswerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["parse"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "retrieve")
+	e.cntRetrieve.AddTo(s.Steps, "retrieve")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkRetrieve.Counters()
 		st := s.Steps["retrieve"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -355,9 +355,9 @@ func (e *AnswerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["retrieve"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "generate")
+	e.cntGenerate.AddTo(s.Steps, "generate")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkGenerate.Counters()
 		st := s.Steps["generate"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -461,9 +461,9 @@ func (e *AnswerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkParse.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRetrieve.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkGenerate.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -516,16 +516,16 @@ func (e *AnswerExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "answer".
-func (e *AnswerExecutor) run0(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+// runAnswer runs the Pipeline "answer".
+func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyAnswer(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "answer".
-func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+// bodyAnswer is the composition of "answer".
+func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
 	res.Attempts = 1
 	if r.record {
@@ -534,7 +534,7 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 	var v0 Query
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runParse(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -554,7 +554,7 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 	var v1 Prompt
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runRetrieve(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -574,7 +574,7 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 	var v2 Reply
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runGenerate(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -598,29 +598,17 @@ func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[
 	return v2, nil
 }
 
-// run1 runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Query, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).
+func (e *AnswerExecutor) runParse(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Query, error) {
+	return e.stepParse.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the func "retrieve": 2 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Prompt, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRetrieve runs the func "retrieve": 2 attempt(s), circuit breaker (threshold 3, recovery 30s).
+func (e *AnswerExecutor) runRetrieve(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Prompt, error) {
+	return e.stepRetrieve.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "generate": 2 attempt(s), circuit breaker (threshold 3, recovery 30s), timeout 200ms per attempt.
-func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runGenerate runs the step "generate": 2 attempt(s), circuit breaker (threshold 3, recovery 30s), timeout 200ms per attempt.
+func (e *AnswerExecutor) runGenerate(ctx context.Context, in Prompt, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+	return e.stepGenerate.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }

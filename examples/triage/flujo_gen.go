@@ -112,61 +112,61 @@ type TriageExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "classify".
-	k1   flujoimpl.Step[Ticket, Classification]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepClassify flujoimpl.Step[Ticket, Classification]
+	cntClassify  flujoimpl.StepCounters
+	brkClassify  *runtime.Breaker
+	monClassify  *runtime.StepMonitor
 
 	// Step "classify-cheap".
-	k2   flujoimpl.Step[Ticket, Classification]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepClassifyCheap flujoimpl.Step[Ticket, Classification]
+	cntClassifyCheap  flujoimpl.StepCounters
+	brkClassifyCheap  *runtime.Breaker
+	monClassifyCheap  *runtime.StepMonitor
 
 	// Step "crm".
-	k4   flujoimpl.Step[Classification, CustomerContext]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepCrm flujoimpl.Step[Classification, CustomerContext]
+	cntCrm  flujoimpl.StepCounters
+	brkCrm  *runtime.Breaker
+	monCrm  *runtime.StepMonitor
 
 	// Step "sentiment".
-	k5   flujoimpl.Step[Classification, Sentiment]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepSentiment flujoimpl.Step[Classification, Sentiment]
+	cntSentiment  flujoimpl.StepCounters
+	brkSentiment  *runtime.Breaker
+	monSentiment  *runtime.StepMonitor
 
 	// Step "queue".
-	k7   flujoimpl.Step[Enriched, Routed]
-	cnt7 flujoimpl.StepCounters
-	brk7 *runtime.Breaker
-	mon7 *runtime.StepMonitor
+	stepQueue flujoimpl.Step[Enriched, Routed]
+	cntQueue  flujoimpl.StepCounters
+	brkQueue  *runtime.Breaker
+	monQueue  *runtime.StepMonitor
 
 	// Step "page".
-	k8   flujoimpl.Step[Enriched, Routed]
-	cnt8 flujoimpl.StepCounters
-	brk8 *runtime.Breaker
-	mon8 *runtime.StepMonitor
+	stepPage flujoimpl.Step[Enriched, Routed]
+	cntPage  flujoimpl.StepCounters
+	brkPage  *runtime.Breaker
+	monPage  *runtime.StepMonitor
 
 	// Step "backlog".
-	k9   flujoimpl.Step[Enriched, Routed]
-	cnt9 flujoimpl.StepCounters
-	brk9 *runtime.Breaker
-	mon9 *runtime.StepMonitor
+	stepBacklog flujoimpl.Step[Enriched, Routed]
+	cntBacklog  flujoimpl.StepCounters
+	brkBacklog  *runtime.Breaker
+	monBacklog  *runtime.StepMonitor
 }
 
 // scratchTriageExecutor is the pooled working space of the Parallel runs of TriageExecutor, one field per Parallel.
 type scratchTriageExecutor struct {
-	p3 scratchTriageExecutor3
+	parEnrich scratchTriageExecutorEnrich
 }
 
 func newscratchTriageExecutor() scratchTriageExecutor {
 	return scratchTriageExecutor{
-		p3: scratchTriageExecutor3{done: make(chan int, 2)},
+		parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)},
 	}
 }
 func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{
-		p3: scratchTriageExecutor3{done: u.p3.done},
+		parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done},
 	}
 }
 
@@ -195,25 +195,25 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("classify", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkClassify, err = runtime.NewBreaker("classify", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("classify-cheap", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkClassifyCheap, err = runtime.NewBreaker("classify-cheap", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("crm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCrm, err = runtime.NewBreaker("crm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("sentiment", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSentiment, err = runtime.NewBreaker("sentiment", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk7, err = runtime.NewBreaker("queue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQueue, err = runtime.NewBreaker("queue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk8, err = runtime.NewBreaker("page", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPage, err = runtime.NewBreaker("page", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk9, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBacklog, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTriageExecutor, resetscratchTriageExecutor); err != nil {
@@ -227,13 +227,13 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("classify")
-	e.mon2 = e.monitor.Step("classify-cheap")
-	e.mon4 = e.monitor.Step("crm")
-	e.mon5 = e.monitor.Step("sentiment")
-	e.mon7 = e.monitor.Step("queue")
-	e.mon8 = e.monitor.Step("page")
-	e.mon9 = e.monitor.Step("backlog")
+	e.monClassify = e.monitor.Step("classify")
+	e.monClassifyCheap = e.monitor.Step("classify-cheap")
+	e.monCrm = e.monitor.Step("crm")
+	e.monSentiment = e.monitor.Step("sentiment")
+	e.monQueue = e.monitor.Step("queue")
+	e.monPage = e.monitor.Step("page")
+	e.monBacklog = e.monitor.Step("backlog")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -254,116 +254,116 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Ticket, Classification]{
-		Attempts: 3,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepClassify = flujoimpl.Step[Ticket, Classification]{
 		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "classify",
 			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
 				return Classify(ctx, in)
 			},
-			Name: "classify",
+			Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
+			Validators: []func(Classification) error{ValidClassification},
 			Usage: func(o Classification) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(Classification) error{ValidClassification},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Ticket, Classification]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 3,
+		Breaker:  e.brkClassify,
+		Monitor:  e.monClassify,
+		Counters: &e.cntClassify,
+	}
+	e.stepClassifyCheap = flujoimpl.Step[Ticket, Classification]{
+		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
+			Name: "classify-cheap",
 			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
 				return ClassifyCheap(ctx, in)
 			},
-			Name: "classify-cheap",
+			Validators: []func(Classification) error{ValidClassification},
 			Usage: func(o Classification) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(Classification) error{ValidClassification},
-		},
-		Monitor: e.mon2,
-	}
-	e.k4 = flujoimpl.Step[Classification, CustomerContext]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkClassifyCheap,
+		Monitor:  e.monClassifyCheap,
+		Counters: &e.cntClassifyCheap,
+	}
+	e.stepCrm = flujoimpl.Step[Classification, CustomerContext]{
+		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
+			Name: "crm",
 			Call: func(ctx context.Context, in Classification, _ any) (CustomerContext, error) {
 				return LookupCRM(ctx, in)
 			},
-			Name: "crm",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(200000000)),
-	}
-	e.k5 = flujoimpl.Step[Classification, Sentiment]{
 		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
+		Timeout:  time.Duration(int64(200000000)),
+		Breaker:  e.brkCrm,
+		Monitor:  e.monCrm,
+		Counters: &e.cntCrm,
+	}
+	e.stepSentiment = flujoimpl.Step[Classification, Sentiment]{
 		Leaf: &flujoimpl.Leaf[Classification, Sentiment]{
+			Name: "sentiment",
 			Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
 				st := s.(*TriageState)
 				w := *st
-				w.Flags = flujogenCopy1(st.Flags)
+				w.Flags = flujogenCopySliceString(st.Flags)
 				out, err := ScoreSentiment(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "sentiment",
 			Usage: func(o Sentiment) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon5,
-	}
-	e.k7 = flujoimpl.Step[Enriched, Routed]{
-		Attempts: 2,
-		Breaker:  e.brk7,
-		Counters: &e.cnt7,
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkSentiment,
+		Monitor:  e.monSentiment,
+		Counters: &e.cntSentiment,
+	}
+	e.stepQueue = flujoimpl.Step[Enriched, Routed]{
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			Name: "queue",
 			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
 				return Enqueue(ctx, in)
 			},
-			Name: "queue",
-		},
-		Monitor: e.mon7,
-	}
-	e.k8 = flujoimpl.Step[Enriched, Routed]{
-		Attempts: 2,
-		Breaker:  e.brk8,
-		Counters: &e.cnt8,
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkQueue,
+		Monitor:  e.monQueue,
+		Counters: &e.cntQueue,
+	}
+	e.stepPage = flujoimpl.Step[Enriched, Routed]{
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			Name: "page",
 			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
 				return PageOnCall(ctx, in)
 			},
-			Name: "page",
-		},
-		Monitor: e.mon8,
-	}
-	e.k9 = flujoimpl.Step[Enriched, Routed]{
-		Attempts: 2,
-		Breaker:  e.brk9,
-		Counters: &e.cnt9,
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkPage,
+		Monitor:  e.monPage,
+		Counters: &e.cntPage,
+	}
+	e.stepBacklog = flujoimpl.Step[Enriched, Routed]{
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			Name: "backlog",
 			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
 				return Backlog(ctx, in)
 			},
-			Name: "backlog",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon9,
+		Attempts: 2,
+		Breaker:  e.brkBacklog,
+		Monitor:  e.monBacklog,
+		Counters: &e.cntBacklog,
 	}
 	return e, nil
 }
@@ -380,7 +380,7 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 		r.state = new(TriageState)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTriage(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Routed), abort
@@ -415,7 +415,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTriage(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -462,9 +462,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "classify")
+	e.cntClassify.AddTo(s.Steps, "classify")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkClassify.Counters()
 		st := s.Steps["classify"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -473,9 +473,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["classify"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "classify-cheap")
+	e.cntClassifyCheap.AddTo(s.Steps, "classify-cheap")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkClassifyCheap.Counters()
 		st := s.Steps["classify-cheap"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -484,9 +484,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["classify-cheap"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "crm")
+	e.cntCrm.AddTo(s.Steps, "crm")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkCrm.Counters()
 		st := s.Steps["crm"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -495,9 +495,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["crm"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "sentiment")
+	e.cntSentiment.AddTo(s.Steps, "sentiment")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkSentiment.Counters()
 		st := s.Steps["sentiment"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -506,9 +506,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["sentiment"] = st
 	}
-	e.cnt7.AddTo(s.Steps, "queue")
+	e.cntQueue.AddTo(s.Steps, "queue")
 	{
-		bc := e.brk7.Counters()
+		bc := e.brkQueue.Counters()
 		st := s.Steps["queue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -517,9 +517,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["queue"] = st
 	}
-	e.cnt8.AddTo(s.Steps, "page")
+	e.cntPage.AddTo(s.Steps, "page")
 	{
-		bc := e.brk8.Counters()
+		bc := e.brkPage.Counters()
 		st := s.Steps["page"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -528,9 +528,9 @@ func (e *TriageExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["page"] = st
 	}
-	e.cnt9.AddTo(s.Steps, "backlog")
+	e.cntBacklog.AddTo(s.Steps, "backlog")
 	{
-		bc := e.brk9.Counters()
+		bc := e.brkBacklog.Counters()
 		st := s.Steps["backlog"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -634,13 +634,13 @@ func (e *TriageExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk8.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkClassify.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkClassifyCheap.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCrm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSentiment.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQueue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPage.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBacklog.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -693,16 +693,16 @@ func (e *TriageExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "triage".
-func (e *TriageExecutor) run0(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// runTriage runs the Pipeline "triage".
+func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTriage(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "triage".
-func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// bodyTriage is the composition of "triage".
+func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
 	res.Attempts = 1
 	if r.record {
@@ -711,7 +711,7 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	var v0 Classification
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runClassify(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -731,7 +731,7 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	var v1 Enriched
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runEnrich(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -751,7 +751,7 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	var v2 Routed
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run6(ctx, v1, r, &cr)
+		v2o, abort := e.runRoute(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -775,14 +775,14 @@ func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[Tr
 	return v2, nil
 }
 
-// run1 runs "classify" and, when it fails, its fallback "classify-cheap".
-func (e *TriageExecutor) run1(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	out, abort := e.step1(ctx, in, r, res)
+// runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
+func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+	out, abort := e.primaryClassify(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run2(ctx, in, r, &fb)
+	fout, abort := e.runClassifyCheap(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Classification), abort
@@ -790,36 +790,28 @@ func (e *TriageExecutor) run1(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	return fout, nil
 }
 
-// step1 runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryClassify runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) primaryClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+	return e.stepClassify.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runClassifyCheap runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+	return e.stepClassifyCheap.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the Parallel "enrich".
-func (e *TriageExecutor) run3(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+// runEnrich runs the Parallel "enrich".
+func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body3(cctx, in, r, res)
+	out, abort := e.bodyEnrich(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTriageExecutor3 is the working space of one run of parallel "enrich".
-type scratchTriageExecutor3 struct {
+// scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
+type scratchTriageExecutorEnrich struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -832,15 +824,15 @@ type scratchTriageExecutor3 struct {
 	w1       TriageState
 }
 
-// getscratchTriageExecutor3 returns working space for parallel "enrich".
-func (e *TriageExecutor) getscratchTriageExecutor3() *scratchTriageExecutor3 {
+// getscratchTriageExecutorEnrich returns working space for parallel "enrich".
+func (e *TriageExecutor) getscratchTriageExecutorEnrich() *scratchTriageExecutorEnrich {
 	u := e.scratch.Get()
-	u.p3.owner = u
-	return &u.p3
+	u.parEnrich.owner = u
+	return &u.parEnrich
 }
 
-// join3 calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) join3(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
+// joinEnrich calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
+func (e *TriageExecutor) joinEnrich(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Enriched), &flujo.PanicError{Step: "enrich", Value: p, Stack: debug.Stack()}
@@ -849,11 +841,11 @@ func (e *TriageExecutor) join3(a0 CustomerContext, a1 Sentiment) (out Enriched, 
 	return JoinEnrichment(a0, a1), nil
 }
 
-// body3 is the composition of "enrich".
-func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+// bodyEnrich is the composition of "enrich".
+func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
 	res.Name = "enrich"
 	res.Attempts = 1
-	sc := e.getscratchTriageExecutor3()
+	sc := e.getscratchTriageExecutorEnrich()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -868,13 +860,13 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run4(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
-	sc.w1.Flags = flujogenCopy1(r.state.Flags)
+	sc.w1.Flags = flujogenCopySliceString(r.state.Flags)
 	sc.r1.state = &sc.w1
 	e.track.EnterChild()
 	go func() {
@@ -887,7 +879,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run5(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -941,7 +933,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Enriched), nil
 	}
-	out, jerr := e.join3(sc.o0, sc.o1)
+	out, jerr := e.joinEnrich(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Enriched), nil
@@ -949,7 +941,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	if sc.results[1].Success && sc.w1.Sentiment != r.state.Sentiment {
 		r.state.Sentiment = sc.w1.Sentiment
 	}
-	if sc.results[1].Success && !flujogenEqual0(sc.w1.Flags, r.state.Flags) {
+	if sc.results[1].Success && !flujogenEqualSliceString(sc.w1.Flags, r.state.Flags) {
 		r.state.Flags = sc.w1.Flags
 	}
 	res.Success = true
@@ -959,36 +951,28 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	return out, nil
 }
 
-// run4 runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
-func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCrm runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
+func (e *TriageExecutor) runCrm(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
+	return e.stepCrm.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSentiment runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
+	return e.stepSentiment.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the Branch "route".
-func (e *TriageExecutor) run6(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// runRoute runs the Branch "route".
+func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body6(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose6 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) choose6(in Enriched) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *TriageExecutor) chooseRoute(in Enriched) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -997,11 +981,11 @@ func (e *TriageExecutor) choose6(in Enriched) (key string, err error) {
 	return ChooseQueue(in), nil
 }
 
-// body6 is the composition of "route".
-func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// bodyRoute is the composition of "route".
+func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose6(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(Routed), nil
@@ -1012,11 +996,11 @@ func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[
 	var abort error
 	switch key {
 	case "normal":
-		o, abort = e.run7(ctx, in, r, &cr)
+		o, abort = e.runQueue(ctx, in, r, &cr)
 	case "urgent":
-		o, abort = e.run8(ctx, in, r, &cr)
+		o, abort = e.runPage(ctx, in, r, &cr)
 	default:
-		o, abort = e.run9(ctx, in, r, &cr)
+		o, abort = e.runBacklog(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -1037,42 +1021,30 @@ func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[
 	return o, nil
 }
 
-// run7 runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k7.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQueue runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runQueue(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepQueue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run8 runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k8.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPage runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runPage(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepPage.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run9 runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k9.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBacklog runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runBacklog(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepBacklog.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v TriageState) TriageState {
+// flujogenCopyTriageState returns a deep copy of v.
+func flujogenCopyTriageState(v TriageState) TriageState {
 	c := v
-	c.Flags = flujogenCopy1(v.Flags)
+	c.Flags = flujogenCopySliceString(v.Flags)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -1081,8 +1053,8 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenEqual0 reports whether a and b are the same value, as runtime.SameValue does.
-func flujogenEqual0(a, b []string) bool {
+// flujogenEqualSliceString reports whether a and b are the same value, as runtime.SameValue does.
+func flujogenEqualSliceString(a, b []string) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
 	}

@@ -104,17 +104,17 @@ type TunedExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "square".
-	k1     flujoimpl.Step[int, int]
-	cnt1   flujoimpl.StepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCacheK[int, int]
-	mon1   *runtime.StepMonitor
+	stepSquare  flujoimpl.Step[int, int]
+	cntSquare   flujoimpl.StepCounters
+	brkSquare   *runtime.Breaker
+	cacheSquare *runtime.ResultCacheK[int, int]
+	monSquare   *runtime.StepMonitor
 
 	// Step "inc".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepInc flujoimpl.Step[int, int]
+	cntInc  flujoimpl.StepCounters
+	brkInc  *runtime.Breaker
+	monInc  *runtime.StepMonitor
 }
 
 // scratchTunedExecutor is the pooled working space of the Parallel runs of TunedExecutor, one field per Parallel.
@@ -160,10 +160,10 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("square", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSquare, err = runtime.NewBreaker("square", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTunedExecutor, resetscratchTunedExecutor); err != nil {
@@ -182,15 +182,15 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache1, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheSquare, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(3600000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("square")
-	e.mon2 = e.monitor.Step("inc")
+	e.monSquare = e.monitor.Step("square")
+	e.monInc = e.monitor.Step("inc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -212,35 +212,35 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Cache:    e.cache1,
-		Counters: &e.cnt1,
+	e.stepSquare = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "square",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Square(ctx, in)
 			},
-			Key: func(in int) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "square",
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[int, int]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in int) (uint64, bool) {
+				return flujogenHashInt(e.seed, in).Sum64(), true
+			},
+		},
+		Attempts: 2,
+		Breaker:  e.brkSquare,
+		Monitor:  e.monSquare,
+		Cache:    e.cacheSquare,
+		Counters: &e.cntSquare,
+	}
+	e.stepInc = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "inc",
 			Call: func(_ context.Context, in int, _ any) (int, error) {
 				return Inc(in), nil
 			},
-			Name: "inc",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkInc,
+		Monitor:  e.monInc,
+		Counters: &e.cntInc,
 	}
 	if e.tuner, err = runtime.NewAutoTuner(runtime.AutoTunerOptions{Interval: time.Duration(int64(3600000000000)), Snapshot: e.OptimizationStats, Config: e.OptimizationConfig, Apply: e.applyTuning, Logger: set.Logger}); err != nil {
 		return fail(err)
@@ -260,7 +260,7 @@ func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTuned(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -284,7 +284,7 @@ func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTuned(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -329,8 +329,8 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "square")
-	cs := e.cache1.Stats()
+	e.cntSquare.AddTo(s.Steps, "square")
+	cs := e.cacheSquare.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["square"]
 		st.Cache.Evictions += cs.Evictions
@@ -346,7 +346,7 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSquare.Counters()
 		st := s.Steps["square"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -355,9 +355,9 @@ func (e *TunedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["square"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "inc")
+	e.cntInc.AddTo(s.Steps, "inc")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkInc.Counters()
 		st := s.Steps["inc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -464,12 +464,12 @@ func (e *TunedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSquare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheSquare.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
@@ -490,12 +490,12 @@ func (e *TunedExecutor) applyTuning(field string, value any) error {
 		}
 		if admit {
 			if e.cachesShrunk.Swap(false) {
-				e.cache1.RestoreCapacity()
+				e.cacheSquare.RestoreCapacity()
 			}
 			return nil
 		}
 		if !e.cachesShrunk.Swap(true) {
-			e.cache1.Shrink(0.5)
+			e.cacheSquare.Shrink(0.5)
 		}
 		return nil
 	}
@@ -518,12 +518,12 @@ func (e *TunedExecutor) TuningHistory() []runtime.TuningChange {
 func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache1.RestoreCapacity()
+			e.cacheSquare.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
+	e.cacheSquare.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -557,8 +557,8 @@ func (e *TunedExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache1 != nil {
-		e.cache1.Close()
+	if e.cacheSquare != nil {
+		e.cacheSquare.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -577,16 +577,16 @@ func (e *TunedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "tuned".
-func (e *TunedExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runTuned runs the Pipeline "tuned".
+func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTuned(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "tuned".
-func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyTuned is the composition of "tuned".
+func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "tuned"
 	res.Attempts = 1
 	if r.record {
@@ -595,7 +595,7 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	var v0 int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runSquare(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -615,7 +615,7 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	var v1 int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runInc(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -639,24 +639,18 @@ func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	return v1, nil
 }
 
-// run1 runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSquare runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TunedExecutor) runSquare(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepSquare.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TunedExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v int) runtime.Hash {
+// flujogenHashInt adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashInt(h runtime.Hash, v int) runtime.Hash {
 	h = h.AddInt(int64(v))
 	return h
 }

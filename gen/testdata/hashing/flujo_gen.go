@@ -103,11 +103,11 @@ type GreeterExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "greet".
-	k0     flujoimpl.Step[Private, string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[Private, string]
-	mon0   *runtime.StepMonitor
+	stepGreet  flujoimpl.Step[Private, string]
+	cntGreet   flujoimpl.StepCounters
+	brkGreet   *runtime.Breaker
+	cacheGreet *runtime.ResultCacheK[Private, string]
+	monGreet   *runtime.StepMonitor
 }
 
 // scratchGreeterExecutor is the pooled working space of the Parallel runs of GreeterExecutor, one field per Parallel.
@@ -146,7 +146,7 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkGreet, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGreeterExecutor, resetscratchGreeterExecutor); err != nil {
@@ -161,14 +161,14 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCacheK[Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheGreet, err = runtime.NewResultCacheK[Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("greet")
+	e.monGreet = e.monitor.Step("greet")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -190,22 +190,22 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[Private, string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    e.cache0,
-		Counters: &e.cnt0,
+	e.stepGreet = flujoimpl.Step[Private, string]{
 		Leaf: &flujoimpl.Leaf[Private, string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "greet",
 			Call: func(ctx context.Context, in Private, _ any) (string, error) {
 				return Greet(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Private) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashPrivate(e.seed, in).Sum64(), true
 			},
-			Name: "greet",
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkGreet,
+		Monitor:  e.monGreet,
+		Cache:    e.cacheGreet,
+		Counters: &e.cntGreet,
 	}
 	return e, nil
 }
@@ -219,7 +219,7 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runGreet(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(string), abort
@@ -243,7 +243,7 @@ func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ..
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runGreet(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -288,8 +288,8 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "greet")
-	cs := e.cache0.Stats()
+	e.cntGreet.AddTo(s.Steps, "greet")
+	cs := e.cacheGreet.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["greet"]
 		st.Cache.Evictions += cs.Evictions
@@ -305,7 +305,7 @@ func (e *GreeterExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkGreet.Counters()
 		st := s.Steps["greet"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -410,11 +410,11 @@ func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkGreet.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheGreet.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -424,12 +424,12 @@ func (e *GreeterExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheGreet.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheGreet.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -457,8 +457,8 @@ func (e *GreeterExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheGreet != nil {
+		e.cacheGreet.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -477,12 +477,9 @@ func (e *GreeterExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runGreet runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GreeterExecutor) runGreet(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
+	return e.stepGreet.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -511,11 +508,11 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
-	k0     flujoimpl.Step[Key, int]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[Key, int]
-	mon0   *runtime.StepMonitor
+	stepLookup  flujoimpl.Step[Key, int]
+	cntLookup   flujoimpl.StepCounters
+	brkLookup   *runtime.Breaker
+	cacheLookup *runtime.ResultCacheK[Key, int]
+	monLookup   *runtime.StepMonitor
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -554,7 +551,7 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLookup, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchLookerExecutor, resetscratchLookerExecutor); err != nil {
@@ -569,14 +566,14 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCacheK[Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLookup, err = runtime.NewResultCacheK[Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("lookup")
+	e.monLookup = e.monitor.Step("lookup")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -598,22 +595,22 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    e.cache0,
-		Counters: &e.cnt0,
+	e.stepLookup = flujoimpl.Step[Key, int]{
 		Leaf: &flujoimpl.Leaf[Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lookup",
 			Call: func(ctx context.Context, in Key, _ any) (int, error) {
 				return Lookup(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Key) (uint64, bool) {
-				return flujogenHash1(e.seed, in).Sum64(), true
+				return flujogenHashKey(e.seed, in).Sum64(), true
 			},
-			Name: "lookup",
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkLookup,
+		Monitor:  e.monLookup,
+		Cache:    e.cacheLookup,
+		Counters: &e.cntLookup,
 	}
 	return e, nil
 }
@@ -627,7 +624,7 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLookup(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -651,7 +648,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...fluj
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLookup(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -696,8 +693,8 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "lookup")
-	cs := e.cache0.Stats()
+	e.cntLookup.AddTo(s.Steps, "lookup")
+	cs := e.cacheLookup.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Evictions += cs.Evictions
@@ -713,7 +710,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkLookup.Counters()
 		st := s.Steps["lookup"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -818,11 +815,11 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLookup.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheLookup.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -832,12 +829,12 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheLookup.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheLookup.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -865,8 +862,8 @@ func (e *LookerExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheLookup != nil {
+		e.cacheLookup.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -885,12 +882,9 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLookup runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LookerExecutor) runLookup(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepLookup.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -916,10 +910,10 @@ type PlainExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
-	k0   flujoimpl.Step[Key, int]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPlain flujoimpl.Step[Key, int]
+	cntPlain  flujoimpl.StepCounters
+	brkPlain  *runtime.Breaker
+	monPlain  *runtime.StepMonitor
 }
 
 // scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
@@ -958,7 +952,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPlain, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPlainExecutor, resetscratchPlainExecutor); err != nil {
@@ -972,7 +966,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("plain")
+	e.monPlain = e.monitor.Step("plain")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -993,18 +987,18 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPlain = flujoimpl.Step[Key, int]{
 		Leaf: &flujoimpl.Leaf[Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "plain",
 			Call: func(ctx context.Context, in Key, _ any) (int, error) {
 				return Lookup(ctx, in)
 			},
-			Name: "plain",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkPlain,
+		Monitor:  e.monPlain,
+		Counters: &e.cntPlain,
 	}
 	return e, nil
 }
@@ -1018,7 +1012,7 @@ func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPlain(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -1042,7 +1036,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPlain(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1087,9 +1081,9 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "plain")
+	e.cntPlain.AddTo(s.Steps, "plain")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPlain.Counters()
 		st := s.Steps["plain"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1193,7 +1187,7 @@ func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPlain.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1246,12 +1240,9 @@ func (e *PlainExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPlain runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PlainExecutor) runPlain(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepPlain.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1280,11 +1271,11 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
-	k0     flujoimpl.Step[Query, Result]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[Result]
-	mon0   *runtime.StepMonitor
+	stepSearch  flujoimpl.Step[Query, Result]
+	cntSearch   flujoimpl.StepCounters
+	brkSearch   *runtime.Breaker
+	cacheSearch *runtime.ResultCache[Result]
+	monSearch   *runtime.StepMonitor
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -1323,7 +1314,7 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSearch, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSearcherExecutor, resetscratchSearcherExecutor); err != nil {
@@ -1338,14 +1329,14 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheSearch, err = runtime.NewResultCache[Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("search")
+	e.monSearch = e.monitor.Step("search")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1367,23 +1358,23 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[Query, Result]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepSearch = flujoimpl.Step[Query, Result]{
 		Leaf: &flujoimpl.Leaf[Query, Result]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "search",
 			Call: func(ctx context.Context, in Query, _ any) (Result, error) {
 				return Search(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Query) (uint64, bool) {
-				return flujogenHash2(e.seed, in).Sum64(), true
+				return flujogenHashQuery(e.seed, in).Sum64(), true
 			},
-			Name: "search",
+			CopyOut: flujogenCopyResult,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkSearch,
+		Monitor:  e.monSearch,
+		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch},
+		Counters: &e.cntSearch,
 	}
 	return e, nil
 }
@@ -1397,7 +1388,7 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSearch(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Result), abort
@@ -1421,7 +1412,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSearch(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1466,8 +1457,8 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "search")
-	cs := e.cache0.Stats()
+	e.cntSearch.AddTo(s.Steps, "search")
+	cs := e.cacheSearch.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Evictions += cs.Evictions
@@ -1483,7 +1474,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkSearch.Counters()
 		st := s.Steps["search"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1588,11 +1579,11 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSearch.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheSearch.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -1602,12 +1593,12 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheSearch.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheSearch.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -1635,8 +1626,8 @@ func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheSearch != nil {
+		e.cacheSearch.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -1655,23 +1646,20 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSearch runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *SearcherExecutor) runSearch(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
+	return e.stepSearch.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v Result) Result {
+// flujogenCopyResult returns a deep copy of v.
+func flujogenCopyResult(v Result) Result {
 	c := v
-	c.Hits = flujogenCopy1(v.Hits)
+	c.Hits = flujogenCopySliceString(v.Hits)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -1680,22 +1668,22 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v Private) runtime.Hash {
+// flujogenHashPrivate adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashPrivate(h runtime.Hash, v Private) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddString(v.secret)
 	return h
 }
 
-// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash1(h runtime.Hash, v Key) runtime.Hash {
+// flujogenHashKey adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashKey(h runtime.Hash, v Key) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.N))
 	return h
 }
 
-// flujogenHash2 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash2(h runtime.Hash, v Query) runtime.Hash {
+// flujogenHashQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashQuery(h runtime.Hash, v Query) runtime.Hash {
 	h = h.AddString(v.Text)
 	h = h.AddInt(int64(v.Limit))
 	h = h.AddFloat(v.Score)

@@ -105,35 +105,35 @@ type FulfilExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "price".
-	k1   flujoimpl.Step[Order, Order]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPrice flujoimpl.Step[Order, Order]
+	cntPrice  flujoimpl.StepCounters
+	brkPrice  *runtime.Breaker
+	monPrice  *runtime.StepMonitor
 
 	// Step "quote".
-	k2   flujoimpl.Step[Order, Order]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQuote flujoimpl.Step[Order, Order]
+	cntQuote  flujoimpl.StepCounters
+	brkQuote  *runtime.Breaker
+	monQuote  *runtime.StepMonitor
 
 	// Step "ship".
-	k3     flujoimpl.Step[Order, Order]
-	cnt3   flujoimpl.StepCounters
-	brk3   *runtime.Breaker
-	cache3 *runtime.ResultCacheK[Order, Order]
-	mon3   *runtime.StepMonitor
+	stepShip  flujoimpl.Step[Order, Order]
+	cntShip   flujoimpl.StepCounters
+	brkShip   *runtime.Breaker
+	cacheShip *runtime.ResultCacheK[Order, Order]
+	monShip   *runtime.StepMonitor
 
 	// Step "pack".
-	k4   flujoimpl.Step[Order, Order]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepPack flujoimpl.Step[Order, Order]
+	cntPack  flujoimpl.StepCounters
+	brkPack  *runtime.Breaker
+	monPack  *runtime.StepMonitor
 
 	// Step "notify".
-	k5   flujoimpl.Step[Order, Order]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepNotify flujoimpl.Step[Order, Order]
+	cntNotify  flujoimpl.StepCounters
+	brkNotify  *runtime.Breaker
+	monNotify  *runtime.StepMonitor
 }
 
 // scratchFulfilExecutor is the pooled working space of the Parallel runs of FulfilExecutor, one field per Parallel.
@@ -174,19 +174,19 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("price", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkPrice, err = runtime.NewBreaker("price", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("quote", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkQuote, err = runtime.NewBreaker("quote", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("ship", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkShip, err = runtime.NewBreaker("ship", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("pack", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkPack, err = runtime.NewBreaker("pack", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("notify", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkNotify, err = runtime.NewBreaker("notify", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFulfilExecutor, resetscratchFulfilExecutor); err != nil {
@@ -201,18 +201,18 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache3, err = runtime.NewResultCacheK[Order, Order](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheShip, err = runtime.NewResultCacheK[Order, Order](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("price")
-	e.mon2 = e.monitor.Step("quote")
-	e.mon3 = e.monitor.Step("ship")
-	e.mon4 = e.monitor.Step("pack")
-	e.mon5 = e.monitor.Step("notify")
+	e.monPrice = e.monitor.Step("price")
+	e.monQuote = e.monitor.Step("quote")
+	e.monShip = e.monitor.Step("ship")
+	e.monPack = e.monitor.Step("pack")
+	e.monNotify = e.monitor.Step("notify")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -234,75 +234,75 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[Order, Order]{
-		Attempts: 4,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPrice = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "price",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Price(ctx, in)
 			},
-			Name: "price",
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Order, Order]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 4,
+		Breaker:  e.brkPrice,
+		Monitor:  e.monPrice,
+		Counters: &e.cntPrice,
+	}
+	e.stepQuote = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "quote",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Quote(ctx, in)
 			},
-			Name: "quote",
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Order, Order]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Cache:    e.cache3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkQuote,
+		Monitor:  e.monQuote,
+		Counters: &e.cntQuote,
+	}
+	e.stepShip = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "ship",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Ship(ctx, in)
 			},
-			Key: func(in Order) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "ship",
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Order, Order]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Order) (uint64, bool) {
+				return flujogenHashOrder(e.seed, in).Sum64(), true
+			},
+		},
+		Attempts: 2,
+		Breaker:  e.brkShip,
+		Monitor:  e.monShip,
+		Cache:    e.cacheShip,
+		Counters: &e.cntShip,
+	}
+	e.stepPack = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "pack",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Pack(ctx, in)
 			},
-			Name: "pack",
-		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(5000000)),
-	}
-	e.k5 = flujoimpl.Step[Order, Order]{
-		Attempts: 1,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkPack,
+		Monitor:  e.monPack,
+		Counters: &e.cntPack,
+	}
+	e.stepNotify = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "notify",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Notify(ctx, in)
 			},
-			Name: "notify",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 1,
+		Breaker:  e.brkNotify,
+		Monitor:  e.monNotify,
+		Counters: &e.cntNotify,
 	}
 	return e, nil
 }
@@ -316,7 +316,7 @@ func (e *FulfilExecutor) Execute(ctx context.Context, in Order) (Order, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFulfil(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Order), abort
@@ -340,7 +340,7 @@ func (e *FulfilExecutor) ExecuteResult(ctx context.Context, in Order, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFulfil(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -385,9 +385,9 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "price")
+	e.cntPrice.AddTo(s.Steps, "price")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPrice.Counters()
 		st := s.Steps["price"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -396,9 +396,9 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["price"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "quote")
+	e.cntQuote.AddTo(s.Steps, "quote")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQuote.Counters()
 		st := s.Steps["quote"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -407,8 +407,8 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["quote"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "ship")
-	cs := e.cache3.Stats()
+	e.cntShip.AddTo(s.Steps, "ship")
+	cs := e.cacheShip.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["ship"]
 		st.Cache.Evictions += cs.Evictions
@@ -424,7 +424,7 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkShip.Counters()
 		st := s.Steps["ship"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -433,9 +433,9 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["ship"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "pack")
+	e.cntPack.AddTo(s.Steps, "pack")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkPack.Counters()
 		st := s.Steps["pack"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -444,9 +444,9 @@ func (e *FulfilExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["pack"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "notify")
+	e.cntNotify.AddTo(s.Steps, "notify")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkNotify.Counters()
 		st := s.Steps["notify"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -551,15 +551,15 @@ func (e *FulfilExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000))})
+		_ = e.brkPrice.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQuote.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkShip.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPack.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkNotify.Renew(runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000))})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache3.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
+		_ = e.cacheShip.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -569,12 +569,12 @@ func (e *FulfilExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache3.RestoreCapacity()
+			e.cacheShip.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache3.Shrink(0.5)
+	e.cacheShip.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -602,8 +602,8 @@ func (e *FulfilExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache3 != nil {
-		e.cache3.Close()
+	if e.cacheShip != nil {
+		e.cacheShip.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -622,16 +622,16 @@ func (e *FulfilExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "fulfil".
-func (e *FulfilExecutor) run0(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+// runFulfil runs the Pipeline "fulfil".
+func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFulfil(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "fulfil".
-func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+// bodyFulfil is the composition of "fulfil".
+func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
 	res.Name = "fulfil"
 	res.Attempts = 1
 	if r.record {
@@ -640,7 +640,7 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 	var v0 Order
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runPrice(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -660,7 +660,7 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 	var v1 Order
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runQuote(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -680,7 +680,7 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 	var v2 Order
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runShip(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -700,7 +700,7 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 	var v3 Order
 	{
 		var cr flujo.StepResult
-		v3o, abort := e.run4(ctx, v2, r, &cr)
+		v3o, abort := e.runPack(ctx, v2, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -720,7 +720,7 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 	var v4 Order
 	{
 		var cr flujo.StepResult
-		v4o, abort := e.run5(ctx, v3, r, &cr)
+		v4o, abort := e.runNotify(ctx, v3, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -744,48 +744,33 @@ func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[str
 	return v4, nil
 }
 
-// run1 runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
+func (e *FulfilExecutor) runPrice(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepPrice.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQuote runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
+func (e *FulfilExecutor) runQuote(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepQuote.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run3 runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runShip runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
+func (e *FulfilExecutor) runShip(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepShip.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run4 runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
-func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPack runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
+func (e *FulfilExecutor) runPack(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepPack.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run5 runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runNotify runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FulfilExecutor) runNotify(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepNotify.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v Order) runtime.Hash {
+// flujogenHashOrder adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashOrder(h runtime.Hash, v Order) runtime.Hash {
 	h = h.AddString(v.ID)
 	h = h.AddInt(int64(v.PriceFailures))
 	h = h.AddBool(v.Block)

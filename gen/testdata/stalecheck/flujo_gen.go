@@ -99,16 +99,16 @@ type DoublerExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "double".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepDouble flujoimpl.Step[int, int]
+	cntDouble  flujoimpl.StepCounters
+	brkDouble  *runtime.Breaker
+	monDouble  *runtime.StepMonitor
 
 	// Step "inc".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepInc flujoimpl.Step[int, int]
+	cntInc  flujoimpl.StepCounters
+	brkInc  *runtime.Breaker
+	monInc  *runtime.StepMonitor
 }
 
 // scratchDoublerExecutor is the pooled working space of the Parallel runs of DoublerExecutor, one field per Parallel.
@@ -146,10 +146,10 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("double", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDouble, err = runtime.NewBreaker("double", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchDoublerExecutor, resetscratchDoublerExecutor); err != nil {
@@ -163,8 +163,8 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("double")
-	e.mon2 = e.monitor.Step("inc")
+	e.monDouble = e.monitor.Step("double")
+	e.monInc = e.monitor.Step("inc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -185,31 +185,31 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 3,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepDouble = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "double",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Double(ctx, in)
 			},
-			Name: "double",
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[int, int]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 3,
+		Breaker:  e.brkDouble,
+		Monitor:  e.monDouble,
+		Counters: &e.cntDouble,
+	}
+	e.stepInc = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "inc",
 			Call: func(_ context.Context, in int, _ any) (int, error) {
 				return Inc(in), nil
 			},
-			Name: "inc",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkInc,
+		Monitor:  e.monInc,
+		Counters: &e.cntInc,
 	}
 	return e, nil
 }
@@ -223,7 +223,7 @@ func (e *DoublerExecutor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDoubler(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -247,7 +247,7 @@ func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, opts ...flu
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDoubler(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -292,9 +292,9 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "double")
+	e.cntDouble.AddTo(s.Steps, "double")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkDouble.Counters()
 		st := s.Steps["double"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -303,9 +303,9 @@ func (e *DoublerExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["double"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "inc")
+	e.cntInc.AddTo(s.Steps, "inc")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkInc.Counters()
 		st := s.Steps["inc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -409,8 +409,8 @@ func (e *DoublerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDouble.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -463,16 +463,16 @@ func (e *DoublerExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "doubler".
-func (e *DoublerExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runDoubler runs the Pipeline "doubler".
+func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyDoubler(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "doubler".
-func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyDoubler is the composition of "doubler".
+func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "doubler"
 	res.Attempts = 1
 	if r.record {
@@ -481,7 +481,7 @@ func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[stru
 	var v0 int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runDouble(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -501,7 +501,7 @@ func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[stru
 	var v1 int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runInc(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -525,18 +525,12 @@ func (e *DoublerExecutor) body0(ctx context.Context, in int, r *flujogenRun[stru
 	return v1, nil
 }
 
-// run1 runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *DoublerExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDouble runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *DoublerExecutor) runDouble(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepDouble.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *DoublerExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *DoublerExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }

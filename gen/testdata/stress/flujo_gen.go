@@ -112,43 +112,43 @@ type LoudConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
+	monLa  *runtime.StepMonitor
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
+	monLb  *runtime.StepMonitor
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
+	monLr  *runtime.StepMonitor
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
+	monLc  *runtime.StepMonitor
 }
 
 // scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
 type scratchLoudConflictExecutor struct {
-	p0 scratchLoudConflictExecutor0
+	parLfan scratchLoudConflictExecutorLfan
 }
 
 func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
 	return scratchLoudConflictExecutor{
-		p0: scratchLoudConflictExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
 	*u = scratchLoudConflictExecutor{
-		p0: scratchLoudConflictExecutor0{done: u.p0.done},
+		parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -179,16 +179,16 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor); err != nil {
@@ -202,10 +202,10 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
+	e.monLa = e.monitor.Step("la")
+	e.monLb = e.monitor.Step("lb")
+	e.monLr = e.monitor.Step("lr")
+	e.monLc = e.monitor.Step("lc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -226,11 +226,9 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -240,19 +238,19 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Monitor:  e.monLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -262,46 +260,48 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Monitor:  e.monLb,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Monitor:  e.monLr,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Monitor:  e.monLc,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -318,7 +318,7 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -353,7 +353,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -400,9 +400,9 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
+	e.cntLa.AddTo(s.Steps, "la")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLa.Counters()
 		st := s.Steps["la"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -411,9 +411,9 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "lb")
+	e.cntLb.AddTo(s.Steps, "lb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLb.Counters()
 		st := s.Steps["lb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -422,9 +422,9 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "lr")
+	e.cntLr.AddTo(s.Steps, "lr")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkLr.Counters()
 		st := s.Steps["lr"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -433,9 +433,9 @@ func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "lc")
+	e.cntLc.AddTo(s.Steps, "lc")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkLc.Counters()
 		st := s.Steps["lc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -539,10 +539,10 @@ func (e *LoudConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -595,18 +595,18 @@ func (e *LoudConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudConflictExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudConflictExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudConflictExecutor0 struct {
+// scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudConflictExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -622,15 +622,15 @@ type scratchLoudConflictExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudConflictExecutor0 returns working space for parallel "lfan".
-func (e *LoudConflictExecutor) getscratchLoudConflictExecutor0() *scratchLoudConflictExecutor0 {
+// getscratchLoudConflictExecutorLfan returns working space for parallel "lfan".
+func (e *LoudConflictExecutor) getscratchLoudConflictExecutorLfan() *scratchLoudConflictExecutorLfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudConflictExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -639,11 +639,11 @@ func (e *LoudConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err e
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudConflictExecutor0()
+	sc := e.getscratchLoudConflictExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -660,7 +660,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -678,7 +678,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -694,7 +694,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -748,7 +748,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -766,23 +766,19 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -790,31 +786,19 @@ func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudConflictExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudConflictExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -840,43 +824,43 @@ type LoudIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
+	monLa  *runtime.StepMonitor
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
+	monLb  *runtime.StepMonitor
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
+	monLr  *runtime.StepMonitor
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
+	monLc  *runtime.StepMonitor
 }
 
 // scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
 type scratchLoudIgnoreExecutor struct {
-	p0 scratchLoudIgnoreExecutor0
+	parLfan scratchLoudIgnoreExecutorLfan
 }
 
 func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
 	return scratchLoudIgnoreExecutor{
-		p0: scratchLoudIgnoreExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
 	*u = scratchLoudIgnoreExecutor{
-		p0: scratchLoudIgnoreExecutor0{done: u.p0.done},
+		parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -907,16 +891,16 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor); err != nil {
@@ -930,10 +914,10 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
+	e.monLa = e.monitor.Step("la")
+	e.monLb = e.monitor.Step("lb")
+	e.monLr = e.monitor.Step("lr")
+	e.monLc = e.monitor.Step("lc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -954,11 +938,9 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -968,19 +950,19 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Monitor:  e.monLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -990,46 +972,48 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Monitor:  e.monLb,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Monitor:  e.monLr,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Monitor:  e.monLc,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -1046,7 +1030,7 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -1081,7 +1065,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1128,9 +1112,9 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
+	e.cntLa.AddTo(s.Steps, "la")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLa.Counters()
 		st := s.Steps["la"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1139,9 +1123,9 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "lb")
+	e.cntLb.AddTo(s.Steps, "lb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLb.Counters()
 		st := s.Steps["lb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1150,9 +1134,9 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "lr")
+	e.cntLr.AddTo(s.Steps, "lr")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkLr.Counters()
 		st := s.Steps["lr"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1161,9 +1145,9 @@ func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "lc")
+	e.cntLc.AddTo(s.Steps, "lc")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkLc.Counters()
 		st := s.Steps["lc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1267,10 +1251,10 @@ func (e *LoudIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1323,18 +1307,18 @@ func (e *LoudIgnoreExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudIgnoreExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudIgnoreExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudIgnoreExecutor0 struct {
+// scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudIgnoreExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -1350,15 +1334,15 @@ type scratchLoudIgnoreExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudIgnoreExecutor0 returns working space for parallel "lfan".
-func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutor0() *scratchLoudIgnoreExecutor0 {
+// getscratchLoudIgnoreExecutorLfan returns working space for parallel "lfan".
+func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutorLfan() *scratchLoudIgnoreExecutorLfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudIgnoreExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -1367,11 +1351,11 @@ func (e *LoudIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err err
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudIgnoreExecutor0()
+	sc := e.getscratchLoudIgnoreExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -1388,7 +1372,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -1406,7 +1390,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -1422,7 +1406,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -1467,7 +1451,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = abort
 		return *new(Item), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -1485,23 +1469,19 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -1509,31 +1489,19 @@ func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudIgnoreExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudIgnoreExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1559,43 +1527,43 @@ type LoudKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
+	monLa  *runtime.StepMonitor
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
+	monLb  *runtime.StepMonitor
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
+	monLr  *runtime.StepMonitor
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
+	monLc  *runtime.StepMonitor
 }
 
 // scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
 type scratchLoudKeepFirstExecutor struct {
-	p0 scratchLoudKeepFirstExecutor0
+	parLfan scratchLoudKeepFirstExecutorLfan
 }
 
 func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
 	return scratchLoudKeepFirstExecutor{
-		p0: scratchLoudKeepFirstExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
 	*u = scratchLoudKeepFirstExecutor{
-		p0: scratchLoudKeepFirstExecutor0{done: u.p0.done},
+		parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -1626,16 +1594,16 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor); err != nil {
@@ -1649,10 +1617,10 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
+	e.monLa = e.monitor.Step("la")
+	e.monLb = e.monitor.Step("lb")
+	e.monLr = e.monitor.Step("lr")
+	e.monLc = e.monitor.Step("lc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1673,11 +1641,9 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -1687,19 +1653,19 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Monitor:  e.monLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -1709,46 +1675,48 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Monitor:  e.monLb,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Monitor:  e.monLr,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Monitor:  e.monLc,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -1765,7 +1733,7 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -1800,7 +1768,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1847,9 +1815,9 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
+	e.cntLa.AddTo(s.Steps, "la")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLa.Counters()
 		st := s.Steps["la"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1858,9 +1826,9 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "lb")
+	e.cntLb.AddTo(s.Steps, "lb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLb.Counters()
 		st := s.Steps["lb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1869,9 +1837,9 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "lr")
+	e.cntLr.AddTo(s.Steps, "lr")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkLr.Counters()
 		st := s.Steps["lr"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1880,9 +1848,9 @@ func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "lc")
+	e.cntLc.AddTo(s.Steps, "lc")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkLc.Counters()
 		st := s.Steps["lc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1986,10 +1954,10 @@ func (e *LoudKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2042,18 +2010,18 @@ func (e *LoudKeepFirstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudKeepFirstExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudKeepFirstExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudKeepFirstExecutor0 struct {
+// scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudKeepFirstExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -2069,15 +2037,15 @@ type scratchLoudKeepFirstExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudKeepFirstExecutor0 returns working space for parallel "lfan".
-func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutor0() *scratchLoudKeepFirstExecutor0 {
+// getscratchLoudKeepFirstExecutorLfan returns working space for parallel "lfan".
+func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutorLfan() *scratchLoudKeepFirstExecutorLfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudKeepFirstExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -2086,11 +2054,11 @@ func (e *LoudKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err 
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudKeepFirstExecutor0()
+	sc := e.getscratchLoudKeepFirstExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -2107,7 +2075,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -2125,7 +2093,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -2141,7 +2109,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -2195,7 +2163,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -2213,23 +2181,19 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -2237,31 +2201,19 @@ func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudKeepFirstExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudKeepFirstExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2290,11 +2242,11 @@ type LoudMapExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lm".
-	k1     flujoimpl.Step[Item, Item]
-	cnt1   flujoimpl.StepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCache[Item]
-	mon1   *runtime.StepMonitor
+	stepLm  flujoimpl.Step[Item, Item]
+	cntLm   flujoimpl.StepCounters
+	brkLm   *runtime.Breaker
+	cacheLm *runtime.ResultCache[Item]
+	monLm   *runtime.StepMonitor
 }
 
 // scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
@@ -2334,7 +2286,7 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLm, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudMapExecutor, resetscratchLoudMapExecutor); err != nil {
@@ -2349,14 +2301,14 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache1, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLm, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lm")
+	e.monLm = e.monitor.Step("lm")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2378,26 +2330,26 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache1},
-		Counters: &e.cnt1,
+	e.stepLm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lm",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudM(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "lm",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHashItem(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopyItem,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkLm,
+		Monitor:  e.monLm,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm},
+		Counters: &e.cntLm,
 	}
 	return e, nil
 }
@@ -2411,7 +2363,7 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLmap(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
@@ -2436,7 +2388,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLmap(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2482,8 +2434,8 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lm")
-	cs := e.cache1.Stats()
+	e.cntLm.AddTo(s.Steps, "lm")
+	cs := e.cacheLm.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lm"]
 		st.Cache.Evictions += cs.Evictions
@@ -2499,7 +2451,7 @@ func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLm.Counters()
 		st := s.Steps["lm"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2604,11 +2556,11 @@ func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheLm.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -2618,12 +2570,12 @@ func (e *LoudMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache1.RestoreCapacity()
+			e.cacheLm.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
+	e.cacheLm.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -2651,8 +2603,8 @@ func (e *LoudMapExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache1 != nil {
-		e.cache1.Close()
+	if e.cacheLm != nil {
+		e.cacheLm.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -2671,18 +2623,18 @@ func (e *LoudMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "lmap".
-func (e *LoudMapExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// runLmap runs the Map "lmap".
+func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLmap(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "lmap".
-func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// bodyLmap is the composition of "lmap".
+func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "lmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -2694,7 +2646,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runLm(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -2746,7 +2698,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runLm(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -2786,13 +2738,9 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 	return outs, nil
 }
 
-// run1 runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepLm.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2818,43 +2766,43 @@ type LoudNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
+	monLa  *runtime.StepMonitor
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
+	monLb  *runtime.StepMonitor
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
+	monLr  *runtime.StepMonitor
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
+	monLc  *runtime.StepMonitor
 }
 
 // scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
 type scratchLoudNoMergeExecutor struct {
-	p0 scratchLoudNoMergeExecutor0
+	parLfan scratchLoudNoMergeExecutorLfan
 }
 
 func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
 	return scratchLoudNoMergeExecutor{
-		p0: scratchLoudNoMergeExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
 	*u = scratchLoudNoMergeExecutor{
-		p0: scratchLoudNoMergeExecutor0{done: u.p0.done},
+		parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -2885,16 +2833,16 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor); err != nil {
@@ -2908,10 +2856,10 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
+	e.monLa = e.monitor.Step("la")
+	e.monLb = e.monitor.Step("lb")
+	e.monLr = e.monitor.Step("lr")
+	e.monLc = e.monitor.Step("lc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2932,11 +2880,9 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2946,19 +2892,19 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Monitor:  e.monLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2968,46 +2914,48 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Monitor:  e.monLb,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Monitor:  e.monLr,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Monitor:  e.monLc,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -3024,7 +2972,7 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -3059,7 +3007,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3106,9 +3054,9 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
+	e.cntLa.AddTo(s.Steps, "la")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLa.Counters()
 		st := s.Steps["la"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3117,9 +3065,9 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "lb")
+	e.cntLb.AddTo(s.Steps, "lb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLb.Counters()
 		st := s.Steps["lb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3128,9 +3076,9 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "lr")
+	e.cntLr.AddTo(s.Steps, "lr")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkLr.Counters()
 		st := s.Steps["lr"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3139,9 +3087,9 @@ func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "lc")
+	e.cntLc.AddTo(s.Steps, "lc")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkLc.Counters()
 		st := s.Steps["lc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3245,10 +3193,10 @@ func (e *LoudNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3301,18 +3249,18 @@ func (e *LoudNoMergeExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudNoMergeExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudNoMergeExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudNoMergeExecutor0 struct {
+// scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudNoMergeExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -3328,15 +3276,15 @@ type scratchLoudNoMergeExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudNoMergeExecutor0 returns working space for parallel "lfan".
-func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutor0() *scratchLoudNoMergeExecutor0 {
+// getscratchLoudNoMergeExecutorLfan returns working space for parallel "lfan".
+func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutorLfan() *scratchLoudNoMergeExecutorLfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudNoMergeExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -3345,11 +3293,11 @@ func (e *LoudNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err er
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudNoMergeExecutor0()
+	sc := e.getscratchLoudNoMergeExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3366,7 +3314,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -3384,7 +3332,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -3400,7 +3348,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -3454,7 +3402,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -3466,23 +3414,19 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -3490,31 +3434,19 @@ func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudNoMergeExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudNoMergeExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3543,44 +3475,44 @@ type LoudSeqExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepSeed flujoimpl.Step[Item, Item]
+	cntSeed  flujoimpl.StepCounters
+	brkSeed  *runtime.Breaker
+	monSeed  *runtime.StepMonitor
 
 	// Step "la".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
+	monLa  *runtime.StepMonitor
 
 	// Step "lb".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
+	monLb  *runtime.StepMonitor
 
 	// Step "lc".
-	k5     flujoimpl.Step[Item, Item]
-	cnt5   flujoimpl.StepCounters
-	brk5   *runtime.Breaker
-	cache5 *runtime.ResultCache[Item]
-	mon5   *runtime.StepMonitor
+	stepLc  flujoimpl.Step[Item, Item]
+	cntLc   flujoimpl.StepCounters
+	brkLc   *runtime.Breaker
+	cacheLc *runtime.ResultCache[Item]
+	monLc   *runtime.StepMonitor
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
 type scratchLoudSeqExecutor struct {
-	p2 scratchLoudSeqExecutor2
+	parLfan scratchLoudSeqExecutorLfan
 }
 
 func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
 	return scratchLoudSeqExecutor{
-		p2: scratchLoudSeqExecutor2{done: make(chan int, 3)},
+		parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
 	*u = scratchLoudSeqExecutor{
-		p2: scratchLoudSeqExecutor2{done: u.p2.done},
+		parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -3611,16 +3543,16 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor); err != nil {
@@ -3635,17 +3567,17 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("seed")
-	e.mon3 = e.monitor.Step("la")
-	e.mon4 = e.monitor.Step("lb")
-	e.mon5 = e.monitor.Step("lc")
+	e.monSeed = e.monitor.Step("seed")
+	e.monLa = e.monitor.Step("la")
+	e.monLb = e.monitor.Step("lb")
+	e.monLc = e.monitor.Step("lc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3667,11 +3599,9 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "seed",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -3681,19 +3611,19 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "seed",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkSeed,
+		Monitor:  e.monSeed,
+		Counters: &e.cntSeed,
 	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -3703,19 +3633,19 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkLa,
+		Monitor:  e.monLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -3725,35 +3655,37 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk5,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache5},
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Monitor:  e.monLb,
+		Counters: &e.cntLb,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHashItem(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopyItem,
 		},
-		Monitor: e.mon5,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Monitor:  e.monLc,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc},
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -3770,7 +3702,7 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLseq(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -3805,7 +3737,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLseq(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -3852,9 +3784,9 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "seed")
+	e.cntSeed.AddTo(s.Steps, "seed")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSeed.Counters()
 		st := s.Steps["seed"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3863,9 +3795,9 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["seed"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "la")
+	e.cntLa.AddTo(s.Steps, "la")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkLa.Counters()
 		st := s.Steps["la"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3874,9 +3806,9 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "lb")
+	e.cntLb.AddTo(s.Steps, "lb")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkLb.Counters()
 		st := s.Steps["lb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3885,8 +3817,8 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "lc")
-	cs := e.cache5.Stats()
+	e.cntLc.AddTo(s.Steps, "lc")
+	cs := e.cacheLc.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lc"]
 		st.Cache.Evictions += cs.Evictions
@@ -3902,7 +3834,7 @@ func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkLc.Counters()
 		st := s.Steps["lc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4007,14 +3939,14 @@ func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheLc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -4024,12 +3956,12 @@ func (e *LoudSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache5.RestoreCapacity()
+			e.cacheLc.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache5.Shrink(0.5)
+	e.cacheLc.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -4057,8 +3989,8 @@ func (e *LoudSeqExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache5 != nil {
-		e.cache5.Close()
+	if e.cacheLc != nil {
+		e.cacheLc.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -4077,16 +4009,16 @@ func (e *LoudSeqExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "lseq".
-func (e *LoudSeqExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLseq runs the Pipeline "lseq".
+func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLseq(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "lseq".
-func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLseq is the composition of "lseq".
+func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lseq"
 	res.Attempts = 1
 	if r.record {
@@ -4095,7 +4027,7 @@ func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[Sta
 	var v0 Item
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runSeed(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -4115,7 +4047,7 @@ func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[Sta
 	var v1 Item
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runLfan(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -4139,27 +4071,23 @@ func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[Sta
 	return v1, nil
 }
 
-// run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepSeed.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Parallel "lfan".
-func (e *LoudSeqExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudSeqExecutor2 is the working space of one run of parallel "lfan".
-type scratchLoudSeqExecutor2 struct {
+// scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudSeqExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -4175,15 +4103,15 @@ type scratchLoudSeqExecutor2 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudSeqExecutor2 returns working space for parallel "lfan".
-func (e *LoudSeqExecutor) getscratchLoudSeqExecutor2() *scratchLoudSeqExecutor2 {
+// getscratchLoudSeqExecutorLfan returns working space for parallel "lfan".
+func (e *LoudSeqExecutor) getscratchLoudSeqExecutorLfan() *scratchLoudSeqExecutorLfan {
 	u := e.scratch.Get()
-	u.p2.owner = u
-	return &u.p2
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join2 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudSeqExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -4192,11 +4120,11 @@ func (e *LoudSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error)
 	return Join3(a0, a1, a2), nil
 }
 
-// body2 is the composition of "lfan".
-func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudSeqExecutor2()
+	sc := e.getscratchLoudSeqExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -4213,7 +4141,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4231,7 +4159,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4247,7 +4175,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -4301,7 +4229,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -4319,31 +4247,19 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	return out, nil
 }
 
-// run3 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudSeqExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudSeqExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4369,43 +4285,43 @@ type LoudUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
+	monLa  *runtime.StepMonitor
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
+	monLb  *runtime.StepMonitor
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
+	monLr  *runtime.StepMonitor
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
+	monLc  *runtime.StepMonitor
 }
 
 // scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
 type scratchLoudUpdateExecutor struct {
-	p0 scratchLoudUpdateExecutor0
+	parLfan scratchLoudUpdateExecutorLfan
 }
 
 func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
 	return scratchLoudUpdateExecutor{
-		p0: scratchLoudUpdateExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
 	*u = scratchLoudUpdateExecutor{
-		p0: scratchLoudUpdateExecutor0{done: u.p0.done},
+		parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -4436,16 +4352,16 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor); err != nil {
@@ -4459,10 +4375,10 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("la")
-	e.mon2 = e.monitor.Step("lb")
-	e.mon3 = e.monitor.Step("lr")
-	e.mon4 = e.monitor.Step("lc")
+	e.monLa = e.monitor.Step("la")
+	e.monLb = e.monitor.Step("lb")
+	e.monLr = e.monitor.Step("lr")
+	e.monLc = e.monitor.Step("lc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4483,11 +4399,9 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -4497,19 +4411,19 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Monitor:  e.monLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -4519,46 +4433,48 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Monitor:  e.monLb,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Monitor:  e.monLr,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Monitor:  e.monLc,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -4575,7 +4491,7 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -4610,7 +4526,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4657,9 +4573,9 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "la")
+	e.cntLa.AddTo(s.Steps, "la")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLa.Counters()
 		st := s.Steps["la"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4668,9 +4584,9 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["la"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "lb")
+	e.cntLb.AddTo(s.Steps, "lb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLb.Counters()
 		st := s.Steps["lb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4679,9 +4595,9 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "lr")
+	e.cntLr.AddTo(s.Steps, "lr")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkLr.Counters()
 		st := s.Steps["lr"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4690,9 +4606,9 @@ func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lr"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "lc")
+	e.cntLc.AddTo(s.Steps, "lc")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkLc.Counters()
 		st := s.Steps["lc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4796,10 +4712,10 @@ func (e *LoudUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4852,18 +4768,18 @@ func (e *LoudUpdateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudUpdateExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudUpdateExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudUpdateExecutor0 struct {
+// scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudUpdateExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -4879,15 +4795,15 @@ type scratchLoudUpdateExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudUpdateExecutor0 returns working space for parallel "lfan".
-func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutor0() *scratchLoudUpdateExecutor0 {
+// getscratchLoudUpdateExecutorLfan returns working space for parallel "lfan".
+func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutorLfan() *scratchLoudUpdateExecutorLfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudUpdateExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -4896,11 +4812,11 @@ func (e *LoudUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err err
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudUpdateExecutor0()
+	sc := e.getscratchLoudUpdateExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -4917,7 +4833,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4935,7 +4851,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4951,7 +4867,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5005,7 +4921,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -5023,23 +4939,19 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -5047,31 +4959,19 @@ func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudUpdateExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudUpdateExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5097,33 +4997,33 @@ type MapFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qc".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	// Step "qm".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQm flujoimpl.Step[Item, Item]
+	cntQm  flujoimpl.StepCounters
+	brkQm  *runtime.Breaker
+	monQm  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMapFanExecutor is the pooled working space of the Parallel runs of MapFanExecutor, one field per Parallel.
 type scratchMapFanExecutor struct {
-	p1 scratchMapFanExecutor1
+	parInner scratchMapFanExecutorInner
 }
 
 func newscratchMapFanExecutor() scratchMapFanExecutor {
 	return scratchMapFanExecutor{
-		p1: scratchMapFanExecutor1{done: make(chan int, 2)},
+		parInner: scratchMapFanExecutorInner{done: make(chan int, 2)},
 	}
 }
 func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
 	*u = scratchMapFanExecutor{
-		p1: scratchMapFanExecutor1{done: u.p1.done},
+		parInner: scratchMapFanExecutorInner{done: u.parInner.done},
 	}
 }
 
@@ -5154,10 +5054,10 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchMapFanExecutor, resetscratchMapFanExecutor); err != nil {
@@ -5171,8 +5071,8 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("qc")
-	e.mon3 = e.monitor.Step("qm")
+	e.monQc = e.monitor.Step("qc")
+	e.monQm = e.monitor.Step("qm")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5193,37 +5093,37 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
+	}
+	e.stepQm = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qm",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietM(ctx, in)
 			},
-			Name: "qm",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkQm,
+		Monitor:  e.monQm,
+		Counters: &e.cntQm,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -5240,7 +5140,7 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
@@ -5265,7 +5165,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5311,9 +5211,9 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5322,9 +5222,9 @@ func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qc"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qm")
+	e.cntQm.AddTo(s.Steps, "qm")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQm.Counters()
 		st := s.Steps["qm"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5428,8 +5328,8 @@ func (e *MapFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5482,18 +5382,18 @@ func (e *MapFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "mfan".
-func (e *MapFanExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// runMfan runs the Map "mfan".
+func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "mfan".
-func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// bodyMfan is the composition of "mfan".
+func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "mfan"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -5505,7 +5405,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runInner(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -5556,7 +5456,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runInner(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -5599,18 +5499,18 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 	return outs, nil
 }
 
-// run1 runs the Parallel "inner".
-func (e *MapFanExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+// runInner runs the Parallel "inner".
+func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMapFanExecutor1 is the working space of one run of parallel "inner".
-type scratchMapFanExecutor1 struct {
+// scratchMapFanExecutorInner is the working space of one run of parallel "inner".
+type scratchMapFanExecutorInner struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -5622,15 +5522,15 @@ type scratchMapFanExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchMapFanExecutor1 returns working space for parallel "inner".
-func (e *MapFanExecutor) getscratchMapFanExecutor1() *scratchMapFanExecutor1 {
+// getscratchMapFanExecutorInner returns working space for parallel "inner".
+func (e *MapFanExecutor) getscratchMapFanExecutorInner() *scratchMapFanExecutorInner {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parInner.owner = u
+	return &u.parInner
 }
 
-// join1 calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
-func (e *MapFanExecutor) join1(a0 Item, a1 Item) (out Item, err error) {
+// joinInner calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
+func (e *MapFanExecutor) joinInner(a0 Item, a1 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "inner", Value: p, Stack: debug.Stack()}
@@ -5639,11 +5539,11 @@ func (e *MapFanExecutor) join1(a0 Item, a1 Item) (out Item, err error) {
 	return Join2(a0, a1), nil
 }
 
-// body1 is the composition of "inner".
-func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+// bodyInner is the composition of "inner".
+func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	sc := e.getscratchMapFanExecutor1()
+	sc := e.getscratchMapFanExecutorInner()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -5657,7 +5557,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQc(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5673,7 +5573,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQm(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5730,7 +5630,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinInner(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -5742,22 +5642,14 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	return out, nil
 }
 
-// run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFanExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQm.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5783,39 +5675,39 @@ type QuietConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
+	monQb  *runtime.StepMonitor
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietConflictExecutor is the pooled working space of the Parallel runs of QuietConflictExecutor, one field per Parallel.
 type scratchQuietConflictExecutor struct {
-	p0 scratchQuietConflictExecutor0
+	parQfan scratchQuietConflictExecutorQfan
 }
 
 func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
 	return scratchQuietConflictExecutor{
-		p0: scratchQuietConflictExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
 	*u = scratchQuietConflictExecutor{
-		p0: scratchQuietConflictExecutor0{done: u.p0.done},
+		parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -5846,13 +5738,13 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor); err != nil {
@@ -5866,9 +5758,9 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
+	e.monQa = e.monitor.Step("qa")
+	e.monQb = e.monitor.Step("qb")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5889,11 +5781,9 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -5903,19 +5793,19 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -5925,29 +5815,31 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Monitor:  e.monQb,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -5967,7 +5859,7 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -6002,7 +5894,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6049,9 +5941,9 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6060,9 +5952,9 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "qb")
+	e.cntQb.AddTo(s.Steps, "qb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQb.Counters()
 		st := s.Steps["qb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6071,9 +5963,9 @@ func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6177,9 +6069,9 @@ func (e *QuietConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6232,18 +6124,18 @@ func (e *QuietConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietConflictExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietConflictExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietConflictExecutor0 struct {
+// scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietConflictExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -6259,15 +6151,15 @@ type scratchQuietConflictExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietConflictExecutor0 returns working space for parallel "qfan".
-func (e *QuietConflictExecutor) getscratchQuietConflictExecutor0() *scratchQuietConflictExecutor0 {
+// getscratchQuietConflictExecutorQfan returns working space for parallel "qfan".
+func (e *QuietConflictExecutor) getscratchQuietConflictExecutorQfan() *scratchQuietConflictExecutorQfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietConflictExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -6276,11 +6168,11 @@ func (e *QuietConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err 
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietConflictExecutor0()
+	sc := e.getscratchQuietConflictExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -6296,7 +6188,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -6314,7 +6206,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -6330,7 +6222,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -6387,7 +6279,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -6405,31 +6297,19 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietConflictExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietConflictExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6455,39 +6335,39 @@ type QuietIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
+	monQb  *runtime.StepMonitor
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietIgnoreExecutor is the pooled working space of the Parallel runs of QuietIgnoreExecutor, one field per Parallel.
 type scratchQuietIgnoreExecutor struct {
-	p0 scratchQuietIgnoreExecutor0
+	parQfan scratchQuietIgnoreExecutorQfan
 }
 
 func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
 	return scratchQuietIgnoreExecutor{
-		p0: scratchQuietIgnoreExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
 	*u = scratchQuietIgnoreExecutor{
-		p0: scratchQuietIgnoreExecutor0{done: u.p0.done},
+		parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -6518,13 +6398,13 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor); err != nil {
@@ -6538,9 +6418,9 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
+	e.monQa = e.monitor.Step("qa")
+	e.monQb = e.monitor.Step("qb")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6561,11 +6441,9 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6575,19 +6453,19 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6597,29 +6475,31 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Monitor:  e.monQb,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -6639,7 +6519,7 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -6674,7 +6554,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6721,9 +6601,9 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6732,9 +6612,9 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "qb")
+	e.cntQb.AddTo(s.Steps, "qb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQb.Counters()
 		st := s.Steps["qb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6743,9 +6623,9 @@ func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6849,9 +6729,9 @@ func (e *QuietIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6904,18 +6784,18 @@ func (e *QuietIgnoreExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietIgnoreExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietIgnoreExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietIgnoreExecutor0 struct {
+// scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietIgnoreExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -6931,15 +6811,15 @@ type scratchQuietIgnoreExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietIgnoreExecutor0 returns working space for parallel "qfan".
-func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutor0() *scratchQuietIgnoreExecutor0 {
+// getscratchQuietIgnoreExecutorQfan returns working space for parallel "qfan".
+func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutorQfan() *scratchQuietIgnoreExecutorQfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietIgnoreExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -6948,11 +6828,11 @@ func (e *QuietIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err er
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietIgnoreExecutor0()
+	sc := e.getscratchQuietIgnoreExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -6968,7 +6848,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -6986,7 +6866,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -7002,7 +6882,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -7050,7 +6930,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Err = abort
 		return *new(Item), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -7068,31 +6948,19 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietIgnoreExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietIgnoreExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7118,39 +6986,39 @@ type QuietKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
+	monQb  *runtime.StepMonitor
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietKeepFirstExecutor is the pooled working space of the Parallel runs of QuietKeepFirstExecutor, one field per Parallel.
 type scratchQuietKeepFirstExecutor struct {
-	p0 scratchQuietKeepFirstExecutor0
+	parQfan scratchQuietKeepFirstExecutorQfan
 }
 
 func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
 	return scratchQuietKeepFirstExecutor{
-		p0: scratchQuietKeepFirstExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
 	*u = scratchQuietKeepFirstExecutor{
-		p0: scratchQuietKeepFirstExecutor0{done: u.p0.done},
+		parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -7181,13 +7049,13 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor); err != nil {
@@ -7201,9 +7069,9 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
+	e.monQa = e.monitor.Step("qa")
+	e.monQb = e.monitor.Step("qb")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7224,11 +7092,9 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -7238,19 +7104,19 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -7260,29 +7126,31 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Monitor:  e.monQb,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -7302,7 +7170,7 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -7337,7 +7205,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7384,9 +7252,9 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7395,9 +7263,9 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "qb")
+	e.cntQb.AddTo(s.Steps, "qb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQb.Counters()
 		st := s.Steps["qb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7406,9 +7274,9 @@ func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7512,9 +7380,9 @@ func (e *QuietKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -7567,18 +7435,18 @@ func (e *QuietKeepFirstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietKeepFirstExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietKeepFirstExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietKeepFirstExecutor0 struct {
+// scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietKeepFirstExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -7594,15 +7462,15 @@ type scratchQuietKeepFirstExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietKeepFirstExecutor0 returns working space for parallel "qfan".
-func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutor0() *scratchQuietKeepFirstExecutor0 {
+// getscratchQuietKeepFirstExecutorQfan returns working space for parallel "qfan".
+func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutorQfan() *scratchQuietKeepFirstExecutorQfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietKeepFirstExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -7611,11 +7479,11 @@ func (e *QuietKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietKeepFirstExecutor0()
+	sc := e.getscratchQuietKeepFirstExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -7631,7 +7499,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -7649,7 +7517,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -7665,7 +7533,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -7722,7 +7590,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -7740,31 +7608,19 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietKeepFirstExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietKeepFirstExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7790,10 +7646,10 @@ type QuietMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qm".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQm flujoimpl.Step[Item, Item]
+	cntQm  flujoimpl.StepCounters
+	brkQm  *runtime.Breaker
+	monQm  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -7835,7 +7691,7 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietMapExecutor, resetscratchQuietMapExecutor); err != nil {
@@ -7849,7 +7705,7 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qm")
+	e.monQm = e.monitor.Step("qm")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7870,21 +7726,21 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "qm",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietM(ctx, in)
 			},
-			Name: "qm",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkQm,
+		Monitor:  e.monQm,
+		Counters: &e.cntQm,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -7901,7 +7757,7 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQmap(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
@@ -7926,7 +7782,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQmap(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7972,9 +7828,9 @@ func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qm")
+	e.cntQm.AddTo(s.Steps, "qm")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQm.Counters()
 		st := s.Steps["qm"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8078,7 +7934,7 @@ func (e *QuietMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -8131,18 +7987,18 @@ func (e *QuietMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "qmap".
-func (e *QuietMapExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// runQmap runs the Map "qmap".
+func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQmap(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "qmap".
-func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// bodyQmap is the composition of "qmap".
+func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "qmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -8154,7 +8010,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runQm(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -8205,7 +8061,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runQm(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -8248,13 +8104,9 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 	return outs, nil
 }
 
-// run1 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQm.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8280,39 +8132,39 @@ type QuietNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
+	monQb  *runtime.StepMonitor
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietNoMergeExecutor is the pooled working space of the Parallel runs of QuietNoMergeExecutor, one field per Parallel.
 type scratchQuietNoMergeExecutor struct {
-	p0 scratchQuietNoMergeExecutor0
+	parQfan scratchQuietNoMergeExecutorQfan
 }
 
 func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
 	return scratchQuietNoMergeExecutor{
-		p0: scratchQuietNoMergeExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
 	*u = scratchQuietNoMergeExecutor{
-		p0: scratchQuietNoMergeExecutor0{done: u.p0.done},
+		parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -8343,13 +8195,13 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor); err != nil {
@@ -8363,9 +8215,9 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
+	e.monQa = e.monitor.Step("qa")
+	e.monQb = e.monitor.Step("qb")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8386,11 +8238,9 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -8400,19 +8250,19 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -8422,29 +8272,31 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Monitor:  e.monQb,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -8464,7 +8316,7 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -8499,7 +8351,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8546,9 +8398,9 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8557,9 +8409,9 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "qb")
+	e.cntQb.AddTo(s.Steps, "qb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQb.Counters()
 		st := s.Steps["qb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8568,9 +8420,9 @@ func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8674,9 +8526,9 @@ func (e *QuietNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -8729,18 +8581,18 @@ func (e *QuietNoMergeExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietNoMergeExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietNoMergeExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietNoMergeExecutor0 struct {
+// scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietNoMergeExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -8756,15 +8608,15 @@ type scratchQuietNoMergeExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietNoMergeExecutor0 returns working space for parallel "qfan".
-func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutor0() *scratchQuietNoMergeExecutor0 {
+// getscratchQuietNoMergeExecutorQfan returns working space for parallel "qfan".
+func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutorQfan() *scratchQuietNoMergeExecutorQfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietNoMergeExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -8773,11 +8625,11 @@ func (e *QuietNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err e
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietNoMergeExecutor0()
+	sc := e.getscratchQuietNoMergeExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -8793,7 +8645,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -8811,7 +8663,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -8827,7 +8679,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -8884,7 +8736,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -8896,31 +8748,19 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietNoMergeExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietNoMergeExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8949,46 +8789,46 @@ type QuietSeqExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "seed".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepSeed flujoimpl.Step[Item, Item]
+	cntSeed  flujoimpl.StepCounters
+	brkSeed  *runtime.Breaker
+	monSeed  *runtime.StepMonitor
 
 	// Step "qa".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qb".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
+	monQb  *runtime.StepMonitor
 
 	// Step "qc".
-	k5     flujoimpl.Step[Item, Item]
-	cnt5   flujoimpl.StepCounters
-	brk5   *runtime.Breaker
-	cache5 *runtime.ResultCache[Item]
-	mon5   *runtime.StepMonitor
+	stepQc  flujoimpl.Step[Item, Item]
+	cntQc   flujoimpl.StepCounters
+	brkQc   *runtime.Breaker
+	cacheQc *runtime.ResultCache[Item]
+	monQc   *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietSeqExecutor is the pooled working space of the Parallel runs of QuietSeqExecutor, one field per Parallel.
 type scratchQuietSeqExecutor struct {
-	p2 scratchQuietSeqExecutor2
+	parQfan scratchQuietSeqExecutorQfan
 }
 
 func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
 	return scratchQuietSeqExecutor{
-		p2: scratchQuietSeqExecutor2{done: make(chan int, 3)},
+		parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
 	*u = scratchQuietSeqExecutor{
-		p2: scratchQuietSeqExecutor2{done: u.p2.done},
+		parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -9019,16 +8859,16 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor); err != nil {
@@ -9043,17 +8883,17 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheQc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("seed")
-	e.mon3 = e.monitor.Step("qa")
-	e.mon4 = e.monitor.Step("qb")
-	e.mon5 = e.monitor.Step("qc")
+	e.monSeed = e.monitor.Step("seed")
+	e.monQa = e.monitor.Step("qa")
+	e.monQb = e.monitor.Step("qb")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9075,11 +8915,9 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "seed",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -9089,19 +8927,19 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "seed",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkSeed,
+		Monitor:  e.monSeed,
+		Counters: &e.cntSeed,
 	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -9111,19 +8949,19 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -9133,34 +8971,36 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk5,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache5},
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Monitor:  e.monQb,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHashItem(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopyItem,
 		},
-		Monitor: e.mon5,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc},
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -9180,7 +9020,7 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQseq(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -9215,7 +9055,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQseq(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -9262,9 +9102,9 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "seed")
+	e.cntSeed.AddTo(s.Steps, "seed")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSeed.Counters()
 		st := s.Steps["seed"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9273,9 +9113,9 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["seed"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9284,9 +9124,9 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "qb")
+	e.cntQb.AddTo(s.Steps, "qb")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkQb.Counters()
 		st := s.Steps["qb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9295,8 +9135,8 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "qc")
-	cs := e.cache5.Stats()
+	e.cntQc.AddTo(s.Steps, "qc")
+	cs := e.cacheQc.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["qc"]
 		st.Cache.Evictions += cs.Evictions
@@ -9312,7 +9152,7 @@ func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9417,14 +9257,14 @@ func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheQc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -9434,12 +9274,12 @@ func (e *QuietSeqExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache5.RestoreCapacity()
+			e.cacheQc.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache5.Shrink(0.5)
+	e.cacheQc.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -9467,8 +9307,8 @@ func (e *QuietSeqExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache5 != nil {
-		e.cache5.Close()
+	if e.cacheQc != nil {
+		e.cacheQc.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -9487,16 +9327,16 @@ func (e *QuietSeqExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "qseq".
-func (e *QuietSeqExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQseq runs the Pipeline "qseq".
+func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQseq(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "qseq".
-func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQseq is the composition of "qseq".
+func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qseq"
 	res.Attempts = 1
 	if r.record {
@@ -9505,7 +9345,7 @@ func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[St
 	var v0 Item
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runSeed(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -9525,7 +9365,7 @@ func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[St
 	var v1 Item
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runQfan(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -9549,27 +9389,23 @@ func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[St
 	return v1, nil
 }
 
-// run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepSeed.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Parallel "qfan".
-func (e *QuietSeqExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietSeqExecutor2 is the working space of one run of parallel "qfan".
-type scratchQuietSeqExecutor2 struct {
+// scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietSeqExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -9585,15 +9421,15 @@ type scratchQuietSeqExecutor2 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietSeqExecutor2 returns working space for parallel "qfan".
-func (e *QuietSeqExecutor) getscratchQuietSeqExecutor2() *scratchQuietSeqExecutor2 {
+// getscratchQuietSeqExecutorQfan returns working space for parallel "qfan".
+func (e *QuietSeqExecutor) getscratchQuietSeqExecutorQfan() *scratchQuietSeqExecutorQfan {
 	u := e.scratch.Get()
-	u.p2.owner = u
-	return &u.p2
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join2 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietSeqExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -9602,11 +9438,11 @@ func (e *QuietSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error
 	return Join3(a0, a1, a2), nil
 }
 
-// body2 is the composition of "qfan".
-func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietSeqExecutor2()
+	sc := e.getscratchQuietSeqExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -9622,7 +9458,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -9640,7 +9476,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -9656,7 +9492,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -9713,7 +9549,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -9731,31 +9567,19 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	return out, nil
 }
 
-// run3 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9781,33 +9605,33 @@ type QuietTimeoutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qc".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietTimeoutExecutor is the pooled working space of the Parallel runs of QuietTimeoutExecutor, one field per Parallel.
 type scratchQuietTimeoutExecutor struct {
-	p0 scratchQuietTimeoutExecutor0
+	parQtfan scratchQuietTimeoutExecutorQtfan
 }
 
 func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
 	return scratchQuietTimeoutExecutor{
-		p0: scratchQuietTimeoutExecutor0{done: make(chan int, 2)},
+		parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)},
 	}
 }
 func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
 	*u = scratchQuietTimeoutExecutor{
-		p0: scratchQuietTimeoutExecutor0{done: u.p0.done},
+		parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done},
 	}
 }
 
@@ -9838,10 +9662,10 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor); err != nil {
@@ -9855,8 +9679,8 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qc")
+	e.monQa = e.monitor.Step("qa")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9877,11 +9701,9 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -9891,30 +9713,32 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-		Timeout: time.Duration(int64(1000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(1000000)),
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -9934,7 +9758,7 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQtfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -9969,7 +9793,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQtfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10016,9 +9840,9 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10027,9 +9851,9 @@ func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10133,8 +9957,8 @@ func (e *QuietTimeoutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -10187,18 +10011,18 @@ func (e *QuietTimeoutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "qtfan".
-func (e *QuietTimeoutExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQtfan runs the Parallel "qtfan".
+func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQtfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietTimeoutExecutor0 is the working space of one run of parallel "qtfan".
-type scratchQuietTimeoutExecutor0 struct {
+// scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
+type scratchQuietTimeoutExecutorQtfan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -10211,15 +10035,15 @@ type scratchQuietTimeoutExecutor0 struct {
 	r1       flujogenRun[State]
 }
 
-// getscratchQuietTimeoutExecutor0 returns working space for parallel "qtfan".
-func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutor0() *scratchQuietTimeoutExecutor0 {
+// getscratchQuietTimeoutExecutorQtfan returns working space for parallel "qtfan".
+func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutorQtfan() *scratchQuietTimeoutExecutorQtfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQtfan.owner = u
+	return &u.parQtfan
 }
 
-// join0 calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
-func (e *QuietTimeoutExecutor) join0(a0 Item, a1 Item) (out Item, err error) {
+// joinQtfan calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
+func (e *QuietTimeoutExecutor) joinQtfan(a0 Item, a1 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qtfan", Value: p, Stack: debug.Stack()}
@@ -10228,11 +10052,11 @@ func (e *QuietTimeoutExecutor) join0(a0 Item, a1 Item) (out Item, err error) {
 	return Join2(a0, a1), nil
 }
 
-// body0 is the composition of "qtfan".
-func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQtfan is the composition of "qtfan".
+func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qtfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietTimeoutExecutor0()
+	sc := e.getscratchQuietTimeoutExecutorQtfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -10248,7 +10072,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -10264,7 +10088,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQc(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -10321,7 +10145,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinQtfan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -10336,22 +10160,14 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietTimeoutExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
-func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
+func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10377,39 +10193,39 @@ type QuietUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
+	monQa  *runtime.StepMonitor
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
+	monQb  *runtime.StepMonitor
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
+	monQc  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietUpdateExecutor is the pooled working space of the Parallel runs of QuietUpdateExecutor, one field per Parallel.
 type scratchQuietUpdateExecutor struct {
-	p0 scratchQuietUpdateExecutor0
+	parQfan scratchQuietUpdateExecutorQfan
 }
 
 func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
 	return scratchQuietUpdateExecutor{
-		p0: scratchQuietUpdateExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
 	*u = scratchQuietUpdateExecutor{
-		p0: scratchQuietUpdateExecutor0{done: u.p0.done},
+		parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -10440,13 +10256,13 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(8, 0.9, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor); err != nil {
@@ -10460,9 +10276,9 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("qa")
-	e.mon2 = e.monitor.Step("qb")
-	e.mon3 = e.monitor.Step("qc")
+	e.monQa = e.monitor.Step("qa")
+	e.monQb = e.monitor.Step("qb")
+	e.monQc = e.monitor.Step("qc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10483,11 +10299,9 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -10497,19 +10311,19 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Monitor:  e.monQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -10519,29 +10333,31 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Monitor:  e.monQb,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Monitor:  e.monQc,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -10561,7 +10377,7 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -10596,7 +10412,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10643,9 +10459,9 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "qa")
+	e.cntQa.AddTo(s.Steps, "qa")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkQa.Counters()
 		st := s.Steps["qa"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10654,9 +10470,9 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qa"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "qb")
+	e.cntQb.AddTo(s.Steps, "qb")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkQb.Counters()
 		st := s.Steps["qb"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10665,9 +10481,9 @@ func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["qb"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "qc")
+	e.cntQc.AddTo(s.Steps, "qc")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkQc.Counters()
 		st := s.Steps["qc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10771,9 +10587,9 @@ func (e *QuietUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -10826,18 +10642,18 @@ func (e *QuietUpdateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietUpdateExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietUpdateExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietUpdateExecutor0 struct {
+// scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietUpdateExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -10853,15 +10669,15 @@ type scratchQuietUpdateExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietUpdateExecutor0 returns working space for parallel "qfan".
-func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutor0() *scratchQuietUpdateExecutor0 {
+// getscratchQuietUpdateExecutorQfan returns working space for parallel "qfan".
+func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutorQfan() *scratchQuietUpdateExecutorQfan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietUpdateExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -10870,11 +10686,11 @@ func (e *QuietUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err er
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietUpdateExecutor0()
+	sc := e.getscratchQuietUpdateExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -10890,7 +10706,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -10908,7 +10724,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -10924,7 +10740,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -10981,7 +10797,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -10999,42 +10815,30 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietUpdateExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietUpdateExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietUpdateExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v Item) Item {
+// flujogenCopyItem returns a deep copy of v.
+func flujogenCopyItem(v Item) Item {
 	c := v
-	c.Tags = flujogenCopy1(v.Tags)
+	c.Tags = flujogenCopySliceString(v.Tags)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -11043,8 +10847,8 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v Item) runtime.Hash {
+// flujogenHashItem adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashItem(h runtime.Hash, v Item) runtime.Hash {
 	h = h.AddInt(int64(v.ID))
 	h = h.AddInt(int64(v.Mode))
 	if v.Tags == nil {

@@ -103,11 +103,11 @@ type OneExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "inc".
-	k1     flujoimpl.Step[int, int]
-	cnt1   flujoimpl.StepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCacheK[int, int]
-	mon1   *runtime.StepMonitor
+	stepInc  flujoimpl.Step[int, int]
+	cntInc   flujoimpl.StepCounters
+	brkInc   *runtime.Breaker
+	cacheInc *runtime.ResultCacheK[int, int]
+	monInc   *runtime.StepMonitor
 }
 
 // scratchOneExecutor is the pooled working space of the Parallel runs of OneExecutor, one field per Parallel.
@@ -146,7 +146,7 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOneExecutor, resetscratchOneExecutor); err != nil {
@@ -161,14 +161,14 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache1, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheInc, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("inc")
+	e.monInc = e.monitor.Step("inc")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -190,22 +190,22 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Cache:    e.cache1,
-		Counters: &e.cnt1,
+	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "inc",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Inc(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in int) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashInt(e.seed, in).Sum64(), true
 			},
-			Name: "inc",
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkInc,
+		Monitor:  e.monInc,
+		Cache:    e.cacheInc,
+		Counters: &e.cntInc,
 	}
 	return e, nil
 }
@@ -219,7 +219,7 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOne(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -243,7 +243,7 @@ func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.E
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOne(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -288,8 +288,8 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "inc")
-	cs := e.cache1.Stats()
+	e.cntInc.AddTo(s.Steps, "inc")
+	cs := e.cacheInc.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["inc"]
 		st.Cache.Evictions += cs.Evictions
@@ -305,7 +305,7 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkInc.Counters()
 		st := s.Steps["inc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -410,11 +410,11 @@ func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheInc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -424,12 +424,12 @@ func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *OneExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache1.RestoreCapacity()
+			e.cacheInc.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
+	e.cacheInc.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -457,8 +457,8 @@ func (e *OneExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache1 != nil {
-		e.cache1.Close()
+	if e.cacheInc != nil {
+		e.cacheInc.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -477,16 +477,16 @@ func (e *OneExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "one".
-func (e *OneExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runOne runs the Pipeline "one".
+func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOne(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "one".
-func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyOne is the composition of "one".
+func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
 	res.Attempts = 1
 	if r.record {
@@ -495,7 +495,7 @@ func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}
 	var v0 int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runInc(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -519,16 +519,13 @@ func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}
 	return v0, nil
 }
 
-// run1 runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OneExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v int) runtime.Hash {
+// flujogenHashInt adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashInt(h runtime.Hash, v int) runtime.Hash {
 	h = h.AddInt(int64(v))
 	return h
 }

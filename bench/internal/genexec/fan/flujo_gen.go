@@ -106,45 +106,45 @@ type FanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepA flujoimpl.Step[int, int]
+	cntA  flujoimpl.StepCounters
+	brkA  *runtime.Breaker
+	monA  *runtime.StepMonitor
 
 	// Step "b".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB flujoimpl.Step[int, int]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "c".
-	k3   flujoimpl.Step[int, int]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepC flujoimpl.Step[int, int]
+	cntC  flujoimpl.StepCounters
+	brkC  *runtime.Breaker
+	monC  *runtime.StepMonitor
 
 	// Step "d".
-	k4   flujoimpl.Step[int, int]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepD flujoimpl.Step[int, int]
+	cntD  flujoimpl.StepCounters
+	brkD  *runtime.Breaker
+	monD  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanExecutor is the pooled working space of the Parallel runs of FanExecutor, one field per Parallel.
 type scratchFanExecutor struct {
-	p0 scratchFanExecutor0
+	parFan scratchFanExecutorFan
 }
 
 func newscratchFanExecutor() scratchFanExecutor {
 	return scratchFanExecutor{
-		p0: scratchFanExecutor0{done: make(chan int, 4)},
+		parFan: scratchFanExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{
-		p0: scratchFanExecutor0{done: u.p0.done},
+		parFan: scratchFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -173,16 +173,16 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkD, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanExecutor, resetscratchFanExecutor); err != nil {
@@ -196,10 +196,10 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("a")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("c")
-	e.mon4 = e.monitor.Step("d")
+	e.monA = e.monitor.Step("a")
+	e.monB = e.monitor.Step("b")
+	e.monC = e.monitor.Step("c")
+	e.monD = e.monitor.Step("d")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -220,11 +220,9 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "a",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -235,15 +233,15 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a",
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[int, int]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA,
+		Monitor:  e.monA,
+		Counters: &e.cntA,
+	}
+	e.stepB = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -254,15 +252,15 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[int, int]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepC = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "c",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -273,15 +271,15 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "c",
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[int, int]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkC,
+		Monitor:  e.monC,
+		Counters: &e.cntC,
+	}
+	e.stepD = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "d",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -292,9 +290,11 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "d",
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkD,
+		Monitor:  e.monD,
+		Counters: &e.cntD,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -314,7 +314,7 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -348,7 +348,7 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -394,9 +394,9 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a")
+	e.cntA.AddTo(s.Steps, "a")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkA.Counters()
 		st := s.Steps["a"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -405,9 +405,9 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -416,9 +416,9 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "c")
+	e.cntC.AddTo(s.Steps, "c")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkC.Counters()
 		st := s.Steps["c"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -427,9 +427,9 @@ func (e *FanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["c"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "d")
+	e.cntD.AddTo(s.Steps, "d")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkD.Counters()
 		st := s.Steps["d"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -533,10 +533,10 @@ func (e *FanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkD.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -589,18 +589,18 @@ func (e *FanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanExecutor) run0(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+// runFan runs the Parallel "fan".
+func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanExecutor0 is the working space of one run of parallel "fan".
-type scratchFanExecutor0 struct {
+// scratchFanExecutorFan is the working space of one run of parallel "fan".
+type scratchFanExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -620,15 +620,15 @@ type scratchFanExecutor0 struct {
 	w3       State
 }
 
-// getscratchFanExecutor0 returns working space for parallel "fan".
-func (e *FanExecutor) getscratchFanExecutor0() *scratchFanExecutor0 {
+// getscratchFanExecutorFan returns working space for parallel "fan".
+func (e *FanExecutor) getscratchFanExecutorFan() *scratchFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) join0(a0 int, a1 int, a2 int, a3 int) (out int, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanExecutor) joinFan(a0 int, a1 int, a2 int, a3 int) (out int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(int), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -637,11 +637,11 @@ func (e *FanExecutor) join0(a0 int, a1 int, a2 int, a3 int) (out int, err error)
 	return Sum(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+// bodyFan is the composition of "fan".
+func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanExecutor0()
+	sc := e.getscratchFanExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -657,7 +657,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -675,7 +675,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -693,7 +693,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runC(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -711,7 +711,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runD(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -768,7 +768,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(int), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(int), nil
@@ -792,34 +792,22 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	return out, nil
 }
 
-// run1 runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runA(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepA.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runB(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run3 runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runC runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runC(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepC.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run4 runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runD runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runD(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepD.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }

@@ -101,22 +101,22 @@ type BurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepA flujoimpl.Step[int, int]
+	cntA  flujoimpl.StepCounters
+	brkA  *runtime.Breaker
+	monA  *runtime.StepMonitor
 
 	// Step "b".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB flujoimpl.Step[int, int]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "c".
-	k3   flujoimpl.Step[int, int]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepC flujoimpl.Step[int, int]
+	cntC  flujoimpl.StepCounters
+	brkC  *runtime.Breaker
+	monC  *runtime.StepMonitor
 }
 
 // scratchBurstExecutor is the pooled working space of the Parallel runs of BurstExecutor, one field per Parallel.
@@ -154,13 +154,13 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBurstExecutor, resetscratchBurstExecutor); err != nil {
@@ -174,9 +174,9 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("a")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("c")
+	e.monA = e.monitor.Step("a")
+	e.monB = e.monitor.Step("b")
+	e.monC = e.monitor.Step("c")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -197,44 +197,44 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Wait(ctx, in)
-			},
 			Name: "a",
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Wait(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA,
+		Monitor:  e.monA,
+		Counters: &e.cntA,
+	}
+	e.stepB = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "b",
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Wait(ctx, in)
 			},
-			Name: "c",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepC = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "c",
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Wait(ctx, in)
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkC,
+		Monitor:  e.monC,
+		Counters: &e.cntC,
 	}
 	return e, nil
 }
@@ -248,7 +248,7 @@ func (e *BurstExecutor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBurst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -272,7 +272,7 @@ func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBurst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -317,9 +317,9 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a")
+	e.cntA.AddTo(s.Steps, "a")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkA.Counters()
 		st := s.Steps["a"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -328,9 +328,9 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -339,9 +339,9 @@ func (e *BurstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "c")
+	e.cntC.AddTo(s.Steps, "c")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkC.Counters()
 		st := s.Steps["c"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -445,9 +445,9 @@ func (e *BurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -500,16 +500,16 @@ func (e *BurstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "burst".
-func (e *BurstExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runBurst runs the Pipeline "burst".
+func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyBurst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "burst".
-func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyBurst is the composition of "burst".
+func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
 	res.Attempts = 1
 	if r.record {
@@ -518,7 +518,7 @@ func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	var v0 int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runA(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -538,7 +538,7 @@ func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	var v1 int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -558,7 +558,7 @@ func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	var v2 int
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runC(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -582,28 +582,19 @@ func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct
 	return v2, nil
 }
 
-// run1 runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BurstExecutor) runA(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepA.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BurstExecutor) runB(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run3 runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) run3(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runC runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepC.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -629,10 +620,10 @@ type OverloadExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "call".
-	k0   flujoimpl.Step[Request, Request]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepCall flujoimpl.Step[Request, Request]
+	cntCall  flujoimpl.StepCounters
+	brkCall  *runtime.Breaker
+	monCall  *runtime.StepMonitor
 }
 
 // scratchOverloadExecutor is the pooled working space of the Parallel runs of OverloadExecutor, one field per Parallel.
@@ -670,7 +661,7 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCall, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOverloadExecutor, resetscratchOverloadExecutor); err != nil {
@@ -684,7 +675,7 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("call")
+	e.monCall = e.monitor.Step("call")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -705,18 +696,18 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[Request, Request]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCall = flujoimpl.Step[Request, Request]{
 		Leaf: &flujoimpl.Leaf[Request, Request]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "call",
 			Call: func(ctx context.Context, in Request, _ any) (Request, error) {
 				return CallUpstream(ctx, in)
 			},
-			Name: "call",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkCall,
+		Monitor:  e.monCall,
+		Counters: &e.cntCall,
 	}
 	return e, nil
 }
@@ -730,7 +721,7 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCall(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Request), abort
@@ -754,7 +745,7 @@ func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCall(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -799,9 +790,9 @@ func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "call")
+	e.cntCall.AddTo(s.Steps, "call")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkCall.Counters()
 		st := s.Steps["call"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -905,7 +896,7 @@ func (e *OverloadExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCall.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -958,10 +949,7 @@ func (e *OverloadExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OverloadExecutor) run0(ctx context.Context, in Request, r *flujogenRun[struct{}], res *flujo.StepResult) (Request, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCall runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OverloadExecutor) runCall(ctx context.Context, in Request, r *flujogenRun[struct{}], res *flujo.StepResult) (Request, error) {
+	return e.stepCall.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }

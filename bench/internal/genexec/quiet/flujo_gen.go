@@ -93,9 +93,9 @@ type OneExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "inc".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepInc flujoimpl.Step[int, int]
+	cntInc  flujoimpl.StepCounters
+	brkInc  *runtime.Breaker
 }
 
 // scratchOneExecutor is the pooled working space of the Parallel runs of OneExecutor, one field per Parallel.
@@ -135,7 +135,7 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchOneExecutor, resetscratchOneExecutor); err != nil {
@@ -164,17 +164,17 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		Track:      &e.track,
 		Untimed:    true,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "inc",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Inc(ctx, in)
 			},
-			Name: "inc",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkInc,
+		Counters: &e.cntInc,
 	}
 	return e, nil
 }
@@ -188,7 +188,7 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOne(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -212,7 +212,7 @@ func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.E
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOne(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -252,9 +252,9 @@ func (e *OneExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt1.AddTo(s.Steps, "inc")
+	e.cntInc.AddTo(s.Steps, "inc")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkInc.Counters()
 		st := s.Steps["inc"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -342,7 +342,7 @@ func (e *OneExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -395,16 +395,16 @@ func (e *OneExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "one".
-func (e *OneExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runOne runs the Pipeline "one".
+func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOne(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "one".
-func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyOne is the composition of "one".
+func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
 	res.Attempts = 1
 	if r.record {
@@ -413,7 +413,7 @@ func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}
 	var v0 int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runInc(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -437,10 +437,7 @@ func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}
 	return v0, nil
 }
 
-// run1 runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OneExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }

@@ -144,10 +144,10 @@ type BackoffLongExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
@@ -186,7 +186,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor); err != nil {
@@ -200,7 +200,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -221,22 +221,22 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
+			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -250,7 +250,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -275,7 +275,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -321,9 +321,9 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -427,7 +427,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -480,13 +480,9 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -512,10 +508,10 @@ type BadInputRetriedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
@@ -554,7 +550,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor); err != nil {
@@ -568,7 +564,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -589,21 +585,21 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -617,7 +613,7 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -642,7 +638,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -688,9 +684,9 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -794,7 +790,7 @@ func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -847,13 +843,9 @@ func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -879,10 +871,10 @@ type BreakerCancelsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntCancel  flujoimpl.StepCounters
+	brkCancel  *runtime.Breaker
+	monCancel  *runtime.StepMonitor
 }
 
 // scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
@@ -921,7 +913,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCancel, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor); err != nil {
@@ -935,7 +927,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("cancel")
+	e.monCancel = e.monitor.Step("cancel")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -956,21 +948,21 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "cancel",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.CancelCaller(ctx, in)
 			},
-			Name: "cancel",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkCancel,
+		Monitor:  e.monCancel,
+		Counters: &e.cntCancel,
 	}
 	return e, nil
 }
@@ -984,7 +976,7 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1009,7 +1001,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1055,9 +1047,9 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "cancel")
+	e.cntCancel.AddTo(s.Steps, "cancel")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkCancel.Counters()
 		st := s.Steps["cancel"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1161,7 +1153,7 @@ func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCancel.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1214,13 +1206,9 @@ func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1246,10 +1234,10 @@ type BreakerCustomExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
@@ -1288,7 +1276,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor); err != nil {
@@ -1302,7 +1290,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1323,21 +1311,21 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujotest.CountsOnlyBadInput,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -1351,7 +1339,7 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1376,7 +1364,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1422,9 +1410,9 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1528,7 +1516,7 @@ func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1581,13 +1569,9 @@ func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1613,10 +1597,10 @@ type BreakerFailExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
@@ -1655,7 +1639,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor); err != nil {
@@ -1669,7 +1653,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1690,21 +1674,21 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -1718,7 +1702,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1743,7 +1727,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1789,9 +1773,9 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1895,7 +1879,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1948,13 +1932,9 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1980,10 +1960,10 @@ type BreakerFlakyExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
@@ -2022,7 +2002,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor); err != nil {
@@ -2036,7 +2016,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2057,21 +2037,21 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -2085,7 +2065,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2110,7 +2090,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2156,9 +2136,9 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2262,7 +2242,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2315,13 +2295,9 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2347,10 +2323,10 @@ type BreakerPanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
@@ -2389,7 +2365,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor); err != nil {
@@ -2403,7 +2379,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2424,21 +2400,21 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -2452,7 +2428,7 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2477,7 +2453,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2523,9 +2499,9 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2629,7 +2605,7 @@ func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2682,13 +2658,9 @@ func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2714,10 +2686,10 @@ type BreakerTimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
@@ -2756,7 +2728,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor); err != nil {
@@ -2770,7 +2742,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2791,22 +2763,22 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -2820,7 +2792,7 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2845,7 +2817,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2891,9 +2863,9 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2997,7 +2969,7 @@ func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3050,13 +3022,9 @@ func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3082,10 +3050,10 @@ type BreakerUpstreamExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
@@ -3124,7 +3092,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor); err != nil {
@@ -3138,7 +3106,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3159,21 +3127,21 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -3187,7 +3155,7 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3212,7 +3180,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3258,9 +3226,9 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3364,7 +3332,7 @@ func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3417,13 +3385,9 @@ func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3449,10 +3413,10 @@ type BreakerValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
@@ -3491,7 +3455,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor); err != nil {
@@ -3505,7 +3469,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3526,22 +3490,22 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -3555,7 +3519,7 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3580,7 +3544,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3626,9 +3590,9 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3732,7 +3696,7 @@ func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3785,13 +3749,9 @@ func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3817,16 +3777,16 @@ type BudgetFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPrimary  flujoimpl.StepCounters
+	brkPrimary  *runtime.Breaker
+	monPrimary  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
@@ -3865,10 +3825,10 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPrimary, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor); err != nil {
@@ -3882,8 +3842,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("primary")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monPrimary = e.monitor.Step("primary")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3904,38 +3864,38 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "primary",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "primary",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPrimary,
+		Monitor:  e.monPrimary,
+		Counters: &e.cntPrimary,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -3949,7 +3909,7 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -3974,7 +3934,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4020,9 +3980,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "primary")
+	e.cntPrimary.AddTo(s.Steps, "primary")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPrimary.Counters()
 		st := s.Steps["primary"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4031,9 +3991,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["primary"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4137,8 +4097,8 @@ func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPrimary.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4191,14 +4151,14 @@ func (e *BudgetFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runPrimary runs "primary" and, when it fails, its fallback "rescue".
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
@@ -4206,22 +4166,14 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	return fout, nil
 }
 
-// step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4247,31 +4199,31 @@ type BudgetFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "free".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntFree  flujoimpl.StepCounters
+	brkFree  *runtime.Breaker
+	monFree  *runtime.StepMonitor
 }
 
 // scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
 type scratchBudgetFanExecutor struct {
-	p0 scratchBudgetFanExecutor0
+	parFan scratchBudgetFanExecutorFan
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
 	return scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4301,10 +4253,10 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFree, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor); err != nil {
@@ -4318,8 +4270,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("free")
+	e.monPaid = e.monitor.Step("paid")
+	e.monFree = e.monitor.Step("free")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4340,37 +4292,37 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "free",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "free",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFree,
+		Monitor:  e.monFree,
+		Counters: &e.cntFree,
 	}
 	return e, nil
 }
@@ -4384,7 +4336,7 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4409,7 +4361,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4455,9 +4407,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4466,9 +4418,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "free")
+	e.cntFree.AddTo(s.Steps, "free")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFree.Counters()
 		st := s.Steps["free"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4572,8 +4524,8 @@ func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFree.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4626,18 +4578,18 @@ func (e *BudgetFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetFanExecutor0 struct {
+// scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -4649,15 +4601,15 @@ type scratchBudgetFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
+// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -4666,11 +4618,11 @@ func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutor0()
+	sc := e.getscratchBudgetFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -4685,7 +4637,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4701,7 +4653,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4755,7 +4707,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -4767,22 +4719,14 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4808,43 +4752,43 @@ type BudgetFan4Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB1  flujoimpl.StepCounters
+	brkB1  *runtime.Breaker
+	monB1  *runtime.StepMonitor
 
 	// Step "b2".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB2  flujoimpl.StepCounters
+	brkB2  *runtime.Breaker
+	monB2  *runtime.StepMonitor
 
 	// Step "b3".
-	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB3 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB3  flujoimpl.StepCounters
+	brkB3  *runtime.Breaker
+	monB3  *runtime.StepMonitor
 
 	// Step "b4".
-	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepB4 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB4  flujoimpl.StepCounters
+	brkB4  *runtime.Breaker
+	monB4  *runtime.StepMonitor
 }
 
 // scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
 type scratchBudgetFan4Executor struct {
-	p0 scratchBudgetFan4Executor0
+	parFan scratchBudgetFan4ExecutorFan
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
 	return scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4874,16 +4818,16 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor); err != nil {
@@ -4897,10 +4841,10 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("b1")
-	e.mon2 = e.monitor.Step("b2")
-	e.mon3 = e.monitor.Step("b3")
-	e.mon4 = e.monitor.Step("b4")
+	e.monB1 = e.monitor.Step("b1")
+	e.monB2 = e.monitor.Step("b2")
+	e.monB3 = e.monitor.Step("b3")
+	e.monB4 = e.monitor.Step("b4")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4921,69 +4865,69 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "b1",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "b1",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB1,
+		Monitor:  e.monB1,
+		Counters: &e.cntB1,
+	}
+	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b2",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "b2",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB2,
+		Monitor:  e.monB2,
+		Counters: &e.cntB2,
+	}
+	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b3",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayC(ctx, in)
 			},
-			Name: "b3",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB3,
+		Monitor:  e.monB3,
+		Counters: &e.cntB3,
+	}
+	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b4",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayD(ctx, in)
 			},
-			Name: "b4",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkB4,
+		Monitor:  e.monB4,
+		Counters: &e.cntB4,
 	}
 	return e, nil
 }
@@ -4997,7 +4941,7 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5022,7 +4966,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5068,9 +5012,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "b1")
+	e.cntB1.AddTo(s.Steps, "b1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkB1.Counters()
 		st := s.Steps["b1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5079,9 +5023,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b2")
+	e.cntB2.AddTo(s.Steps, "b2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB2.Counters()
 		st := s.Steps["b2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5090,9 +5034,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b3")
+	e.cntB3.AddTo(s.Steps, "b3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB3.Counters()
 		st := s.Steps["b3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5101,9 +5045,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b3"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "b4")
+	e.cntB4.AddTo(s.Steps, "b4")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkB4.Counters()
 		st := s.Steps["b4"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5207,10 +5151,10 @@ func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5263,18 +5207,18 @@ func (e *BudgetFan4Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFan4Executor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFan4Executor0 is the working space of one run of parallel "fan".
-type scratchBudgetFan4Executor0 struct {
+// scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -5290,15 +5234,15 @@ type scratchBudgetFan4Executor0 struct {
 	r3       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFan4Executor0 returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
+// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
+func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5307,11 +5251,11 @@ func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 
 	return flujotest.SumFour(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4Executor0()
+	sc := e.getscratchBudgetFan4ExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5326,7 +5270,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5342,7 +5286,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5358,7 +5302,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5374,7 +5318,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -5428,7 +5372,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -5440,40 +5384,24 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 	return out, nil
 }
 
-// run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5499,31 +5427,31 @@ type BudgetHoldFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "hold".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntHold  flujoimpl.StepCounters
+	brkHold  *runtime.Breaker
+	monHold  *runtime.StepMonitor
 }
 
 // scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
 type scratchBudgetHoldFanExecutor struct {
-	p0 scratchBudgetHoldFanExecutor0
+	parFan scratchBudgetHoldFanExecutorFan
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
 	return scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -5553,10 +5481,10 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHold, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor); err != nil {
@@ -5570,8 +5498,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("hold")
+	e.monPaid = e.monitor.Step("paid")
+	e.monHold = e.monitor.Step("hold")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5592,37 +5520,37 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "hold",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Hold(ctx, in)
 			},
-			Name: "hold",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkHold,
+		Monitor:  e.monHold,
+		Counters: &e.cntHold,
 	}
 	return e, nil
 }
@@ -5636,7 +5564,7 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5661,7 +5589,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5707,9 +5635,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5718,9 +5646,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "hold")
+	e.cntHold.AddTo(s.Steps, "hold")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkHold.Counters()
 		st := s.Steps["hold"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5824,8 +5752,8 @@ func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHold.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5878,18 +5806,18 @@ func (e *BudgetHoldFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetHoldFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetHoldFanExecutor0 struct {
+// scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -5901,15 +5829,15 @@ type scratchBudgetHoldFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
+// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5918,11 +5846,11 @@ func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) 
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutor0()
+	sc := e.getscratchBudgetHoldFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5937,7 +5865,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5953,7 +5881,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -6007,7 +5935,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -6019,22 +5947,14 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6060,10 +5980,10 @@ type BudgetMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "item".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntItem  flujoimpl.StepCounters
+	brkItem  *runtime.Breaker
+	monItem  *runtime.StepMonitor
 }
 
 // scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
@@ -6102,7 +6022,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkItem, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor); err != nil {
@@ -6116,7 +6036,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("item")
+	e.monItem = e.monitor.Step("item")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6137,21 +6057,21 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "item",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Item(ctx, in)
 			},
-			Name: "item",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkItem,
+		Monitor:  e.monItem,
+		Counters: &e.cntItem,
 	}
 	return e, nil
 }
@@ -6165,7 +6085,7 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Charge), abort
@@ -6190,7 +6110,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6236,9 +6156,9 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "item")
+	e.cntItem.AddTo(s.Steps, "item")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkItem.Counters()
 		st := s.Steps["item"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6342,7 +6262,7 @@ func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkItem.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6395,18 +6315,18 @@ func (e *BudgetMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *BudgetMapExecutor) run0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// runEach runs the Map "each".
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// bodyEach is the composition of "each".
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -6418,7 +6338,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -6470,7 +6390,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runItem(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -6510,13 +6430,9 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	return outs, nil
 }
 
-// run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6542,10 +6458,10 @@ type BudgetRejectedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
@@ -6584,7 +6500,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor); err != nil {
@@ -6598,7 +6514,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6619,22 +6535,22 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -6648,7 +6564,7 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -6673,7 +6589,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6719,9 +6635,9 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6825,7 +6741,7 @@ func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6878,13 +6794,9 @@ func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6910,10 +6822,10 @@ type BudgetRejectedRetriesExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
@@ -6952,7 +6864,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor); err != nil {
@@ -6966,7 +6878,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6987,22 +6899,22 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -7016,7 +6928,7 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -7041,7 +6953,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7087,9 +6999,9 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7193,7 +7105,7 @@ func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -7246,13 +7158,9 @@ func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7281,11 +7189,11 @@ type CachedTagsExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
@@ -7324,7 +7232,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor); err != nil {
@@ -7339,14 +7247,14 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7368,23 +7276,23 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashJob(e.seed, in).Sum64(), true
 			},
-			Name: "tags",
+			CopyOut: flujogenCopySliceString,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7398,7 +7306,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7422,7 +7330,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7467,8 +7375,8 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -7484,7 +7392,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7589,11 +7497,11 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -7603,12 +7511,12 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -7636,8 +7544,8 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -7656,12 +7564,9 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7690,11 +7595,11 @@ type CachedTagsSharedExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
@@ -7733,7 +7638,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor); err != nil {
@@ -7748,14 +7653,14 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7777,22 +7682,22 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashJob(e.seed, in).Sum64(), true
 			},
-			Name: "tags",
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7806,7 +7711,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7830,7 +7735,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7875,8 +7780,8 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -7892,7 +7797,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7997,11 +7902,11 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -8011,12 +7916,12 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -8044,8 +7949,8 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -8064,12 +7969,9 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8098,11 +8000,11 @@ type CachedTagsTTLExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
@@ -8141,7 +8043,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor); err != nil {
@@ -8156,14 +8058,14 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8185,23 +8087,23 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashJob(e.seed, in).Sum64(), true
 			},
-			Name: "tags",
+			CopyOut: flujogenCopySliceString,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -8215,7 +8117,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8239,7 +8141,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8284,8 +8186,8 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -8301,7 +8203,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8406,11 +8308,11 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -8420,12 +8322,12 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -8453,8 +8355,8 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -8473,12 +8375,9 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8507,17 +8406,17 @@ type CachedTagsWithFallbackExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 
 	// Step "spare".
-	k1   flujoimpl.Step[flujotest.Job, []string]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepSpare flujoimpl.Step[flujotest.Job, []string]
+	cntSpare  flujoimpl.StepCounters
+	brkSpare  *runtime.Breaker
+	monSpare  *runtime.StepMonitor
 }
 
 // scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
@@ -8556,10 +8455,10 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSpare, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor); err != nil {
@@ -8574,15 +8473,15 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
-	e.mon1 = e.monitor.Step("spare")
+	e.monTags = e.monitor.Step("tags")
+	e.monSpare = e.monitor.Step("spare")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8604,36 +8503,36 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "tags",
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in flujotest.Job) (uint64, bool) {
+				return flujogenHashJob(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopySliceString,
+		},
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
+	}
+	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "spare",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.SpareTags(ctx, in)
 			},
-			Name: "spare",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkSpare,
+		Monitor:  e.monSpare,
+		Counters: &e.cntSpare,
 	}
 	return e, nil
 }
@@ -8647,7 +8546,7 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8671,7 +8570,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8716,8 +8615,8 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -8733,7 +8632,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8742,9 +8641,9 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "spare")
+	e.cntSpare.AddTo(s.Steps, "spare")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSpare.Counters()
 		st := s.Steps["spare"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8849,12 +8748,12 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSpare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -8864,12 +8763,12 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -8897,8 +8796,8 @@ func (e *CachedTagsWithFallbackExecutor) closeComponents(ctx context.Context) er
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -8917,36 +8816,30 @@ func (e *CachedTagsWithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runTags runs "tags" and, when it fails, its fallback "spare".
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runSpare(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new([]string), abort
 	}
-	e.k0.CacheFallback(&e.env, in, fout)
+	e.stepTags.CacheFallback(&e.env, in, fout)
 	return fout, nil
 }
 
-// step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8972,10 +8865,10 @@ type CountForeverExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
@@ -9014,7 +8907,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForeverExecutor, resetscratchCountForeverExecutor); err != nil {
@@ -9028,7 +8921,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9049,18 +8942,18 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9074,7 +8967,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9098,7 +8991,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9143,9 +9036,9 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9249,7 +9142,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9302,18 +9195,18 @@ func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForeverExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9322,8 +9215,8 @@ func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -9332,7 +9225,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9348,7 +9241,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9366,12 +9259,9 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9397,10 +9287,10 @@ type CountForever2Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
@@ -9439,7 +9329,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForever2Executor, resetscratchCountForever2Executor); err != nil {
@@ -9453,7 +9343,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9474,18 +9364,18 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9499,7 +9389,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9523,7 +9413,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9568,9 +9458,9 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9674,7 +9564,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9727,18 +9617,18 @@ func (e *CountForever2Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForever2Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9747,8 +9637,8 @@ func (e *CountForever2Executor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -9757,7 +9647,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9773,7 +9663,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9791,12 +9681,9 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9822,10 +9709,10 @@ type CountTo3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
@@ -9864,7 +9751,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountTo3Executor, resetscratchCountTo3Executor); err != nil {
@@ -9878,7 +9765,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9899,18 +9786,18 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9924,7 +9811,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9948,7 +9835,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9993,9 +9880,9 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10099,7 +9986,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -10152,18 +10039,18 @@ func (e *CountTo3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountTo3Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -10172,8 +10059,8 @@ func (e *CountTo3Executor) until0(v int) (done bool, err error) {
 	return flujotest.AtLeast3(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -10182,7 +10069,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -10198,7 +10085,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -10216,12 +10103,9 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10250,17 +10134,17 @@ type FailBeforeCachedExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "fail".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "tags".
-	k2     flujoimpl.Step[flujotest.Job, []string]
-	cnt2   flujoimpl.StepCounters
-	brk2   *runtime.Breaker
-	cache2 *runtime.ResultCache[[]string]
-	mon2   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
@@ -10299,10 +10183,10 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor); err != nil {
@@ -10317,15 +10201,15 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache2, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("fail")
-	e.mon2 = e.monitor.Step("tags")
+	e.monFail = e.monitor.Step("fail")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10347,39 +10231,39 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache2},
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashJob(e.seed, in).Sum64(), true
 			},
-			Name: "tags",
+			CopyOut: flujogenCopySliceString,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -10393,7 +10277,7 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -10418,7 +10302,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -10464,9 +10348,9 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10475,8 +10359,8 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "tags")
-	cs := e.cache2.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -10492,7 +10376,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10597,12 +10481,12 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache2.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -10612,12 +10496,12 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache2.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache2.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -10645,8 +10529,8 @@ func (e *FailBeforeCachedExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache2 != nil {
-		e.cache2.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -10665,16 +10549,16 @@ func (e *FailBeforeCachedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// runFailfirst runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// bodyFailfirst is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.record {
@@ -10683,7 +10567,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFail(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10703,7 +10587,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v1 []string
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runTags(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10727,22 +10611,14 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return v1, nil
 }
 
-// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10768,10 +10644,10 @@ type FailOnceExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
@@ -10810,7 +10686,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailOnceExecutor, resetscratchFailOnceExecutor); err != nil {
@@ -10824,7 +10700,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10845,21 +10721,21 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -10873,7 +10749,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -10898,7 +10774,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10944,9 +10820,9 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11050,7 +10926,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -11103,13 +10979,9 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11135,39 +11007,39 @@ type FanBranchFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
 type scratchFanBranchFailsExecutor struct {
-	p0 scratchFanBranchFailsExecutor0
+	parFan scratchFanBranchFailsExecutorFan
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
 	return scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11197,13 +11069,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor); err != nil {
@@ -11217,9 +11089,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -11240,11 +11112,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11254,19 +11124,19 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11276,29 +11146,31 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11318,7 +11190,7 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11353,7 +11225,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11400,9 +11272,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11411,9 +11283,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11422,9 +11294,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11528,9 +11400,9 @@ func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -11583,18 +11455,18 @@ func (e *FanBranchFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanBranchFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanBranchFailsExecutor0 struct {
+// scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -11607,15 +11479,15 @@ type scratchFanBranchFailsExecutor0 struct {
 	r1       flujogenRun[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
+// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
+func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -11624,11 +11496,11 @@ func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutor0()
+	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -11644,7 +11516,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -11660,7 +11532,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -11717,7 +11589,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -11735,16 +11607,16 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -11753,7 +11625,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11773,7 +11645,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11797,31 +11669,19 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11847,45 +11707,45 @@ type FanErrorOnConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
 type scratchFanErrorOnConflictExecutor struct {
-	p0 scratchFanErrorOnConflictExecutor0
+	parFan scratchFanErrorOnConflictExecutorFan
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
 	return scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11915,16 +11775,16 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor); err != nil {
@@ -11938,10 +11798,10 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -11962,11 +11822,9 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11976,19 +11834,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11998,19 +11856,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12020,29 +11878,31 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -12062,7 +11922,7 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12097,7 +11957,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12144,9 +12004,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12155,9 +12015,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12166,9 +12026,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12177,9 +12037,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12283,10 +12143,10 @@ func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -12339,18 +12199,18 @@ func (e *FanErrorOnConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
-type scratchFanErrorOnConflictExecutor0 struct {
+// scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -12366,15 +12226,15 @@ type scratchFanErrorOnConflictExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -12383,8 +12243,8 @@ func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
-func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+// conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scratchFanErrorOnConflictExecutorFan) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -12402,11 +12262,11 @@ func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratch
 	return nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutor0()
+	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -12422,7 +12282,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -12440,7 +12300,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -12456,7 +12316,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -12513,11 +12373,11 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -12537,16 +12397,16 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -12555,7 +12415,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12575,7 +12435,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12599,40 +12459,24 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12658,39 +12502,39 @@ type FanJoinFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
 type scratchFanJoinFailsExecutor struct {
-	p0 scratchFanJoinFailsExecutor0
+	parFan scratchFanJoinFailsExecutorFan
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
 	return scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -12720,13 +12564,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor); err != nil {
@@ -12740,9 +12584,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("a1")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -12763,11 +12607,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12777,19 +12619,19 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12799,29 +12641,31 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -12841,7 +12685,7 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12876,7 +12720,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12923,9 +12767,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12934,9 +12778,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12945,9 +12789,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13051,9 +12895,9 @@ func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -13106,18 +12950,18 @@ func (e *FanJoinFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanJoinFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanJoinFailsExecutor0 struct {
+// scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -13133,15 +12977,15 @@ type scratchFanJoinFailsExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
+// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
+func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13150,11 +12994,11 @@ func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThreeRefuses(a0, a1, a2)
 }
 
-// body0 is the composition of "fan".
-func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutor0()
+	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13170,7 +13014,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13188,7 +13032,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13204,7 +13048,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -13252,7 +13096,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -13273,31 +13117,19 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13323,45 +13155,45 @@ type FanKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
 type scratchFanKeepFirstExecutor struct {
-	p0 scratchFanKeepFirstExecutor0
+	parFan scratchFanKeepFirstExecutorFan
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
 	return scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -13391,16 +13223,16 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor); err != nil {
@@ -13414,10 +13246,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -13438,11 +13270,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13452,19 +13282,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13474,19 +13304,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13496,29 +13326,31 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -13538,7 +13370,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -13573,7 +13405,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13620,9 +13452,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13631,9 +13463,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13642,9 +13474,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13653,9 +13485,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13759,10 +13591,10 @@ func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -13815,18 +13647,18 @@ func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanKeepFirstExecutor0 is the working space of one run of parallel "fan".
-type scratchFanKeepFirstExecutor0 struct {
+// scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
+type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -13842,15 +13674,15 @@ type scratchFanKeepFirstExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
+// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
+func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13859,11 +13691,11 @@ func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutor0()
+	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13879,7 +13711,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13897,7 +13729,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13913,7 +13745,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -13970,7 +13802,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -13990,16 +13822,16 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -14008,7 +13840,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14028,7 +13860,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14052,40 +13884,24 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14111,45 +13927,45 @@ type FanMergeUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
 type scratchFanMergeUpdateExecutor struct {
-	p0 scratchFanMergeUpdateExecutor0
+	parFan scratchFanMergeUpdateExecutorFan
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
 	return scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -14179,16 +13995,16 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor); err != nil {
@@ -14202,10 +14018,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -14226,11 +14042,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14240,19 +14054,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14262,19 +14076,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14284,29 +14098,31 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14326,7 +14142,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -14361,7 +14177,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14408,9 +14224,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14419,9 +14235,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14430,9 +14246,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14441,9 +14257,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14547,10 +14363,10 @@ func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -14603,18 +14419,18 @@ func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanMergeUpdateExecutor0 is the working space of one run of parallel "fan".
-type scratchFanMergeUpdateExecutor0 struct {
+// scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
+type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -14630,15 +14446,15 @@ type scratchFanMergeUpdateExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
+// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
+func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -14647,11 +14463,11 @@ func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutor0()
+	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -14667,7 +14483,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -14685,7 +14501,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -14701,7 +14517,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -14758,7 +14574,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -14778,16 +14594,16 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -14796,7 +14612,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14816,7 +14632,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14840,40 +14656,24 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14899,45 +14699,45 @@ type FanNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
 type scratchFanNoMergeExecutor struct {
-	p0 scratchFanNoMergeExecutor0
+	parFan scratchFanNoMergeExecutorFan
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
 	return scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -14967,16 +14767,16 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor); err != nil {
@@ -14990,10 +14790,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15014,11 +14814,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15028,19 +14826,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15050,19 +14848,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15072,29 +14870,31 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -15114,7 +14914,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15149,7 +14949,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15196,9 +14996,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15207,9 +15007,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15218,9 +15018,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15229,9 +15029,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15335,10 +15135,10 @@ func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -15391,18 +15191,18 @@ func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanNoMergeExecutor0 is the working space of one run of parallel "fan".
-type scratchFanNoMergeExecutor0 struct {
+// scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
+type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -15418,15 +15218,15 @@ type scratchFanNoMergeExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
+// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
+func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -15435,11 +15235,11 @@ func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujot
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutor0()
+	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -15455,7 +15255,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -15473,7 +15273,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -15489,7 +15289,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -15546,7 +15346,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -15558,16 +15358,16 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -15576,7 +15376,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15596,7 +15396,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15620,40 +15420,24 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15679,10 +15463,10 @@ type FlakyDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
@@ -15721,7 +15505,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor); err != nil {
@@ -15735,7 +15519,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15756,21 +15540,21 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -15784,7 +15568,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15809,7 +15593,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15855,9 +15639,9 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15961,7 +15745,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16014,13 +15798,9 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16046,10 +15826,10 @@ type FlakyRetries3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
@@ -16088,7 +15868,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor); err != nil {
@@ -16102,7 +15882,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16123,21 +15903,21 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 4,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 4,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -16151,7 +15931,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16176,7 +15956,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16222,9 +16002,9 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16328,7 +16108,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16381,13 +16161,9 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16413,10 +16189,10 @@ type GoexitMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -16457,7 +16233,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor); err != nil {
@@ -16471,7 +16247,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16492,21 +16268,21 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16523,7 +16299,7 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -16548,7 +16324,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16594,9 +16370,9 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16700,7 +16476,7 @@ func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16753,18 +16529,18 @@ func (e *GoexitMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *GoexitMapExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -16776,7 +16552,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -16827,7 +16603,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runExit(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -16870,13 +16646,9 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	return outs, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16902,33 +16674,33 @@ type GoexitParallelExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
 type scratchGoexitParallelExecutor struct {
-	p0 scratchGoexitParallelExecutor0
+	parFan scratchGoexitParallelExecutorFan
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
 	return scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -16958,10 +16730,10 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor); err != nil {
@@ -16975,8 +16747,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
-	e.mon2 = e.monitor.Step("echo")
+	e.monExit = e.monitor.Step("exit")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16997,37 +16769,37 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -17044,7 +16816,7 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17069,7 +16841,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17115,9 +16887,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17126,9 +16898,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["exit"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17232,8 +17004,8 @@ func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17286,18 +17058,18 @@ func (e *GoexitParallelExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *GoexitParallelExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchGoexitParallelExecutor0 is the working space of one run of parallel "fan".
-type scratchGoexitParallelExecutor0 struct {
+// scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
+type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -17309,15 +17081,15 @@ type scratchGoexitParallelExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
+// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
+func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -17326,11 +17098,11 @@ func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutor0()
+	sc := e.getscratchGoexitParallelExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -17344,7 +17116,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -17360,7 +17132,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -17417,7 +17189,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -17429,22 +17201,14 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17470,10 +17234,10 @@ type GoexitStepExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
@@ -17512,7 +17276,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor); err != nil {
@@ -17526,7 +17290,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17547,21 +17311,21 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -17575,7 +17339,7 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17600,7 +17364,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17646,9 +17410,9 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17752,7 +17516,7 @@ func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17805,13 +17569,9 @@ func (e *GoexitStepExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17837,10 +17597,10 @@ type GoexitTimedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
@@ -17879,7 +17639,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor); err != nil {
@@ -17893,7 +17653,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17914,22 +17674,22 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(3600000000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(3600000000000)),
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -17943,7 +17703,7 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17968,7 +17728,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18014,9 +17774,9 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18120,7 +17880,7 @@ func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18173,13 +17933,9 @@ func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18205,10 +17961,10 @@ type HeldExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "held".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntHeld  flujoimpl.StepCounters
+	brkHeld  *runtime.Breaker
+	monHeld  *runtime.StepMonitor
 }
 
 // scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
@@ -18247,7 +18003,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHeld, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHeldExecutor, resetscratchHeldExecutor); err != nil {
@@ -18261,7 +18017,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("held")
+	e.monHeld = e.monitor.Step("held")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18282,18 +18038,18 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "held",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.HoldUntilOpen(ctx, in)
 			},
-			Name: "held",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkHeld,
+		Monitor:  e.monHeld,
+		Counters: &e.cntHeld,
 	}
 	return e, nil
 }
@@ -18307,7 +18063,7 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -18331,7 +18087,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18376,9 +18132,9 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "held")
+	e.cntHeld.AddTo(s.Steps, "held")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkHeld.Counters()
 		st := s.Steps["held"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18482,7 +18238,7 @@ func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHeld.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18535,12 +18291,9 @@ func (e *HeldExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18566,22 +18319,22 @@ type HistoryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "first".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFirst  flujoimpl.StepCounters
+	brkFirst  *runtime.Breaker
+	monFirst  *runtime.StepMonitor
 
 	// Step "second".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepSecond flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntSecond  flujoimpl.StepCounters
+	brkSecond  *runtime.Breaker
+	monSecond  *runtime.StepMonitor
 
 	// Step "third".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepThird flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntThird  flujoimpl.StepCounters
+	brkThird  *runtime.Breaker
+	monThird  *runtime.StepMonitor
 }
 
 // scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
@@ -18620,13 +18373,13 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFirst, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSecond, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkThird, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHistoryExecutor, resetscratchHistoryExecutor); err != nil {
@@ -18640,9 +18393,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("first")
-	e.mon3 = e.monitor.Step("second")
-	e.mon4 = e.monitor.Step("third")
+	e.monFirst = e.monitor.Step("first")
+	e.monSecond = e.monitor.Step("second")
+	e.monThird = e.monitor.Step("third")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18663,53 +18416,53 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "first",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFirst,
+		Monitor:  e.monFirst,
+		Counters: &e.cntFirst,
+	}
+	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "second",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "third",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkSecond,
+		Monitor:  e.monSecond,
+		Counters: &e.cntSecond,
+	}
+	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "third",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkThird,
+		Monitor:  e.monThird,
+		Counters: &e.cntThird,
 	}
 	return e, nil
 }
@@ -18723,7 +18476,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18748,7 +18501,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -18794,9 +18547,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "first")
+	e.cntFirst.AddTo(s.Steps, "first")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFirst.Counters()
 		st := s.Steps["first"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18805,9 +18558,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "second")
+	e.cntSecond.AddTo(s.Steps, "second")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkSecond.Counters()
 		st := s.Steps["second"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18816,9 +18569,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "third")
+	e.cntThird.AddTo(s.Steps, "third")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkThird.Counters()
 		st := s.Steps["third"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18922,9 +18675,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFirst.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSecond.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkThird.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18977,16 +18730,16 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "outer".
-func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runOuter runs the Pipeline "outer".
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "outer".
-func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyOuter is the composition of "outer".
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.record {
@@ -18995,7 +18748,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFirst(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19015,7 +18768,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runInner(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19039,25 +18792,21 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Pipeline "inner".
-func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body2 is the composition of "inner".
-func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -19066,7 +18815,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run3(ctx, in, r, &cr)
+		v0o, abort := e.runSecond(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19086,7 +18835,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runThird(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19110,22 +18859,14 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19151,10 +18892,10 @@ type IOBurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "io".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntIo  flujoimpl.StepCounters
+	brkIo  *runtime.Breaker
+	monIo  *runtime.StepMonitor
 }
 
 // scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
@@ -19193,7 +18934,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkIo, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchIOBurstExecutor, resetscratchIOBurstExecutor); err != nil {
@@ -19207,7 +18948,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("io")
+	e.monIo = e.monitor.Step("io")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19228,18 +18969,18 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "io",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.WaitForAll(ctx, in)
 			},
-			Name: "io",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkIo,
+		Monitor:  e.monIo,
+		Counters: &e.cntIo,
 	}
 	return e, nil
 }
@@ -19253,7 +18994,7 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -19277,7 +19018,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -19322,9 +19063,9 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "io")
+	e.cntIo.AddTo(s.Steps, "io")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkIo.Counters()
 		st := s.Steps["io"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19428,7 +19169,7 @@ func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkIo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -19481,12 +19222,9 @@ func (e *IOBurstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19512,33 +19250,33 @@ type JoinFailsAfterIgnoredExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
 type scratchJoinFailsAfterIgnoredExecutor struct {
-	p1 scratchJoinFailsAfterIgnoredExecutor1
+	parFan scratchJoinFailsAfterIgnoredExecutorFan
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
 	return scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -19568,10 +19306,10 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor); err != nil {
@@ -19585,8 +19323,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("echo")
-	e.mon3 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19607,37 +19345,37 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -19654,7 +19392,7 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -19679,7 +19417,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -19725,9 +19463,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19736,9 +19474,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19842,8 +19580,8 @@ func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -19896,16 +19634,16 @@ func (e *JoinFailsAfterIgnoredExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runJoined runs the Pipeline "joined".
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyJoined is the composition of "joined".
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.record {
@@ -19914,7 +19652,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19938,18 +19676,18 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	return v0, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchJoinFailsAfterIgnoredExecutor1 is the working space of one run of parallel "fan".
-type scratchJoinFailsAfterIgnoredExecutor1 struct {
+// scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
+type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -19961,15 +19699,15 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
+// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -19978,11 +19716,11 @@ func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job
 	return flujotest.JoinTwoRefuses(a0, a1)
 }
 
-// body1 is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutor1()
+	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -19996,7 +19734,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -20012,7 +19750,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -20060,7 +19798,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -20075,22 +19813,14 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 	return out, nil
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20116,10 +19846,10 @@ type MapEchoExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -20160,7 +19890,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapEchoExecutor, resetscratchMapEchoExecutor); err != nil {
@@ -20174,7 +19904,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20195,21 +19925,21 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -20226,7 +19956,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -20251,7 +19981,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20297,9 +20027,9 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20403,7 +20133,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -20456,18 +20186,18 @@ func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapEchoExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -20479,7 +20209,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -20530,7 +20260,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runEcho(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -20573,13 +20303,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	return outs, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20605,10 +20331,10 @@ type MapFlakyInOrderExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
@@ -20647,7 +20373,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor); err != nil {
@@ -20661,7 +20387,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20682,21 +20408,21 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -20710,7 +20436,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -20735,7 +20461,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20781,9 +20507,9 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20887,7 +20613,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -20940,18 +20666,18 @@ func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapFlakyInOrderExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -20961,7 +20687,7 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	var abort error
 	for i := range in {
 		ab := error(nil)
-		outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
 		finished[i] = true
 		if ab != nil {
 			abort = ab
@@ -20996,13 +20722,9 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	return outs, nil
 }
 
-// run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21028,33 +20750,33 @@ type MaybeConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "x".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntX  flujoimpl.StepCounters
+	brkX  *runtime.Breaker
+	monX  *runtime.StepMonitor
 
 	// Step "y".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntY  flujoimpl.StepCounters
+	brkY  *runtime.Breaker
+	monY  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
 type scratchMaybeConflictExecutor struct {
-	p0 scratchMaybeConflictExecutor0
+	parMaybe scratchMaybeConflictExecutorMaybe
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
 	return scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
 	}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
 	}
 }
 
@@ -21084,10 +20806,10 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkX, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkY, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor); err != nil {
@@ -21101,8 +20823,8 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("x")
-	e.mon2 = e.monitor.Step("y")
+	e.monX = e.monitor.Step("x")
+	e.monY = e.monitor.Step("y")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21123,11 +20845,9 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "x",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -21137,19 +20857,19 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "x",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkX,
+		Monitor:  e.monX,
+		Counters: &e.cntX,
+	}
+	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "y",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -21159,13 +20879,15 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "y",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkY,
+		Monitor:  e.monY,
+		Counters: &e.cntY,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -21185,7 +20907,7 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -21220,7 +20942,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21267,9 +20989,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "x")
+	e.cntX.AddTo(s.Steps, "x")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkX.Counters()
 		st := s.Steps["x"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21278,9 +21000,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["x"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "y")
+	e.cntY.AddTo(s.Steps, "y")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkY.Counters()
 		st := s.Steps["y"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21384,8 +21106,8 @@ func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkX.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkY.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -21438,18 +21160,18 @@ func (e *MaybeConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
-type scratchMaybeConflictExecutor0 struct {
+// scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -21463,15 +21185,15 @@ type scratchMaybeConflictExecutor0 struct {
 	w1       flujotest.State
 }
 
-// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parMaybe.owner = u
+	return &u.parMaybe
 }
 
-// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
@@ -21480,8 +21202,8 @@ func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
-func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+// conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchMaybeConflictExecutorMaybe) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -21499,11 +21221,11 @@ func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybe
 	return nil
 }
 
-// body0 is the composition of "maybe".
-func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyMaybe is the composition of "maybe".
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutor0()
+	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -21519,7 +21241,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -21537,7 +21259,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -21594,11 +21316,11 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinMaybe(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -21615,22 +21337,14 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21656,16 +21370,16 @@ type PanicAtTwoDepthsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanicdeep  flujoimpl.StepCounters
+	brkPanicdeep  *runtime.Breaker
+	monPanicdeep  *runtime.StepMonitor
 
 	// Step "panic".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
@@ -21704,10 +21418,10 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanicdeep, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor); err != nil {
@@ -21721,8 +21435,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("panicdeep")
-	e.mon3 = e.monitor.Step("panic")
+	e.monPanicdeep = e.monitor.Step("panicdeep")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21743,37 +21457,37 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
 			Name: "panicdeep",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkPanicdeep,
+		Monitor:  e.monPanicdeep,
+		Counters: &e.cntPanicdeep,
+	}
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "panic",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -21787,7 +21501,7 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -21812,7 +21526,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21858,9 +21572,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "panicdeep")
+	e.cntPanicdeep.AddTo(s.Steps, "panicdeep")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkPanicdeep.Counters()
 		st := s.Steps["panicdeep"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21869,9 +21583,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panicdeep"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21975,8 +21689,8 @@ func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanicdeep.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22029,18 +21743,18 @@ func (e *PanicAtTwoDepthsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -22049,11 +21763,11 @@ func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -22064,9 +21778,9 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "deep":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runInner(ctx, in, r, &cr)
 	case "top":
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -22091,16 +21805,16 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -22109,7 +21823,7 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runPanicdeep(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -22133,22 +21847,14 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	return v0, nil
 }
 
-// run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22174,10 +21880,10 @@ type PanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
@@ -22216,7 +21922,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicsExecutor, resetscratchPanicsExecutor); err != nil {
@@ -22230,7 +21936,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22251,21 +21957,21 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -22279,7 +21985,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22304,7 +22010,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22350,9 +22056,9 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22456,7 +22162,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22509,13 +22215,9 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22541,31 +22243,31 @@ type ParallelBlocksExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 }
 
 // scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
 type scratchParallelBlocksExecutor struct {
-	p0 scratchParallelBlocksExecutor0
+	parFan scratchParallelBlocksExecutorFan
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
 	return scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -22595,10 +22297,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor); err != nil {
@@ -22612,8 +22314,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("block")
-	e.mon2 = e.monitor.Step("echo")
+	e.monBlock = e.monitor.Step("block")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22634,37 +22336,37 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	return e, nil
 }
@@ -22678,7 +22380,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22703,7 +22405,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22749,9 +22451,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22760,9 +22462,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22866,8 +22568,8 @@ func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22920,18 +22622,18 @@ func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelBlocksExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelBlocksExecutor0 struct {
+// scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -22943,15 +22645,15 @@ type scratchParallelBlocksExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
+// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
+func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -22960,11 +22662,11 @@ func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutor0()
+	sc := e.getscratchParallelBlocksExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -22979,7 +22681,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -22995,7 +22697,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23049,7 +22751,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23061,22 +22763,14 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23102,33 +22796,33 @@ type ParallelIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
 type scratchParallelIgnoreExecutor struct {
-	p0 scratchParallelIgnoreExecutor0
+	parFan scratchParallelIgnoreExecutorFan
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
 	return scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23158,10 +22852,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor); err != nil {
@@ -23175,8 +22869,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23197,37 +22891,37 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -23244,7 +22938,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23269,7 +22963,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23315,9 +23009,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23326,9 +23020,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23432,8 +23126,8 @@ func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -23486,18 +23180,18 @@ func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelIgnoreExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelIgnoreExecutor0 struct {
+// scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -23509,15 +23203,15 @@ type scratchParallelIgnoreExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
+// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
+func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -23526,11 +23220,11 @@ func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutor0()
+	sc := e.getscratchParallelIgnoreExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -23544,7 +23238,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -23560,7 +23254,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23608,7 +23302,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23620,22 +23314,14 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23661,33 +23347,33 @@ type ParallelPropagateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
 type scratchParallelPropagateExecutor struct {
-	p0 scratchParallelPropagateExecutor0
+	parFan scratchParallelPropagateExecutorFan
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
 	return scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23717,10 +23403,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor); err != nil {
@@ -23734,8 +23420,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23756,37 +23442,37 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -23803,7 +23489,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23828,7 +23514,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23874,9 +23560,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23885,9 +23571,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23991,8 +23677,8 @@ func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) er
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -24045,18 +23731,18 @@ func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelPropagateExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelPropagateExecutor0 struct {
+// scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24068,15 +23754,15 @@ type scratchParallelPropagateExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
+// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
+func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24085,11 +23771,11 @@ func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (o
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutor0()
+	sc := e.getscratchParallelPropagateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24103,7 +23789,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24119,7 +23805,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24176,7 +23862,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24188,22 +23874,14 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -24229,39 +23907,39 @@ type ParallelSpendExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "left".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLeft  flujoimpl.StepCounters
+	brkLeft  *runtime.Breaker
+	monLeft  *runtime.StepMonitor
 
 	// Step "right".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRight  flujoimpl.StepCounters
+	brkRight  *runtime.Breaker
+	monRight  *runtime.StepMonitor
 
 	// Step "after".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepAfter flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntAfter  flujoimpl.StepCounters
+	brkAfter  *runtime.Breaker
+	monAfter  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
 type scratchParallelSpendExecutor struct {
-	p1 scratchParallelSpendExecutor1
+	parFan scratchParallelSpendExecutorFan
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
 	return scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -24291,13 +23969,13 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLeft, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRight, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAfter, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor); err != nil {
@@ -24311,9 +23989,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("left")
-	e.mon3 = e.monitor.Step("right")
-	e.mon4 = e.monitor.Step("after")
+	e.monLeft = e.monitor.Step("left")
+	e.monRight = e.monitor.Step("right")
+	e.monAfter = e.monitor.Step("after")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24334,53 +24012,53 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "left",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLeft,
+		Monitor:  e.monLeft,
+		Counters: &e.cntLeft,
+	}
+	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "right",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "after",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkRight,
+		Monitor:  e.monRight,
+		Counters: &e.cntRight,
+	}
+	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "after",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkAfter,
+		Monitor:  e.monAfter,
+		Counters: &e.cntAfter,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -24397,7 +24075,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -24422,7 +24100,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -24468,9 +24146,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "left")
+	e.cntLeft.AddTo(s.Steps, "left")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLeft.Counters()
 		st := s.Steps["left"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24479,9 +24157,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "right")
+	e.cntRight.AddTo(s.Steps, "right")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkRight.Counters()
 		st := s.Steps["right"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24490,9 +24168,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "after")
+	e.cntAfter.AddTo(s.Steps, "after")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkAfter.Counters()
 		st := s.Steps["after"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24596,9 +24274,9 @@ func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLeft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRight.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAfter.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -24651,16 +24329,16 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -24669,7 +24347,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -24689,7 +24367,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runAfter(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -24713,18 +24391,18 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *ParallelSpendExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelSpendExecutor1 is the working space of one run of parallel "fan".
-type scratchParallelSpendExecutor1 struct {
+// scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24736,15 +24414,15 @@ type scratchParallelSpendExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelSpendExecutor1 returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
+// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
+func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24753,11 +24431,11 @@ func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan".
-func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutor1()
+	sc := e.getscratchParallelSpendExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24771,7 +24449,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24787,7 +24465,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24844,7 +24522,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24856,31 +24534,19 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -24906,16 +24572,16 @@ type RouteNoDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 }
 
 // scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
@@ -24954,10 +24620,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor); err != nil {
@@ -24971,8 +24637,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24993,37 +24659,37 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
 	}
 	return e, nil
 }
@@ -25037,7 +24703,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25062,7 +24728,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -25108,9 +24774,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25119,9 +24785,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25225,8 +24891,8 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -25279,18 +24945,18 @@ func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteNoDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25299,11 +24965,11 @@ func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err erro
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25314,9 +24980,9 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -25341,22 +25007,14 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25382,22 +25040,22 @@ type RouteWithDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 
 	// Step "other".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntOther  flujoimpl.StepCounters
+	brkOther  *runtime.Breaker
+	monOther  *runtime.StepMonitor
 }
 
 // scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
@@ -25436,13 +25094,13 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkOther, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor); err != nil {
@@ -25456,9 +25114,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
-	e.mon3 = e.monitor.Step("other")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
+	e.monOther = e.monitor.Step("other")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -25479,53 +25137,53 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
+	}
+	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "other",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Other(ctx, in)
 			},
-			Name: "other",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkOther,
+		Monitor:  e.monOther,
+		Counters: &e.cntOther,
 	}
 	return e, nil
 }
@@ -25539,7 +25197,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25564,7 +25222,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -25610,9 +25268,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25621,9 +25279,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25632,9 +25290,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "other")
+	e.cntOther.AddTo(s.Steps, "other")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkOther.Counters()
 		st := s.Steps["other"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25738,9 +25396,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkOther.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -25793,18 +25451,18 @@ func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteWithDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25813,11 +25471,11 @@ func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25828,11 +25486,11 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runOther(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -25853,31 +25511,19 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25903,22 +25549,22 @@ type Spend3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS1  flujoimpl.StepCounters
+	brkS1  *runtime.Breaker
+	monS1  *runtime.StepMonitor
 
 	// Step "s2".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepS2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS2  flujoimpl.StepCounters
+	brkS2  *runtime.Breaker
+	monS2  *runtime.StepMonitor
 
 	// Step "s3".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS3  flujoimpl.StepCounters
+	brkS3  *runtime.Breaker
+	monS3  *runtime.StepMonitor
 }
 
 // scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
@@ -25957,13 +25603,13 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSpend3Executor, resetscratchSpend3Executor); err != nil {
@@ -25977,9 +25623,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("s1")
-	e.mon2 = e.monitor.Step("s2")
-	e.mon3 = e.monitor.Step("s3")
+	e.monS1 = e.monitor.Step("s1")
+	e.monS2 = e.monitor.Step("s2")
+	e.monS3 = e.monitor.Step("s3")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26000,53 +25646,53 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "s1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS1,
+		Monitor:  e.monS1,
+		Counters: &e.cntS1,
+	}
+	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "s2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "s3",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkS2,
+		Monitor:  e.monS2,
+		Counters: &e.cntS2,
+	}
+	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "s3",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS3,
+		Monitor:  e.monS3,
+		Counters: &e.cntS3,
 	}
 	return e, nil
 }
@@ -26060,7 +25706,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26085,7 +25731,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -26131,9 +25777,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "s1")
+	e.cntS1.AddTo(s.Steps, "s1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkS1.Counters()
 		st := s.Steps["s1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26142,9 +25788,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "s2")
+	e.cntS2.AddTo(s.Steps, "s2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkS2.Counters()
 		st := s.Steps["s2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26153,9 +25799,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "s3")
+	e.cntS3.AddTo(s.Steps, "s3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkS3.Counters()
 		st := s.Steps["s3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26259,9 +25905,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26314,16 +25960,16 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -26332,7 +25978,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runS1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26352,7 +25998,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runS2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26372,7 +26018,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runS3(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26396,31 +26042,19 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	return v2, nil
 }
 
-// run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26446,10 +26080,10 @@ type StateRetryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLogflake  flujoimpl.StepCounters
+	brkLogflake  *runtime.Breaker
+	monLogflake  *runtime.StepMonitor
 }
 
 // scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
@@ -26488,7 +26122,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLogflake, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchStateRetryExecutor, resetscratchStateRetryExecutor); err != nil {
@@ -26502,7 +26136,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("logflake")
+	e.monLogflake = e.monitor.Step("logflake")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26523,28 +26157,28 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "logflake",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
-				w.Log = flujogenCopy0(st.Log)
+				w.Log = flujogenCopySliceString(st.Log)
 				out, err := flujotest.LogThenFlake(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "logflake",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkLogflake,
+		Monitor:  e.monLogflake,
+		Counters: &e.cntLogflake,
 	}
 	return e, nil
 }
@@ -26561,7 +26195,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26596,7 +26230,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -26643,9 +26277,9 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "logflake")
+	e.cntLogflake.AddTo(s.Steps, "logflake")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkLogflake.Counters()
 		st := s.Steps["logflake"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26749,7 +26383,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLogflake.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26802,13 +26436,9 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26834,10 +26464,10 @@ type TimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
@@ -26876,7 +26506,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTimesOutExecutor, resetscratchTimesOutExecutor); err != nil {
@@ -26890,7 +26520,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26911,22 +26541,22 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -26940,7 +26570,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26965,7 +26595,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -27011,9 +26641,9 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27117,7 +26747,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -27170,13 +26800,9 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -27202,48 +26828,48 @@ type TwoFansExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "l1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL1  flujoimpl.StepCounters
+	brkL1  *runtime.Breaker
+	monL1  *runtime.StepMonitor
 
 	// Step "r1".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR1  flujoimpl.StepCounters
+	brkR1  *runtime.Breaker
+	monR1  *runtime.StepMonitor
 
 	// Step "l2".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepL2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL2  flujoimpl.StepCounters
+	brkL2  *runtime.Breaker
+	monL2  *runtime.StepMonitor
 
 	// Step "r2".
-	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
-	mon6 *runtime.StepMonitor
+	stepR2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR2  flujoimpl.StepCounters
+	brkR2  *runtime.Breaker
+	monR2  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
 type scratchTwoFansExecutor struct {
-	p1 scratchTwoFansExecutor1
-	p4 scratchTwoFansExecutor4
+	parFan1 scratchTwoFansExecutorFan1
+	parFan2 scratchTwoFansExecutorFan2
 }
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
-		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	*u = scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: u.p1.done},
-		p4: scratchTwoFansExecutor4{done: u.p4.done},
+		parFan1: scratchTwoFansExecutorFan1{done: u.parFan1.done},
+		parFan2: scratchTwoFansExecutorFan2{done: u.parFan2.done},
 	}
 }
 
@@ -27273,16 +26899,16 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL1, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR1, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL2, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR2, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTwoFansExecutor, resetscratchTwoFansExecutor); err != nil {
@@ -27296,10 +26922,10 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("l1")
-	e.mon3 = e.monitor.Step("r1")
-	e.mon5 = e.monitor.Step("l2")
-	e.mon6 = e.monitor.Step("r2")
+	e.monL1 = e.monitor.Step("l1")
+	e.monR1 = e.monitor.Step("r1")
+	e.monL2 = e.monitor.Step("l2")
+	e.monR2 = e.monitor.Step("r2")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27320,69 +26946,69 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "l1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkL1,
+		Monitor:  e.monL1,
+		Counters: &e.cntL1,
+	}
+	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "r1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR1,
+		Monitor:  e.monR1,
+		Counters: &e.cntR1,
+	}
+	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "l2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon5,
-	}
-	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "r2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon6,
+		Attempts: 2,
+		Breaker:  e.brkL2,
+		Monitor:  e.monL2,
+		Counters: &e.cntL2,
+	}
+	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "r2",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR2,
+		Monitor:  e.monR2,
+		Counters: &e.cntR2,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -27399,7 +27025,7 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27424,7 +27050,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -27470,9 +27096,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "l1")
+	e.cntL1.AddTo(s.Steps, "l1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkL1.Counters()
 		st := s.Steps["l1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27481,9 +27107,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "r1")
+	e.cntR1.AddTo(s.Steps, "r1")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkR1.Counters()
 		st := s.Steps["r1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27492,9 +27118,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["r1"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "l2")
+	e.cntL2.AddTo(s.Steps, "l2")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkL2.Counters()
 		st := s.Steps["l2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27503,9 +27129,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l2"] = st
 	}
-	e.cnt6.AddTo(s.Steps, "r2")
+	e.cntR2.AddTo(s.Steps, "r2")
 	{
-		bc := e.brk6.Counters()
+		bc := e.brkR2.Counters()
 		st := s.Steps["r2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27609,10 +27235,10 @@ func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -27665,16 +27291,16 @@ func (e *TwoFansExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "two".
-func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runTwo runs the Pipeline "two".
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "two".
-func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyTwo is the composition of "two".
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.record {
@@ -27683,7 +27309,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27703,7 +27329,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runFan2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27727,18 +27353,18 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
-type scratchTwoFansExecutor1 struct {
+// scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -27750,15 +27376,15 @@ type scratchTwoFansExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan1.owner = u
+	return &u.parFan1
 }
 
-// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
@@ -27767,11 +27393,11 @@ func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan1".
-func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan1 is the composition of "fan1".
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor1()
+	sc := e.getscratchTwoFansExecutorFan1()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -27785,7 +27411,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -27801,7 +27427,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -27858,7 +27484,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan1(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -27870,36 +27496,28 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the Parallel "fan2".
-func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body4(cctx, in, r, res)
+	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
-type scratchTwoFansExecutor4 struct {
+// scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -27911,15 +27529,15 @@ type scratchTwoFansExecutor4 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
 	u := e.scratch.Get()
-	u.p4.owner = u
-	return &u.p4
+	u.parFan2.owner = u
+	return &u.parFan2
 }
 
-// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
@@ -27928,11 +27546,11 @@ func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body4 is the composition of "fan2".
-func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan2 is the composition of "fan2".
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor4()
+	sc := e.getscratchTwoFansExecutorFan2()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -27946,7 +27564,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -27962,7 +27580,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -28019,7 +27637,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join4(sc.o0, sc.o1)
+	out, jerr := e.joinFan2(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -28031,22 +27649,14 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28072,10 +27682,10 @@ type ValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
@@ -28114,7 +27724,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchValidatedExecutor, resetscratchValidatedExecutor); err != nil {
@@ -28128,7 +27738,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28149,22 +27759,22 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -28178,7 +27788,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28203,7 +27813,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28249,9 +27859,9 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28355,7 +27965,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28408,13 +28018,9 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28440,16 +28046,16 @@ type WithFailedFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "failtoo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFailtoo  flujoimpl.StepCounters
+	brkFailtoo  *runtime.Breaker
+	monFailtoo  *runtime.StepMonitor
 }
 
 // scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
@@ -28488,10 +28094,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFailtoo, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor); err != nil {
@@ -28505,8 +28111,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("failtoo")
+	e.monFail = e.monitor.Step("fail")
+	e.monFailtoo = e.monitor.Step("failtoo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28527,37 +28133,37 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "failtoo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.FailToo(ctx, in)
 			},
-			Name: "failtoo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkFailtoo,
+		Monitor:  e.monFailtoo,
+		Counters: &e.cntFailtoo,
 	}
 	return e, nil
 }
@@ -28571,7 +28177,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28596,7 +28202,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28642,9 +28248,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28653,9 +28259,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "failtoo")
+	e.cntFailtoo.AddTo(s.Steps, "failtoo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFailtoo.Counters()
 		st := s.Steps["failtoo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28759,8 +28365,8 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFailtoo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28813,14 +28419,14 @@ func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "failtoo".
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runFailtoo(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -28828,22 +28434,14 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28869,16 +28467,16 @@ type WithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
@@ -28917,10 +28515,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor); err != nil {
@@ -28934,8 +28532,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monFail = e.monitor.Step("fail")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28956,37 +28554,37 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Rescue(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -29000,7 +28598,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -29025,7 +28623,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -29071,9 +28669,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29082,9 +28680,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29188,8 +28786,8 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -29242,14 +28840,14 @@ func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "rescue".
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -29257,22 +28855,14 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
@@ -30430,8 +30020,8 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 	return m
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -30440,15 +30030,15 @@ func flujogenCopy0(v []string) []string {
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v flujotest.State) flujotest.State {
+// flujogenCopyState returns a deep copy of v.
+func flujogenCopyState(v flujotest.State) flujotest.State {
 	c := v
-	c.Log = flujogenCopy0(v.Log)
+	c.Log = flujogenCopySliceString(v.Log)
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v flujotest.Job) runtime.Hash {
+// flujogenHashJob adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashJob(h runtime.Hash, v flujotest.Job) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.FailFirst))
 	if v.Calls == nil {

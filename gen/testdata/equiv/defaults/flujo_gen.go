@@ -144,10 +144,10 @@ type BackoffLongExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
@@ -185,7 +185,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor); err != nil {
@@ -199,7 +199,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -220,22 +220,22 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
+			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -249,7 +249,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -274,7 +274,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -320,9 +320,9 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -426,7 +426,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -479,13 +479,9 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -511,10 +507,10 @@ type BadInputRetriedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
@@ -552,7 +548,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor); err != nil {
@@ -566,7 +562,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -587,21 +583,21 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -615,7 +611,7 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -640,7 +636,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -686,9 +682,9 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -792,7 +788,7 @@ func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -845,13 +841,9 @@ func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -877,10 +869,10 @@ type BreakerCancelsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntCancel  flujoimpl.StepCounters
+	brkCancel  *runtime.Breaker
+	monCancel  *runtime.StepMonitor
 }
 
 // scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
@@ -918,7 +910,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCancel, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor); err != nil {
@@ -932,7 +924,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("cancel")
+	e.monCancel = e.monitor.Step("cancel")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -953,21 +945,21 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "cancel",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.CancelCaller(ctx, in)
 			},
-			Name: "cancel",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkCancel,
+		Monitor:  e.monCancel,
+		Counters: &e.cntCancel,
 	}
 	return e, nil
 }
@@ -981,7 +973,7 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1006,7 +998,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1052,9 +1044,9 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "cancel")
+	e.cntCancel.AddTo(s.Steps, "cancel")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkCancel.Counters()
 		st := s.Steps["cancel"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1158,7 +1150,7 @@ func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCancel.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1211,13 +1203,9 @@ func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1243,10 +1231,10 @@ type BreakerCustomExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
@@ -1284,7 +1272,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor); err != nil {
@@ -1298,7 +1286,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1319,21 +1307,21 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujotest.CountsOnlyBadInput,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -1347,7 +1335,7 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1372,7 +1360,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1418,9 +1406,9 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1524,7 +1512,7 @@ func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1577,13 +1565,9 @@ func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1609,10 +1593,10 @@ type BreakerFailExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
@@ -1650,7 +1634,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor); err != nil {
@@ -1664,7 +1648,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1685,21 +1669,21 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -1713,7 +1697,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1738,7 +1722,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1784,9 +1768,9 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1890,7 +1874,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1943,13 +1927,9 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1975,10 +1955,10 @@ type BreakerFlakyExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
@@ -2016,7 +1996,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor); err != nil {
@@ -2030,7 +2010,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2051,21 +2031,21 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -2079,7 +2059,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2104,7 +2084,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2150,9 +2130,9 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2256,7 +2236,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2309,13 +2289,9 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2341,10 +2317,10 @@ type BreakerPanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
@@ -2382,7 +2358,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor); err != nil {
@@ -2396,7 +2372,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2417,21 +2393,21 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -2445,7 +2421,7 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2470,7 +2446,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2516,9 +2492,9 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2622,7 +2598,7 @@ func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2675,13 +2651,9 @@ func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2707,10 +2679,10 @@ type BreakerTimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
@@ -2748,7 +2720,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor); err != nil {
@@ -2762,7 +2734,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2783,22 +2755,22 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -2812,7 +2784,7 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2837,7 +2809,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2883,9 +2855,9 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2989,7 +2961,7 @@ func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3042,13 +3014,9 @@ func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3074,10 +3042,10 @@ type BreakerUpstreamExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
@@ -3115,7 +3083,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor); err != nil {
@@ -3129,7 +3097,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3150,21 +3118,21 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -3178,7 +3146,7 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3203,7 +3171,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3249,9 +3217,9 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3355,7 +3323,7 @@ func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3408,13 +3376,9 @@ func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3440,10 +3404,10 @@ type BreakerValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
@@ -3481,7 +3445,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor); err != nil {
@@ -3495,7 +3459,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3516,22 +3480,22 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -3545,7 +3509,7 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3570,7 +3534,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3616,9 +3580,9 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3722,7 +3686,7 @@ func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3775,13 +3739,9 @@ func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3807,16 +3767,16 @@ type BudgetFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPrimary  flujoimpl.StepCounters
+	brkPrimary  *runtime.Breaker
+	monPrimary  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
@@ -3854,10 +3814,10 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPrimary, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor); err != nil {
@@ -3871,8 +3831,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("primary")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monPrimary = e.monitor.Step("primary")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3893,38 +3853,38 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "primary",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "primary",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPrimary,
+		Monitor:  e.monPrimary,
+		Counters: &e.cntPrimary,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -3938,7 +3898,7 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -3963,7 +3923,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4009,9 +3969,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "primary")
+	e.cntPrimary.AddTo(s.Steps, "primary")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPrimary.Counters()
 		st := s.Steps["primary"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4020,9 +3980,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["primary"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4126,8 +4086,8 @@ func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPrimary.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4180,14 +4140,14 @@ func (e *BudgetFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runPrimary runs "primary" and, when it fails, its fallback "rescue".
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
@@ -4195,22 +4155,14 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	return fout, nil
 }
 
-// step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4236,31 +4188,31 @@ type BudgetFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "free".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntFree  flujoimpl.StepCounters
+	brkFree  *runtime.Breaker
+	monFree  *runtime.StepMonitor
 }
 
 // scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
 type scratchBudgetFanExecutor struct {
-	p0 scratchBudgetFanExecutor0
+	parFan scratchBudgetFanExecutorFan
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
 	return scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4289,10 +4241,10 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFree, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor); err != nil {
@@ -4306,8 +4258,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("free")
+	e.monPaid = e.monitor.Step("paid")
+	e.monFree = e.monitor.Step("free")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4328,37 +4280,37 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "free",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "free",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFree,
+		Monitor:  e.monFree,
+		Counters: &e.cntFree,
 	}
 	return e, nil
 }
@@ -4372,7 +4324,7 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4397,7 +4349,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4443,9 +4395,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4454,9 +4406,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "free")
+	e.cntFree.AddTo(s.Steps, "free")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFree.Counters()
 		st := s.Steps["free"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4560,8 +4512,8 @@ func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFree.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4614,18 +4566,18 @@ func (e *BudgetFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetFanExecutor0 struct {
+// scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -4637,15 +4589,15 @@ type scratchBudgetFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
+// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -4654,11 +4606,11 @@ func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutor0()
+	sc := e.getscratchBudgetFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -4673,7 +4625,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4689,7 +4641,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4743,7 +4695,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -4755,22 +4707,14 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4796,43 +4740,43 @@ type BudgetFan4Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB1  flujoimpl.StepCounters
+	brkB1  *runtime.Breaker
+	monB1  *runtime.StepMonitor
 
 	// Step "b2".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB2  flujoimpl.StepCounters
+	brkB2  *runtime.Breaker
+	monB2  *runtime.StepMonitor
 
 	// Step "b3".
-	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB3 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB3  flujoimpl.StepCounters
+	brkB3  *runtime.Breaker
+	monB3  *runtime.StepMonitor
 
 	// Step "b4".
-	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepB4 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB4  flujoimpl.StepCounters
+	brkB4  *runtime.Breaker
+	monB4  *runtime.StepMonitor
 }
 
 // scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
 type scratchBudgetFan4Executor struct {
-	p0 scratchBudgetFan4Executor0
+	parFan scratchBudgetFan4ExecutorFan
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
 	return scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4861,16 +4805,16 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor); err != nil {
@@ -4884,10 +4828,10 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("b1")
-	e.mon2 = e.monitor.Step("b2")
-	e.mon3 = e.monitor.Step("b3")
-	e.mon4 = e.monitor.Step("b4")
+	e.monB1 = e.monitor.Step("b1")
+	e.monB2 = e.monitor.Step("b2")
+	e.monB3 = e.monitor.Step("b3")
+	e.monB4 = e.monitor.Step("b4")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4908,69 +4852,69 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "b1",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "b1",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB1,
+		Monitor:  e.monB1,
+		Counters: &e.cntB1,
+	}
+	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b2",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "b2",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB2,
+		Monitor:  e.monB2,
+		Counters: &e.cntB2,
+	}
+	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b3",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayC(ctx, in)
 			},
-			Name: "b3",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB3,
+		Monitor:  e.monB3,
+		Counters: &e.cntB3,
+	}
+	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b4",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayD(ctx, in)
 			},
-			Name: "b4",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkB4,
+		Monitor:  e.monB4,
+		Counters: &e.cntB4,
 	}
 	return e, nil
 }
@@ -4984,7 +4928,7 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5009,7 +4953,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5055,9 +4999,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "b1")
+	e.cntB1.AddTo(s.Steps, "b1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkB1.Counters()
 		st := s.Steps["b1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5066,9 +5010,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b2")
+	e.cntB2.AddTo(s.Steps, "b2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB2.Counters()
 		st := s.Steps["b2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5077,9 +5021,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b3")
+	e.cntB3.AddTo(s.Steps, "b3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB3.Counters()
 		st := s.Steps["b3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5088,9 +5032,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b3"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "b4")
+	e.cntB4.AddTo(s.Steps, "b4")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkB4.Counters()
 		st := s.Steps["b4"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5194,10 +5138,10 @@ func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5250,18 +5194,18 @@ func (e *BudgetFan4Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFan4Executor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFan4Executor0 is the working space of one run of parallel "fan".
-type scratchBudgetFan4Executor0 struct {
+// scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -5277,15 +5221,15 @@ type scratchBudgetFan4Executor0 struct {
 	r3       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFan4Executor0 returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
+// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
+func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5294,11 +5238,11 @@ func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 
 	return flujotest.SumFour(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4Executor0()
+	sc := e.getscratchBudgetFan4ExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5313,7 +5257,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5329,7 +5273,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5345,7 +5289,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5361,7 +5305,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -5415,7 +5359,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -5427,40 +5371,24 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 	return out, nil
 }
 
-// run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5486,31 +5414,31 @@ type BudgetHoldFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "hold".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntHold  flujoimpl.StepCounters
+	brkHold  *runtime.Breaker
+	monHold  *runtime.StepMonitor
 }
 
 // scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
 type scratchBudgetHoldFanExecutor struct {
-	p0 scratchBudgetHoldFanExecutor0
+	parFan scratchBudgetHoldFanExecutorFan
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
 	return scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -5539,10 +5467,10 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHold, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor); err != nil {
@@ -5556,8 +5484,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("hold")
+	e.monPaid = e.monitor.Step("paid")
+	e.monHold = e.monitor.Step("hold")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5578,37 +5506,37 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "hold",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Hold(ctx, in)
 			},
-			Name: "hold",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkHold,
+		Monitor:  e.monHold,
+		Counters: &e.cntHold,
 	}
 	return e, nil
 }
@@ -5622,7 +5550,7 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5647,7 +5575,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5693,9 +5621,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5704,9 +5632,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "hold")
+	e.cntHold.AddTo(s.Steps, "hold")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkHold.Counters()
 		st := s.Steps["hold"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5810,8 +5738,8 @@ func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHold.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5864,18 +5792,18 @@ func (e *BudgetHoldFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetHoldFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetHoldFanExecutor0 struct {
+// scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -5887,15 +5815,15 @@ type scratchBudgetHoldFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
+// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5904,11 +5832,11 @@ func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) 
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutor0()
+	sc := e.getscratchBudgetHoldFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5923,7 +5851,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5939,7 +5867,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5993,7 +5921,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -6005,22 +5933,14 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6046,10 +5966,10 @@ type BudgetMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "item".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntItem  flujoimpl.StepCounters
+	brkItem  *runtime.Breaker
+	monItem  *runtime.StepMonitor
 }
 
 // scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
@@ -6087,7 +6007,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkItem, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor); err != nil {
@@ -6101,7 +6021,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("item")
+	e.monItem = e.monitor.Step("item")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6122,21 +6042,21 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "item",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Item(ctx, in)
 			},
-			Name: "item",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkItem,
+		Monitor:  e.monItem,
+		Counters: &e.cntItem,
 	}
 	return e, nil
 }
@@ -6150,7 +6070,7 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Charge), abort
@@ -6175,7 +6095,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6221,9 +6141,9 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "item")
+	e.cntItem.AddTo(s.Steps, "item")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkItem.Counters()
 		st := s.Steps["item"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6327,7 +6247,7 @@ func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkItem.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6380,18 +6300,18 @@ func (e *BudgetMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *BudgetMapExecutor) run0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// runEach runs the Map "each".
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// bodyEach is the composition of "each".
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -6403,7 +6323,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -6455,7 +6375,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runItem(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -6495,13 +6415,9 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	return outs, nil
 }
 
-// run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6527,10 +6443,10 @@ type BudgetRejectedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
@@ -6568,7 +6484,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor); err != nil {
@@ -6582,7 +6498,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6603,22 +6519,22 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -6632,7 +6548,7 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -6657,7 +6573,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6703,9 +6619,9 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6809,7 +6725,7 @@ func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6862,13 +6778,9 @@ func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6894,10 +6806,10 @@ type BudgetRejectedRetriesExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
@@ -6935,7 +6847,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor); err != nil {
@@ -6949,7 +6861,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6970,22 +6882,22 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -6999,7 +6911,7 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -7024,7 +6936,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7070,9 +6982,9 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7176,7 +7088,7 @@ func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -7229,13 +7141,9 @@ func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7261,10 +7169,10 @@ type CachedTagsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
@@ -7302,7 +7210,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor); err != nil {
@@ -7316,7 +7224,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7337,18 +7245,18 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7362,7 +7270,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7386,7 +7294,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7431,9 +7339,9 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7537,7 +7445,7 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -7590,12 +7498,9 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7621,10 +7526,10 @@ type CachedTagsSharedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
@@ -7662,7 +7567,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor); err != nil {
@@ -7676,7 +7581,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7697,18 +7602,18 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7722,7 +7627,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7746,7 +7651,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7791,9 +7696,9 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7897,7 +7802,7 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -7950,12 +7855,9 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7981,10 +7883,10 @@ type CachedTagsTTLExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
@@ -8022,7 +7924,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor); err != nil {
@@ -8036,7 +7938,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8057,18 +7959,18 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -8082,7 +7984,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8106,7 +8008,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8151,9 +8053,9 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8257,7 +8159,7 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -8310,12 +8212,9 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8341,16 +8240,16 @@ type CachedTagsWithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 
 	// Step "spare".
-	k1   flujoimpl.Step[flujotest.Job, []string]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepSpare flujoimpl.Step[flujotest.Job, []string]
+	cntSpare  flujoimpl.StepCounters
+	brkSpare  *runtime.Breaker
+	monSpare  *runtime.StepMonitor
 }
 
 // scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
@@ -8388,10 +8287,10 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSpare, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor); err != nil {
@@ -8405,8 +8304,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
-	e.mon1 = e.monitor.Step("spare")
+	e.monTags = e.monitor.Step("tags")
+	e.monSpare = e.monitor.Step("spare")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8427,31 +8326,31 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
+	}
+	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "spare",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.SpareTags(ctx, in)
 			},
-			Name: "spare",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkSpare,
+		Monitor:  e.monSpare,
+		Counters: &e.cntSpare,
 	}
 	return e, nil
 }
@@ -8465,7 +8364,7 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8489,7 +8388,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8534,9 +8433,9 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8545,9 +8444,9 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "spare")
+	e.cntSpare.AddTo(s.Steps, "spare")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSpare.Counters()
 		st := s.Steps["spare"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8651,8 +8550,8 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSpare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -8705,14 +8604,14 @@ func (e *CachedTagsWithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runTags runs "tags" and, when it fails, its fallback "spare".
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runSpare(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new([]string), abort
@@ -8720,20 +8619,14 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 	return fout, nil
 }
 
-// step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8759,10 +8652,10 @@ type CountForeverExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
@@ -8800,7 +8693,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForeverExecutor, resetscratchCountForeverExecutor); err != nil {
@@ -8814,7 +8707,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8835,18 +8728,18 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -8860,7 +8753,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -8884,7 +8777,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8929,9 +8822,9 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9035,7 +8928,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9088,18 +8981,18 @@ func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForeverExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9108,8 +9001,8 @@ func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -9118,7 +9011,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9134,7 +9027,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9152,12 +9045,9 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9183,10 +9073,10 @@ type CountForever2Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
@@ -9224,7 +9114,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForever2Executor, resetscratchCountForever2Executor); err != nil {
@@ -9238,7 +9128,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9259,18 +9149,18 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9284,7 +9174,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9308,7 +9198,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9353,9 +9243,9 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9459,7 +9349,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9512,18 +9402,18 @@ func (e *CountForever2Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForever2Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9532,8 +9422,8 @@ func (e *CountForever2Executor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -9542,7 +9432,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9558,7 +9448,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9576,12 +9466,9 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9607,10 +9494,10 @@ type CountTo3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
@@ -9648,7 +9535,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountTo3Executor, resetscratchCountTo3Executor); err != nil {
@@ -9662,7 +9549,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9683,18 +9570,18 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9708,7 +9595,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9732,7 +9619,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9777,9 +9664,9 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9883,7 +9770,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9936,18 +9823,18 @@ func (e *CountTo3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountTo3Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9956,8 +9843,8 @@ func (e *CountTo3Executor) until0(v int) (done bool, err error) {
 	return flujotest.AtLeast3(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -9966,7 +9853,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9982,7 +9869,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -10000,12 +9887,9 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10031,16 +9915,16 @@ type FailBeforeCachedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "tags".
-	k2   flujoimpl.Step[flujotest.Job, []string]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
@@ -10078,10 +9962,10 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor); err != nil {
@@ -10095,8 +9979,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("fail")
-	e.mon2 = e.monitor.Step("tags")
+	e.monFail = e.monitor.Step("fail")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10117,34 +10001,34 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -10158,7 +10042,7 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -10183,7 +10067,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -10229,9 +10113,9 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10240,9 +10124,9 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10346,8 +10230,8 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -10400,16 +10284,16 @@ func (e *FailBeforeCachedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// runFailfirst runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// bodyFailfirst is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.record {
@@ -10418,7 +10302,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFail(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10438,7 +10322,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v1 []string
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runTags(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10462,22 +10346,14 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return v1, nil
 }
 
-// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10503,10 +10379,10 @@ type FailOnceExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
@@ -10544,7 +10420,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailOnceExecutor, resetscratchFailOnceExecutor); err != nil {
@@ -10558,7 +10434,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10579,21 +10455,21 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -10607,7 +10483,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -10632,7 +10508,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10678,9 +10554,9 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10784,7 +10660,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -10837,13 +10713,9 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10869,39 +10741,39 @@ type FanBranchFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
 type scratchFanBranchFailsExecutor struct {
-	p0 scratchFanBranchFailsExecutor0
+	parFan scratchFanBranchFailsExecutorFan
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
 	return scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -10930,13 +10802,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor); err != nil {
@@ -10950,9 +10822,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10973,11 +10845,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -10987,19 +10857,19 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11009,29 +10879,31 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11051,7 +10923,7 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11086,7 +10958,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11133,9 +11005,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11144,9 +11016,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11155,9 +11027,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11261,9 +11133,9 @@ func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -11316,18 +11188,18 @@ func (e *FanBranchFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanBranchFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanBranchFailsExecutor0 struct {
+// scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -11340,15 +11212,15 @@ type scratchFanBranchFailsExecutor0 struct {
 	r1       flujogenRun[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
+// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
+func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -11357,11 +11229,11 @@ func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutor0()
+	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -11377,7 +11249,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -11393,7 +11265,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -11450,7 +11322,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -11468,16 +11340,16 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -11486,7 +11358,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11506,7 +11378,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11530,31 +11402,19 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11580,45 +11440,45 @@ type FanErrorOnConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
 type scratchFanErrorOnConflictExecutor struct {
-	p0 scratchFanErrorOnConflictExecutor0
+	parFan scratchFanErrorOnConflictExecutorFan
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
 	return scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11647,16 +11507,16 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor); err != nil {
@@ -11670,10 +11530,10 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -11694,11 +11554,9 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11708,19 +11566,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11730,19 +11588,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11752,29 +11610,31 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11794,7 +11654,7 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11829,7 +11689,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11876,9 +11736,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11887,9 +11747,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11898,9 +11758,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11909,9 +11769,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12015,10 +11875,10 @@ func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -12071,18 +11931,18 @@ func (e *FanErrorOnConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
-type scratchFanErrorOnConflictExecutor0 struct {
+// scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -12098,15 +11958,15 @@ type scratchFanErrorOnConflictExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -12115,8 +11975,8 @@ func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
-func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+// conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scratchFanErrorOnConflictExecutorFan) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -12134,11 +11994,11 @@ func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratch
 	return nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutor0()
+	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -12154,7 +12014,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -12172,7 +12032,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -12188,7 +12048,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -12245,11 +12105,11 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -12269,16 +12129,16 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -12287,7 +12147,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12307,7 +12167,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12331,40 +12191,24 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12390,39 +12234,39 @@ type FanJoinFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
 type scratchFanJoinFailsExecutor struct {
-	p0 scratchFanJoinFailsExecutor0
+	parFan scratchFanJoinFailsExecutorFan
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
 	return scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -12451,13 +12295,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor); err != nil {
@@ -12471,9 +12315,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("a1")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -12494,11 +12338,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12508,19 +12350,19 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12530,29 +12372,31 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -12572,7 +12416,7 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12607,7 +12451,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12654,9 +12498,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12665,9 +12509,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12676,9 +12520,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12782,9 +12626,9 @@ func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -12837,18 +12681,18 @@ func (e *FanJoinFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanJoinFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanJoinFailsExecutor0 struct {
+// scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -12864,15 +12708,15 @@ type scratchFanJoinFailsExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
+// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
+func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -12881,11 +12725,11 @@ func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThreeRefuses(a0, a1, a2)
 }
 
-// body0 is the composition of "fan".
-func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutor0()
+	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -12901,7 +12745,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -12919,7 +12763,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -12935,7 +12779,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -12983,7 +12827,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -13004,31 +12848,19 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13054,45 +12886,45 @@ type FanKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
 type scratchFanKeepFirstExecutor struct {
-	p0 scratchFanKeepFirstExecutor0
+	parFan scratchFanKeepFirstExecutorFan
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
 	return scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -13121,16 +12953,16 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor); err != nil {
@@ -13144,10 +12976,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -13168,11 +13000,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13182,19 +13012,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13204,19 +13034,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13226,29 +13056,31 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -13268,7 +13100,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -13303,7 +13135,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13350,9 +13182,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13361,9 +13193,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13372,9 +13204,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13383,9 +13215,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13489,10 +13321,10 @@ func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -13545,18 +13377,18 @@ func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanKeepFirstExecutor0 is the working space of one run of parallel "fan".
-type scratchFanKeepFirstExecutor0 struct {
+// scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
+type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -13572,15 +13404,15 @@ type scratchFanKeepFirstExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
+// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
+func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13589,11 +13421,11 @@ func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutor0()
+	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13609,7 +13441,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13627,7 +13459,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13643,7 +13475,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -13700,7 +13532,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -13720,16 +13552,16 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -13738,7 +13570,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -13758,7 +13590,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -13782,40 +13614,24 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13841,45 +13657,45 @@ type FanMergeUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
 type scratchFanMergeUpdateExecutor struct {
-	p0 scratchFanMergeUpdateExecutor0
+	parFan scratchFanMergeUpdateExecutorFan
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
 	return scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -13908,16 +13724,16 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor); err != nil {
@@ -13931,10 +13747,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -13955,11 +13771,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13969,19 +13783,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13991,19 +13805,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14013,29 +13827,31 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14055,7 +13871,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -14090,7 +13906,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14137,9 +13953,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14148,9 +13964,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14159,9 +13975,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14170,9 +13986,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14276,10 +14092,10 @@ func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -14332,18 +14148,18 @@ func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanMergeUpdateExecutor0 is the working space of one run of parallel "fan".
-type scratchFanMergeUpdateExecutor0 struct {
+// scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
+type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -14359,15 +14175,15 @@ type scratchFanMergeUpdateExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
+// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
+func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -14376,11 +14192,11 @@ func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutor0()
+	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -14396,7 +14212,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -14414,7 +14230,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -14430,7 +14246,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -14487,7 +14303,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -14507,16 +14323,16 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -14525,7 +14341,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14545,7 +14361,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14569,40 +14385,24 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14628,45 +14428,45 @@ type FanNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
 type scratchFanNoMergeExecutor struct {
-	p0 scratchFanNoMergeExecutor0
+	parFan scratchFanNoMergeExecutorFan
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
 	return scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -14695,16 +14495,16 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor); err != nil {
@@ -14718,10 +14518,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -14742,11 +14542,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14756,19 +14554,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14778,19 +14576,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14800,29 +14598,31 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14842,7 +14642,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -14877,7 +14677,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14924,9 +14724,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14935,9 +14735,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14946,9 +14746,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14957,9 +14757,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15063,10 +14863,10 @@ func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -15119,18 +14919,18 @@ func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanNoMergeExecutor0 is the working space of one run of parallel "fan".
-type scratchFanNoMergeExecutor0 struct {
+// scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
+type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -15146,15 +14946,15 @@ type scratchFanNoMergeExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
+// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
+func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -15163,11 +14963,11 @@ func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujot
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutor0()
+	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -15183,7 +14983,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -15201,7 +15001,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -15217,7 +15017,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -15274,7 +15074,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -15286,16 +15086,16 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -15304,7 +15104,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15324,7 +15124,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15348,40 +15148,24 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15407,10 +15191,10 @@ type FlakyDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
@@ -15448,7 +15232,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor); err != nil {
@@ -15462,7 +15246,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15483,21 +15267,21 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -15511,7 +15295,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15536,7 +15320,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15582,9 +15366,9 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15688,7 +15472,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -15741,13 +15525,9 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15773,10 +15553,10 @@ type FlakyRetries3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
@@ -15814,7 +15594,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor); err != nil {
@@ -15828,7 +15608,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15849,21 +15629,21 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 4,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 4,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -15877,7 +15657,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15902,7 +15682,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15948,9 +15728,9 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16054,7 +15834,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16107,13 +15887,9 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16139,10 +15915,10 @@ type GoexitMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -16182,7 +15958,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor); err != nil {
@@ -16196,7 +15972,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16217,21 +15993,21 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16248,7 +16024,7 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -16273,7 +16049,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16319,9 +16095,9 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16425,7 +16201,7 @@ func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16478,18 +16254,18 @@ func (e *GoexitMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *GoexitMapExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -16501,7 +16277,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -16552,7 +16328,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runExit(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -16595,13 +16371,9 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	return outs, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16627,33 +16399,33 @@ type GoexitParallelExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
 type scratchGoexitParallelExecutor struct {
-	p0 scratchGoexitParallelExecutor0
+	parFan scratchGoexitParallelExecutorFan
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
 	return scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -16682,10 +16454,10 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor); err != nil {
@@ -16699,8 +16471,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
-	e.mon2 = e.monitor.Step("echo")
+	e.monExit = e.monitor.Step("exit")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16721,37 +16493,37 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16768,7 +16540,7 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16793,7 +16565,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16839,9 +16611,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16850,9 +16622,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["exit"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16956,8 +16728,8 @@ func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17010,18 +16782,18 @@ func (e *GoexitParallelExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *GoexitParallelExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchGoexitParallelExecutor0 is the working space of one run of parallel "fan".
-type scratchGoexitParallelExecutor0 struct {
+// scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
+type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -17033,15 +16805,15 @@ type scratchGoexitParallelExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
+// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
+func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -17050,11 +16822,11 @@ func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutor0()
+	sc := e.getscratchGoexitParallelExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -17068,7 +16840,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -17084,7 +16856,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -17141,7 +16913,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -17153,22 +16925,14 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17194,10 +16958,10 @@ type GoexitStepExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
@@ -17235,7 +16999,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor); err != nil {
@@ -17249,7 +17013,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17270,21 +17034,21 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -17298,7 +17062,7 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17323,7 +17087,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17369,9 +17133,9 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17475,7 +17239,7 @@ func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17528,13 +17292,9 @@ func (e *GoexitStepExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17560,10 +17320,10 @@ type GoexitTimedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
@@ -17601,7 +17361,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor); err != nil {
@@ -17615,7 +17375,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17636,22 +17396,22 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(3600000000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(3600000000000)),
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -17665,7 +17425,7 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17690,7 +17450,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17736,9 +17496,9 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17842,7 +17602,7 @@ func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17895,13 +17655,9 @@ func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17927,10 +17683,10 @@ type HeldExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "held".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntHeld  flujoimpl.StepCounters
+	brkHeld  *runtime.Breaker
+	monHeld  *runtime.StepMonitor
 }
 
 // scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
@@ -17968,7 +17724,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHeld, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHeldExecutor, resetscratchHeldExecutor); err != nil {
@@ -17982,7 +17738,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("held")
+	e.monHeld = e.monitor.Step("held")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18003,18 +17759,18 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "held",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.HoldUntilOpen(ctx, in)
 			},
-			Name: "held",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkHeld,
+		Monitor:  e.monHeld,
+		Counters: &e.cntHeld,
 	}
 	return e, nil
 }
@@ -18028,7 +17784,7 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -18052,7 +17808,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18097,9 +17853,9 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "held")
+	e.cntHeld.AddTo(s.Steps, "held")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkHeld.Counters()
 		st := s.Steps["held"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18203,7 +17959,7 @@ func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHeld.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18256,12 +18012,9 @@ func (e *HeldExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18287,22 +18040,22 @@ type HistoryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "first".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFirst  flujoimpl.StepCounters
+	brkFirst  *runtime.Breaker
+	monFirst  *runtime.StepMonitor
 
 	// Step "second".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepSecond flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntSecond  flujoimpl.StepCounters
+	brkSecond  *runtime.Breaker
+	monSecond  *runtime.StepMonitor
 
 	// Step "third".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepThird flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntThird  flujoimpl.StepCounters
+	brkThird  *runtime.Breaker
+	monThird  *runtime.StepMonitor
 }
 
 // scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
@@ -18340,13 +18093,13 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFirst, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSecond, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkThird, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHistoryExecutor, resetscratchHistoryExecutor); err != nil {
@@ -18360,9 +18113,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("first")
-	e.mon3 = e.monitor.Step("second")
-	e.mon4 = e.monitor.Step("third")
+	e.monFirst = e.monitor.Step("first")
+	e.monSecond = e.monitor.Step("second")
+	e.monThird = e.monitor.Step("third")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18383,53 +18136,53 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "first",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFirst,
+		Monitor:  e.monFirst,
+		Counters: &e.cntFirst,
+	}
+	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "second",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "third",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkSecond,
+		Monitor:  e.monSecond,
+		Counters: &e.cntSecond,
+	}
+	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "third",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkThird,
+		Monitor:  e.monThird,
+		Counters: &e.cntThird,
 	}
 	return e, nil
 }
@@ -18443,7 +18196,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18468,7 +18221,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -18514,9 +18267,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "first")
+	e.cntFirst.AddTo(s.Steps, "first")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFirst.Counters()
 		st := s.Steps["first"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18525,9 +18278,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "second")
+	e.cntSecond.AddTo(s.Steps, "second")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkSecond.Counters()
 		st := s.Steps["second"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18536,9 +18289,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "third")
+	e.cntThird.AddTo(s.Steps, "third")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkThird.Counters()
 		st := s.Steps["third"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18642,9 +18395,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFirst.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSecond.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkThird.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18697,16 +18450,16 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "outer".
-func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runOuter runs the Pipeline "outer".
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "outer".
-func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyOuter is the composition of "outer".
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.record {
@@ -18715,7 +18468,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFirst(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -18735,7 +18488,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runInner(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -18759,25 +18512,21 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Pipeline "inner".
-func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body2 is the composition of "inner".
-func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -18786,7 +18535,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run3(ctx, in, r, &cr)
+		v0o, abort := e.runSecond(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -18806,7 +18555,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runThird(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -18830,22 +18579,14 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18871,10 +18612,10 @@ type IOBurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "io".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntIo  flujoimpl.StepCounters
+	brkIo  *runtime.Breaker
+	monIo  *runtime.StepMonitor
 }
 
 // scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
@@ -18912,7 +18653,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkIo, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchIOBurstExecutor, resetscratchIOBurstExecutor); err != nil {
@@ -18926,7 +18667,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("io")
+	e.monIo = e.monitor.Step("io")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18947,18 +18688,18 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "io",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.WaitForAll(ctx, in)
 			},
-			Name: "io",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkIo,
+		Monitor:  e.monIo,
+		Counters: &e.cntIo,
 	}
 	return e, nil
 }
@@ -18972,7 +18713,7 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -18996,7 +18737,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -19041,9 +18782,9 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "io")
+	e.cntIo.AddTo(s.Steps, "io")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkIo.Counters()
 		st := s.Steps["io"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19147,7 +18888,7 @@ func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkIo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -19200,12 +18941,9 @@ func (e *IOBurstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19231,33 +18969,33 @@ type JoinFailsAfterIgnoredExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
 type scratchJoinFailsAfterIgnoredExecutor struct {
-	p1 scratchJoinFailsAfterIgnoredExecutor1
+	parFan scratchJoinFailsAfterIgnoredExecutorFan
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
 	return scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -19286,10 +19024,10 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor); err != nil {
@@ -19303,8 +19041,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("echo")
-	e.mon3 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19325,37 +19063,37 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -19372,7 +19110,7 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -19397,7 +19135,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -19443,9 +19181,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19454,9 +19192,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19560,8 +19298,8 @@ func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -19614,16 +19352,16 @@ func (e *JoinFailsAfterIgnoredExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runJoined runs the Pipeline "joined".
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyJoined is the composition of "joined".
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.record {
@@ -19632,7 +19370,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19656,18 +19394,18 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	return v0, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchJoinFailsAfterIgnoredExecutor1 is the working space of one run of parallel "fan".
-type scratchJoinFailsAfterIgnoredExecutor1 struct {
+// scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
+type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -19679,15 +19417,15 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
+// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -19696,11 +19434,11 @@ func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job
 	return flujotest.JoinTwoRefuses(a0, a1)
 }
 
-// body1 is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutor1()
+	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -19714,7 +19452,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -19730,7 +19468,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -19778,7 +19516,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -19793,22 +19531,14 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 	return out, nil
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19834,10 +19564,10 @@ type MapEchoExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -19877,7 +19607,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapEchoExecutor, resetscratchMapEchoExecutor); err != nil {
@@ -19891,7 +19621,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19912,21 +19642,21 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -19943,7 +19673,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -19968,7 +19698,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20014,9 +19744,9 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20120,7 +19850,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -20173,18 +19903,18 @@ func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapEchoExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -20196,7 +19926,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -20247,7 +19977,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runEcho(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -20290,13 +20020,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	return outs, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20322,10 +20048,10 @@ type MapFlakyInOrderExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
@@ -20363,7 +20089,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor); err != nil {
@@ -20377,7 +20103,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20398,21 +20124,21 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -20426,7 +20152,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -20451,7 +20177,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20497,9 +20223,9 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20603,7 +20329,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -20656,18 +20382,18 @@ func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapFlakyInOrderExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -20677,7 +20403,7 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	var abort error
 	for i := range in {
 		ab := error(nil)
-		outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
 		finished[i] = true
 		if ab != nil {
 			abort = ab
@@ -20712,13 +20438,9 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	return outs, nil
 }
 
-// run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20744,33 +20466,33 @@ type MaybeConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "x".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntX  flujoimpl.StepCounters
+	brkX  *runtime.Breaker
+	monX  *runtime.StepMonitor
 
 	// Step "y".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntY  flujoimpl.StepCounters
+	brkY  *runtime.Breaker
+	monY  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
 type scratchMaybeConflictExecutor struct {
-	p0 scratchMaybeConflictExecutor0
+	parMaybe scratchMaybeConflictExecutorMaybe
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
 	return scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
 	}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
 	}
 }
 
@@ -20799,10 +20521,10 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkX, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkY, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor); err != nil {
@@ -20816,8 +20538,8 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("x")
-	e.mon2 = e.monitor.Step("y")
+	e.monX = e.monitor.Step("x")
+	e.monY = e.monitor.Step("y")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20838,11 +20560,9 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "x",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -20852,19 +20572,19 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "x",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkX,
+		Monitor:  e.monX,
+		Counters: &e.cntX,
+	}
+	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "y",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -20874,13 +20594,15 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "y",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkY,
+		Monitor:  e.monY,
+		Counters: &e.cntY,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -20900,7 +20622,7 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -20935,7 +20657,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20982,9 +20704,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "x")
+	e.cntX.AddTo(s.Steps, "x")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkX.Counters()
 		st := s.Steps["x"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20993,9 +20715,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["x"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "y")
+	e.cntY.AddTo(s.Steps, "y")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkY.Counters()
 		st := s.Steps["y"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21099,8 +20821,8 @@ func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkX.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkY.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -21153,18 +20875,18 @@ func (e *MaybeConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
-type scratchMaybeConflictExecutor0 struct {
+// scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -21178,15 +20900,15 @@ type scratchMaybeConflictExecutor0 struct {
 	w1       flujotest.State
 }
 
-// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parMaybe.owner = u
+	return &u.parMaybe
 }
 
-// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
@@ -21195,8 +20917,8 @@ func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
-func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+// conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchMaybeConflictExecutorMaybe) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -21214,11 +20936,11 @@ func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybe
 	return nil
 }
 
-// body0 is the composition of "maybe".
-func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyMaybe is the composition of "maybe".
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutor0()
+	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -21234,7 +20956,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -21252,7 +20974,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -21309,11 +21031,11 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinMaybe(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -21330,22 +21052,14 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21371,16 +21085,16 @@ type PanicAtTwoDepthsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanicdeep  flujoimpl.StepCounters
+	brkPanicdeep  *runtime.Breaker
+	monPanicdeep  *runtime.StepMonitor
 
 	// Step "panic".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
@@ -21418,10 +21132,10 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanicdeep, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor); err != nil {
@@ -21435,8 +21149,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("panicdeep")
-	e.mon3 = e.monitor.Step("panic")
+	e.monPanicdeep = e.monitor.Step("panicdeep")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21457,37 +21171,37 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
 			Name: "panicdeep",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkPanicdeep,
+		Monitor:  e.monPanicdeep,
+		Counters: &e.cntPanicdeep,
+	}
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "panic",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -21501,7 +21215,7 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -21526,7 +21240,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21572,9 +21286,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "panicdeep")
+	e.cntPanicdeep.AddTo(s.Steps, "panicdeep")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkPanicdeep.Counters()
 		st := s.Steps["panicdeep"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21583,9 +21297,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panicdeep"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21689,8 +21403,8 @@ func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanicdeep.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -21743,18 +21457,18 @@ func (e *PanicAtTwoDepthsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -21763,11 +21477,11 @@ func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -21778,9 +21492,9 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "deep":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runInner(ctx, in, r, &cr)
 	case "top":
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -21805,16 +21519,16 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -21823,7 +21537,7 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runPanicdeep(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -21847,22 +21561,14 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	return v0, nil
 }
 
-// run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21888,10 +21594,10 @@ type PanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
@@ -21929,7 +21635,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicsExecutor, resetscratchPanicsExecutor); err != nil {
@@ -21943,7 +21649,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21964,21 +21670,21 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -21992,7 +21698,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22017,7 +21723,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22063,9 +21769,9 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22169,7 +21875,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22222,13 +21928,9 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22254,31 +21956,31 @@ type ParallelBlocksExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 }
 
 // scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
 type scratchParallelBlocksExecutor struct {
-	p0 scratchParallelBlocksExecutor0
+	parFan scratchParallelBlocksExecutorFan
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
 	return scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -22307,10 +22009,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor); err != nil {
@@ -22324,8 +22026,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("block")
-	e.mon2 = e.monitor.Step("echo")
+	e.monBlock = e.monitor.Step("block")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22346,37 +22048,37 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	return e, nil
 }
@@ -22390,7 +22092,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22415,7 +22117,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22461,9 +22163,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22472,9 +22174,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22578,8 +22280,8 @@ func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22632,18 +22334,18 @@ func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelBlocksExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelBlocksExecutor0 struct {
+// scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -22655,15 +22357,15 @@ type scratchParallelBlocksExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
+// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
+func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -22672,11 +22374,11 @@ func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutor0()
+	sc := e.getscratchParallelBlocksExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -22691,7 +22393,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -22707,7 +22409,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -22761,7 +22463,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -22773,22 +22475,14 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22814,33 +22508,33 @@ type ParallelIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
 type scratchParallelIgnoreExecutor struct {
-	p0 scratchParallelIgnoreExecutor0
+	parFan scratchParallelIgnoreExecutorFan
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
 	return scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -22869,10 +22563,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor); err != nil {
@@ -22886,8 +22580,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22908,37 +22602,37 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -22955,7 +22649,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22980,7 +22674,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23026,9 +22720,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23037,9 +22731,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23143,8 +22837,8 @@ func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -23197,18 +22891,18 @@ func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelIgnoreExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelIgnoreExecutor0 struct {
+// scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -23220,15 +22914,15 @@ type scratchParallelIgnoreExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
+// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
+func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -23237,11 +22931,11 @@ func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutor0()
+	sc := e.getscratchParallelIgnoreExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -23255,7 +22949,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -23271,7 +22965,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23319,7 +23013,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23331,22 +23025,14 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23372,33 +23058,33 @@ type ParallelPropagateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
 type scratchParallelPropagateExecutor struct {
-	p0 scratchParallelPropagateExecutor0
+	parFan scratchParallelPropagateExecutorFan
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
 	return scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23427,10 +23113,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor); err != nil {
@@ -23444,8 +23130,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23466,37 +23152,37 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -23513,7 +23199,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23538,7 +23224,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23584,9 +23270,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23595,9 +23281,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23701,8 +23387,8 @@ func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) er
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -23755,18 +23441,18 @@ func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelPropagateExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelPropagateExecutor0 struct {
+// scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -23778,15 +23464,15 @@ type scratchParallelPropagateExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
+// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
+func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -23795,11 +23481,11 @@ func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (o
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutor0()
+	sc := e.getscratchParallelPropagateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -23813,7 +23499,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -23829,7 +23515,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23886,7 +23572,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23898,22 +23584,14 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23939,39 +23617,39 @@ type ParallelSpendExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "left".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLeft  flujoimpl.StepCounters
+	brkLeft  *runtime.Breaker
+	monLeft  *runtime.StepMonitor
 
 	// Step "right".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRight  flujoimpl.StepCounters
+	brkRight  *runtime.Breaker
+	monRight  *runtime.StepMonitor
 
 	// Step "after".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepAfter flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntAfter  flujoimpl.StepCounters
+	brkAfter  *runtime.Breaker
+	monAfter  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
 type scratchParallelSpendExecutor struct {
-	p1 scratchParallelSpendExecutor1
+	parFan scratchParallelSpendExecutorFan
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
 	return scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -24000,13 +23678,13 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLeft, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRight, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAfter, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor); err != nil {
@@ -24020,9 +23698,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("left")
-	e.mon3 = e.monitor.Step("right")
-	e.mon4 = e.monitor.Step("after")
+	e.monLeft = e.monitor.Step("left")
+	e.monRight = e.monitor.Step("right")
+	e.monAfter = e.monitor.Step("after")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24043,53 +23721,53 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "left",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLeft,
+		Monitor:  e.monLeft,
+		Counters: &e.cntLeft,
+	}
+	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "right",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "after",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkRight,
+		Monitor:  e.monRight,
+		Counters: &e.cntRight,
+	}
+	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "after",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkAfter,
+		Monitor:  e.monAfter,
+		Counters: &e.cntAfter,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -24106,7 +23784,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -24131,7 +23809,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -24177,9 +23855,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "left")
+	e.cntLeft.AddTo(s.Steps, "left")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLeft.Counters()
 		st := s.Steps["left"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24188,9 +23866,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "right")
+	e.cntRight.AddTo(s.Steps, "right")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkRight.Counters()
 		st := s.Steps["right"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24199,9 +23877,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "after")
+	e.cntAfter.AddTo(s.Steps, "after")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkAfter.Counters()
 		st := s.Steps["after"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24305,9 +23983,9 @@ func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLeft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRight.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAfter.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -24360,16 +24038,16 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -24378,7 +24056,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -24398,7 +24076,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runAfter(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -24422,18 +24100,18 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *ParallelSpendExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelSpendExecutor1 is the working space of one run of parallel "fan".
-type scratchParallelSpendExecutor1 struct {
+// scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24445,15 +24123,15 @@ type scratchParallelSpendExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelSpendExecutor1 returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
+// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
+func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24462,11 +24140,11 @@ func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan".
-func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutor1()
+	sc := e.getscratchParallelSpendExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24480,7 +24158,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24496,7 +24174,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24553,7 +24231,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24565,31 +24243,19 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -24615,16 +24281,16 @@ type RouteNoDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 }
 
 // scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
@@ -24662,10 +24328,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor); err != nil {
@@ -24679,8 +24345,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24701,37 +24367,37 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
 	}
 	return e, nil
 }
@@ -24745,7 +24411,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -24770,7 +24436,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -24816,9 +24482,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24827,9 +24493,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24933,8 +24599,8 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -24987,18 +24653,18 @@ func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteNoDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25007,11 +24673,11 @@ func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err erro
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25022,9 +24688,9 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -25049,22 +24715,14 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25090,22 +24748,22 @@ type RouteWithDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 
 	// Step "other".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntOther  flujoimpl.StepCounters
+	brkOther  *runtime.Breaker
+	monOther  *runtime.StepMonitor
 }
 
 // scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
@@ -25143,13 +24801,13 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkOther, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor); err != nil {
@@ -25163,9 +24821,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
-	e.mon3 = e.monitor.Step("other")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
+	e.monOther = e.monitor.Step("other")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -25186,53 +24844,53 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
+	}
+	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "other",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Other(ctx, in)
 			},
-			Name: "other",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkOther,
+		Monitor:  e.monOther,
+		Counters: &e.cntOther,
 	}
 	return e, nil
 }
@@ -25246,7 +24904,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25271,7 +24929,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -25317,9 +24975,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25328,9 +24986,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25339,9 +24997,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "other")
+	e.cntOther.AddTo(s.Steps, "other")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkOther.Counters()
 		st := s.Steps["other"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25445,9 +25103,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkOther.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -25500,18 +25158,18 @@ func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteWithDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25520,11 +25178,11 @@ func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25535,11 +25193,11 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runOther(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -25560,31 +25218,19 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25610,22 +25256,22 @@ type Spend3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS1  flujoimpl.StepCounters
+	brkS1  *runtime.Breaker
+	monS1  *runtime.StepMonitor
 
 	// Step "s2".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepS2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS2  flujoimpl.StepCounters
+	brkS2  *runtime.Breaker
+	monS2  *runtime.StepMonitor
 
 	// Step "s3".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS3  flujoimpl.StepCounters
+	brkS3  *runtime.Breaker
+	monS3  *runtime.StepMonitor
 }
 
 // scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
@@ -25663,13 +25309,13 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSpend3Executor, resetscratchSpend3Executor); err != nil {
@@ -25683,9 +25329,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("s1")
-	e.mon2 = e.monitor.Step("s2")
-	e.mon3 = e.monitor.Step("s3")
+	e.monS1 = e.monitor.Step("s1")
+	e.monS2 = e.monitor.Step("s2")
+	e.monS3 = e.monitor.Step("s3")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -25706,53 +25352,53 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "s1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS1,
+		Monitor:  e.monS1,
+		Counters: &e.cntS1,
+	}
+	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "s2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "s3",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkS2,
+		Monitor:  e.monS2,
+		Counters: &e.cntS2,
+	}
+	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "s3",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS3,
+		Monitor:  e.monS3,
+		Counters: &e.cntS3,
 	}
 	return e, nil
 }
@@ -25766,7 +25412,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25791,7 +25437,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -25837,9 +25483,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "s1")
+	e.cntS1.AddTo(s.Steps, "s1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkS1.Counters()
 		st := s.Steps["s1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25848,9 +25494,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "s2")
+	e.cntS2.AddTo(s.Steps, "s2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkS2.Counters()
 		st := s.Steps["s2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25859,9 +25505,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "s3")
+	e.cntS3.AddTo(s.Steps, "s3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkS3.Counters()
 		st := s.Steps["s3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25965,9 +25611,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26020,16 +25666,16 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -26038,7 +25684,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runS1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26058,7 +25704,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runS2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26078,7 +25724,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runS3(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26102,31 +25748,19 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	return v2, nil
 }
 
-// run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26152,10 +25786,10 @@ type StateRetryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLogflake  flujoimpl.StepCounters
+	brkLogflake  *runtime.Breaker
+	monLogflake  *runtime.StepMonitor
 }
 
 // scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
@@ -26193,7 +25827,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLogflake, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchStateRetryExecutor, resetscratchStateRetryExecutor); err != nil {
@@ -26207,7 +25841,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("logflake")
+	e.monLogflake = e.monitor.Step("logflake")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26228,28 +25862,28 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "logflake",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
-				w.Log = flujogenCopy1(st.Log)
+				w.Log = flujogenCopySliceString(st.Log)
 				out, err := flujotest.LogThenFlake(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "logflake",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkLogflake,
+		Monitor:  e.monLogflake,
+		Counters: &e.cntLogflake,
 	}
 	return e, nil
 }
@@ -26266,7 +25900,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26301,7 +25935,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -26348,9 +25982,9 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "logflake")
+	e.cntLogflake.AddTo(s.Steps, "logflake")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkLogflake.Counters()
 		st := s.Steps["logflake"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26454,7 +26088,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLogflake.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26507,13 +26141,9 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26539,10 +26169,10 @@ type TimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
@@ -26580,7 +26210,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTimesOutExecutor, resetscratchTimesOutExecutor); err != nil {
@@ -26594,7 +26224,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26615,22 +26245,22 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -26644,7 +26274,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26669,7 +26299,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -26715,9 +26345,9 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26821,7 +26451,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26874,13 +26504,9 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26906,48 +26532,48 @@ type TwoFansExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "l1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL1  flujoimpl.StepCounters
+	brkL1  *runtime.Breaker
+	monL1  *runtime.StepMonitor
 
 	// Step "r1".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR1  flujoimpl.StepCounters
+	brkR1  *runtime.Breaker
+	monR1  *runtime.StepMonitor
 
 	// Step "l2".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepL2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL2  flujoimpl.StepCounters
+	brkL2  *runtime.Breaker
+	monL2  *runtime.StepMonitor
 
 	// Step "r2".
-	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
-	mon6 *runtime.StepMonitor
+	stepR2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR2  flujoimpl.StepCounters
+	brkR2  *runtime.Breaker
+	monR2  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
 type scratchTwoFansExecutor struct {
-	p1 scratchTwoFansExecutor1
-	p4 scratchTwoFansExecutor4
+	parFan1 scratchTwoFansExecutorFan1
+	parFan2 scratchTwoFansExecutorFan2
 }
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
-		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	*u = scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: u.p1.done},
-		p4: scratchTwoFansExecutor4{done: u.p4.done},
+		parFan1: scratchTwoFansExecutorFan1{done: u.parFan1.done},
+		parFan2: scratchTwoFansExecutorFan2{done: u.parFan2.done},
 	}
 }
 
@@ -26976,16 +26602,16 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL1, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR1, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL2, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR2, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTwoFansExecutor, resetscratchTwoFansExecutor); err != nil {
@@ -26999,10 +26625,10 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("l1")
-	e.mon3 = e.monitor.Step("r1")
-	e.mon5 = e.monitor.Step("l2")
-	e.mon6 = e.monitor.Step("r2")
+	e.monL1 = e.monitor.Step("l1")
+	e.monR1 = e.monitor.Step("r1")
+	e.monL2 = e.monitor.Step("l2")
+	e.monR2 = e.monitor.Step("r2")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27023,69 +26649,69 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "l1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkL1,
+		Monitor:  e.monL1,
+		Counters: &e.cntL1,
+	}
+	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "r1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR1,
+		Monitor:  e.monR1,
+		Counters: &e.cntR1,
+	}
+	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "l2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon5,
-	}
-	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "r2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon6,
+		Attempts: 2,
+		Breaker:  e.brkL2,
+		Monitor:  e.monL2,
+		Counters: &e.cntL2,
+	}
+	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "r2",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR2,
+		Monitor:  e.monR2,
+		Counters: &e.cntR2,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -27102,7 +26728,7 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27127,7 +26753,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -27173,9 +26799,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "l1")
+	e.cntL1.AddTo(s.Steps, "l1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkL1.Counters()
 		st := s.Steps["l1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27184,9 +26810,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "r1")
+	e.cntR1.AddTo(s.Steps, "r1")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkR1.Counters()
 		st := s.Steps["r1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27195,9 +26821,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["r1"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "l2")
+	e.cntL2.AddTo(s.Steps, "l2")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkL2.Counters()
 		st := s.Steps["l2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27206,9 +26832,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l2"] = st
 	}
-	e.cnt6.AddTo(s.Steps, "r2")
+	e.cntR2.AddTo(s.Steps, "r2")
 	{
-		bc := e.brk6.Counters()
+		bc := e.brkR2.Counters()
 		st := s.Steps["r2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27312,10 +26938,10 @@ func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -27368,16 +26994,16 @@ func (e *TwoFansExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "two".
-func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runTwo runs the Pipeline "two".
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "two".
-func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyTwo is the composition of "two".
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.record {
@@ -27386,7 +27012,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27406,7 +27032,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runFan2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27430,18 +27056,18 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
-type scratchTwoFansExecutor1 struct {
+// scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -27453,15 +27079,15 @@ type scratchTwoFansExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan1.owner = u
+	return &u.parFan1
 }
 
-// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
@@ -27470,11 +27096,11 @@ func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan1".
-func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan1 is the composition of "fan1".
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor1()
+	sc := e.getscratchTwoFansExecutorFan1()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -27488,7 +27114,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -27504,7 +27130,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -27561,7 +27187,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan1(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -27573,36 +27199,28 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the Parallel "fan2".
-func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body4(cctx, in, r, res)
+	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
-type scratchTwoFansExecutor4 struct {
+// scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -27614,15 +27232,15 @@ type scratchTwoFansExecutor4 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
 	u := e.scratch.Get()
-	u.p4.owner = u
-	return &u.p4
+	u.parFan2.owner = u
+	return &u.parFan2
 }
 
-// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
@@ -27631,11 +27249,11 @@ func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body4 is the composition of "fan2".
-func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan2 is the composition of "fan2".
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor4()
+	sc := e.getscratchTwoFansExecutorFan2()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -27649,7 +27267,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -27665,7 +27283,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -27722,7 +27340,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join4(sc.o0, sc.o1)
+	out, jerr := e.joinFan2(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -27734,22 +27352,14 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -27775,10 +27385,10 @@ type ValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
@@ -27816,7 +27426,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchValidatedExecutor, resetscratchValidatedExecutor); err != nil {
@@ -27830,7 +27440,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27851,22 +27461,22 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -27880,7 +27490,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27905,7 +27515,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -27951,9 +27561,9 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28057,7 +27667,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28110,13 +27720,9 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28142,16 +27748,16 @@ type WithFailedFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "failtoo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFailtoo  flujoimpl.StepCounters
+	brkFailtoo  *runtime.Breaker
+	monFailtoo  *runtime.StepMonitor
 }
 
 // scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
@@ -28189,10 +27795,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFailtoo, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor); err != nil {
@@ -28206,8 +27812,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("failtoo")
+	e.monFail = e.monitor.Step("fail")
+	e.monFailtoo = e.monitor.Step("failtoo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28228,37 +27834,37 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "failtoo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.FailToo(ctx, in)
 			},
-			Name: "failtoo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkFailtoo,
+		Monitor:  e.monFailtoo,
+		Counters: &e.cntFailtoo,
 	}
 	return e, nil
 }
@@ -28272,7 +27878,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28297,7 +27903,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28343,9 +27949,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28354,9 +27960,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "failtoo")
+	e.cntFailtoo.AddTo(s.Steps, "failtoo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFailtoo.Counters()
 		st := s.Steps["failtoo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28460,8 +28066,8 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFailtoo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28514,14 +28120,14 @@ func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "failtoo".
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runFailtoo(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -28529,22 +28135,14 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28570,16 +28168,16 @@ type WithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
@@ -28617,10 +28215,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor); err != nil {
@@ -28634,8 +28232,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monFail = e.monitor.Step("fail")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28656,37 +28254,37 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Rescue(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -28700,7 +28298,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28725,7 +28323,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28771,9 +28369,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28782,9 +28380,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28888,8 +28486,8 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28942,14 +28540,14 @@ func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "rescue".
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -28957,22 +28555,14 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
@@ -30130,15 +29720,15 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 	return m
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v flujotest.State) flujotest.State {
+// flujogenCopyState returns a deep copy of v.
+func flujogenCopyState(v flujotest.State) flujotest.State {
 	c := v
-	c.Log = flujogenCopy1(v.Log)
+	c.Log = flujogenCopySliceString(v.Log)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}

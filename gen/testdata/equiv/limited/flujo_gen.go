@@ -145,10 +145,10 @@ type BackoffLongExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
@@ -191,7 +191,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor); err != nil {
@@ -209,7 +209,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -230,22 +230,22 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
+			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -259,7 +259,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -284,7 +284,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -330,9 +330,9 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -438,7 +438,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -497,13 +497,9 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -530,10 +526,10 @@ type BadInputRetriedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
@@ -576,7 +572,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor); err != nil {
@@ -594,7 +590,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -615,21 +611,21 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -643,7 +639,7 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -668,7 +664,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -714,9 +710,9 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -822,7 +818,7 @@ func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -881,13 +877,9 @@ func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -914,10 +906,10 @@ type BreakerCancelsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntCancel  flujoimpl.StepCounters
+	brkCancel  *runtime.Breaker
+	monCancel  *runtime.StepMonitor
 }
 
 // scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
@@ -960,7 +952,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCancel, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor); err != nil {
@@ -978,7 +970,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("cancel")
+	e.monCancel = e.monitor.Step("cancel")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -999,21 +991,21 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "cancel",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.CancelCaller(ctx, in)
 			},
-			Name: "cancel",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkCancel,
+		Monitor:  e.monCancel,
+		Counters: &e.cntCancel,
 	}
 	return e, nil
 }
@@ -1027,7 +1019,7 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1052,7 +1044,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1098,9 +1090,9 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "cancel")
+	e.cntCancel.AddTo(s.Steps, "cancel")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkCancel.Counters()
 		st := s.Steps["cancel"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1206,7 +1198,7 @@ func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCancel.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -1265,13 +1257,9 @@ func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1298,10 +1286,10 @@ type BreakerCustomExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
@@ -1344,7 +1332,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor); err != nil {
@@ -1362,7 +1350,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1383,21 +1371,21 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujotest.CountsOnlyBadInput,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -1411,7 +1399,7 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1436,7 +1424,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1482,9 +1470,9 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1590,7 +1578,7 @@ func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -1649,13 +1637,9 @@ func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1682,10 +1666,10 @@ type BreakerFailExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
@@ -1728,7 +1712,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor); err != nil {
@@ -1746,7 +1730,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1767,21 +1751,21 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -1795,7 +1779,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1820,7 +1804,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1866,9 +1850,9 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1974,7 +1958,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -2033,13 +2017,9 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2066,10 +2046,10 @@ type BreakerFlakyExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
@@ -2112,7 +2092,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor); err != nil {
@@ -2130,7 +2110,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2151,21 +2131,21 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -2179,7 +2159,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2204,7 +2184,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2250,9 +2230,9 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2358,7 +2338,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -2417,13 +2397,9 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2450,10 +2426,10 @@ type BreakerPanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
@@ -2496,7 +2472,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor); err != nil {
@@ -2514,7 +2490,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2535,21 +2511,21 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -2563,7 +2539,7 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2588,7 +2564,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2634,9 +2610,9 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2742,7 +2718,7 @@ func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -2801,13 +2777,9 @@ func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2834,10 +2806,10 @@ type BreakerTimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
@@ -2880,7 +2852,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor); err != nil {
@@ -2898,7 +2870,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2919,22 +2891,22 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -2948,7 +2920,7 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2973,7 +2945,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3019,9 +2991,9 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3127,7 +3099,7 @@ func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -3186,13 +3158,9 @@ func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3219,10 +3187,10 @@ type BreakerUpstreamExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
@@ -3265,7 +3233,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor); err != nil {
@@ -3283,7 +3251,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3304,21 +3272,21 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -3332,7 +3300,7 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3357,7 +3325,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3403,9 +3371,9 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3511,7 +3479,7 @@ func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -3570,13 +3538,9 @@ func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3603,10 +3567,10 @@ type BreakerValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
@@ -3649,7 +3613,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor); err != nil {
@@ -3667,7 +3631,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3688,22 +3652,22 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -3717,7 +3681,7 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3742,7 +3706,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3788,9 +3752,9 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3896,7 +3860,7 @@ func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -3955,13 +3919,9 @@ func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3988,16 +3948,16 @@ type BudgetFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPrimary  flujoimpl.StepCounters
+	brkPrimary  *runtime.Breaker
+	monPrimary  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
@@ -4040,10 +4000,10 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPrimary, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor); err != nil {
@@ -4061,8 +4021,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("primary")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monPrimary = e.monitor.Step("primary")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4083,38 +4043,38 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "primary",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "primary",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPrimary,
+		Monitor:  e.monPrimary,
+		Counters: &e.cntPrimary,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -4128,7 +4088,7 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4153,7 +4113,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4199,9 +4159,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "primary")
+	e.cntPrimary.AddTo(s.Steps, "primary")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPrimary.Counters()
 		st := s.Steps["primary"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4210,9 +4170,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["primary"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4318,8 +4278,8 @@ func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPrimary.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -4378,14 +4338,14 @@ func (e *BudgetFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runPrimary runs "primary" and, when it fails, its fallback "rescue".
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
@@ -4393,22 +4353,14 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	return fout, nil
 }
 
-// step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4435,31 +4387,31 @@ type BudgetFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "free".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntFree  flujoimpl.StepCounters
+	brkFree  *runtime.Breaker
+	monFree  *runtime.StepMonitor
 }
 
 // scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
 type scratchBudgetFanExecutor struct {
-	p0 scratchBudgetFanExecutor0
+	parFan scratchBudgetFanExecutorFan
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
 	return scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4493,10 +4445,10 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFree, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor); err != nil {
@@ -4514,8 +4466,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("free")
+	e.monPaid = e.monitor.Step("paid")
+	e.monFree = e.monitor.Step("free")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4536,37 +4488,37 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "free",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "free",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFree,
+		Monitor:  e.monFree,
+		Counters: &e.cntFree,
 	}
 	return e, nil
 }
@@ -4580,7 +4532,7 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4605,7 +4557,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4651,9 +4603,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4662,9 +4614,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "free")
+	e.cntFree.AddTo(s.Steps, "free")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFree.Counters()
 		st := s.Steps["free"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4770,8 +4722,8 @@ func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFree.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -4830,18 +4782,18 @@ func (e *BudgetFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetFanExecutor0 struct {
+// scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -4853,15 +4805,15 @@ type scratchBudgetFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
+// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -4870,11 +4822,11 @@ func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutor0()
+	sc := e.getscratchBudgetFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -4889,7 +4841,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4905,7 +4857,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4959,7 +4911,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -4971,22 +4923,14 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5013,43 +4957,43 @@ type BudgetFan4Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB1  flujoimpl.StepCounters
+	brkB1  *runtime.Breaker
+	monB1  *runtime.StepMonitor
 
 	// Step "b2".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB2  flujoimpl.StepCounters
+	brkB2  *runtime.Breaker
+	monB2  *runtime.StepMonitor
 
 	// Step "b3".
-	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB3 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB3  flujoimpl.StepCounters
+	brkB3  *runtime.Breaker
+	monB3  *runtime.StepMonitor
 
 	// Step "b4".
-	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepB4 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB4  flujoimpl.StepCounters
+	brkB4  *runtime.Breaker
+	monB4  *runtime.StepMonitor
 }
 
 // scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
 type scratchBudgetFan4Executor struct {
-	p0 scratchBudgetFan4Executor0
+	parFan scratchBudgetFan4ExecutorFan
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
 	return scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -5083,16 +5027,16 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor); err != nil {
@@ -5110,10 +5054,10 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("b1")
-	e.mon2 = e.monitor.Step("b2")
-	e.mon3 = e.monitor.Step("b3")
-	e.mon4 = e.monitor.Step("b4")
+	e.monB1 = e.monitor.Step("b1")
+	e.monB2 = e.monitor.Step("b2")
+	e.monB3 = e.monitor.Step("b3")
+	e.monB4 = e.monitor.Step("b4")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5134,69 +5078,69 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "b1",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "b1",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB1,
+		Monitor:  e.monB1,
+		Counters: &e.cntB1,
+	}
+	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b2",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "b2",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB2,
+		Monitor:  e.monB2,
+		Counters: &e.cntB2,
+	}
+	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b3",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayC(ctx, in)
 			},
-			Name: "b3",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB3,
+		Monitor:  e.monB3,
+		Counters: &e.cntB3,
+	}
+	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b4",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayD(ctx, in)
 			},
-			Name: "b4",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkB4,
+		Monitor:  e.monB4,
+		Counters: &e.cntB4,
 	}
 	return e, nil
 }
@@ -5210,7 +5154,7 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5235,7 +5179,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5281,9 +5225,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "b1")
+	e.cntB1.AddTo(s.Steps, "b1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkB1.Counters()
 		st := s.Steps["b1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5292,9 +5236,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b2")
+	e.cntB2.AddTo(s.Steps, "b2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB2.Counters()
 		st := s.Steps["b2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5303,9 +5247,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b3")
+	e.cntB3.AddTo(s.Steps, "b3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB3.Counters()
 		st := s.Steps["b3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5314,9 +5258,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b3"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "b4")
+	e.cntB4.AddTo(s.Steps, "b4")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkB4.Counters()
 		st := s.Steps["b4"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5422,10 +5366,10 @@ func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -5484,18 +5428,18 @@ func (e *BudgetFan4Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFan4Executor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFan4Executor0 is the working space of one run of parallel "fan".
-type scratchBudgetFan4Executor0 struct {
+// scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -5511,15 +5455,15 @@ type scratchBudgetFan4Executor0 struct {
 	r3       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFan4Executor0 returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
+// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
+func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5528,11 +5472,11 @@ func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 
 	return flujotest.SumFour(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4Executor0()
+	sc := e.getscratchBudgetFan4ExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5547,7 +5491,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5563,7 +5507,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5579,7 +5523,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5595,7 +5539,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -5649,7 +5593,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -5661,40 +5605,24 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 	return out, nil
 }
 
-// run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5721,31 +5649,31 @@ type BudgetHoldFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "hold".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntHold  flujoimpl.StepCounters
+	brkHold  *runtime.Breaker
+	monHold  *runtime.StepMonitor
 }
 
 // scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
 type scratchBudgetHoldFanExecutor struct {
-	p0 scratchBudgetHoldFanExecutor0
+	parFan scratchBudgetHoldFanExecutorFan
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
 	return scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -5779,10 +5707,10 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHold, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor); err != nil {
@@ -5800,8 +5728,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("hold")
+	e.monPaid = e.monitor.Step("paid")
+	e.monHold = e.monitor.Step("hold")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5822,37 +5750,37 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "hold",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Hold(ctx, in)
 			},
-			Name: "hold",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkHold,
+		Monitor:  e.monHold,
+		Counters: &e.cntHold,
 	}
 	return e, nil
 }
@@ -5866,7 +5794,7 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5891,7 +5819,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5937,9 +5865,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5948,9 +5876,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "hold")
+	e.cntHold.AddTo(s.Steps, "hold")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkHold.Counters()
 		st := s.Steps["hold"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6056,8 +5984,8 @@ func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHold.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -6116,18 +6044,18 @@ func (e *BudgetHoldFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetHoldFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetHoldFanExecutor0 struct {
+// scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -6139,15 +6067,15 @@ type scratchBudgetHoldFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
+// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -6156,11 +6084,11 @@ func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) 
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutor0()
+	sc := e.getscratchBudgetHoldFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -6175,7 +6103,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -6191,7 +6119,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -6245,7 +6173,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -6257,22 +6185,14 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6299,10 +6219,10 @@ type BudgetMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "item".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntItem  flujoimpl.StepCounters
+	brkItem  *runtime.Breaker
+	monItem  *runtime.StepMonitor
 }
 
 // scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
@@ -6345,7 +6265,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkItem, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor); err != nil {
@@ -6363,7 +6283,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("item")
+	e.monItem = e.monitor.Step("item")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6384,21 +6304,21 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "item",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Item(ctx, in)
 			},
-			Name: "item",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkItem,
+		Monitor:  e.monItem,
+		Counters: &e.cntItem,
 	}
 	return e, nil
 }
@@ -6412,7 +6332,7 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Charge), abort
@@ -6437,7 +6357,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6483,9 +6403,9 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "item")
+	e.cntItem.AddTo(s.Steps, "item")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkItem.Counters()
 		st := s.Steps["item"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6591,7 +6511,7 @@ func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkItem.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -6650,18 +6570,18 @@ func (e *BudgetMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *BudgetMapExecutor) run0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// runEach runs the Map "each".
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// bodyEach is the composition of "each".
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -6673,7 +6593,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -6725,7 +6645,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runItem(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -6765,13 +6685,9 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	return outs, nil
 }
 
-// run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6798,10 +6714,10 @@ type BudgetRejectedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
@@ -6844,7 +6760,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor); err != nil {
@@ -6862,7 +6778,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6883,22 +6799,22 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -6912,7 +6828,7 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -6937,7 +6853,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6983,9 +6899,9 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7091,7 +7007,7 @@ func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -7150,13 +7066,9 @@ func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7183,10 +7095,10 @@ type BudgetRejectedRetriesExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
@@ -7229,7 +7141,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor); err != nil {
@@ -7247,7 +7159,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7268,22 +7180,22 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -7297,7 +7209,7 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -7322,7 +7234,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7368,9 +7280,9 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7476,7 +7388,7 @@ func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -7535,13 +7447,9 @@ func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7568,10 +7476,10 @@ type CachedTagsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
@@ -7614,7 +7522,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor); err != nil {
@@ -7632,7 +7540,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7653,18 +7561,18 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7678,7 +7586,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7702,7 +7610,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7747,9 +7655,9 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7855,7 +7763,7 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -7914,12 +7822,9 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7946,10 +7851,10 @@ type CachedTagsSharedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
@@ -7992,7 +7897,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor); err != nil {
@@ -8010,7 +7915,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8031,18 +7936,18 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -8056,7 +7961,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8080,7 +7985,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8125,9 +8030,9 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8233,7 +8138,7 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -8292,12 +8197,9 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8324,10 +8226,10 @@ type CachedTagsTTLExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
@@ -8370,7 +8272,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor); err != nil {
@@ -8388,7 +8290,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8409,18 +8311,18 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -8434,7 +8336,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8458,7 +8360,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8503,9 +8405,9 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8611,7 +8513,7 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -8670,12 +8572,9 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8702,16 +8601,16 @@ type CachedTagsWithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 
 	// Step "spare".
-	k1   flujoimpl.Step[flujotest.Job, []string]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepSpare flujoimpl.Step[flujotest.Job, []string]
+	cntSpare  flujoimpl.StepCounters
+	brkSpare  *runtime.Breaker
+	monSpare  *runtime.StepMonitor
 }
 
 // scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
@@ -8754,10 +8653,10 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSpare, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor); err != nil {
@@ -8775,8 +8674,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
-	e.mon1 = e.monitor.Step("spare")
+	e.monTags = e.monitor.Step("tags")
+	e.monSpare = e.monitor.Step("spare")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8797,31 +8696,31 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
+	}
+	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "spare",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.SpareTags(ctx, in)
 			},
-			Name: "spare",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkSpare,
+		Monitor:  e.monSpare,
+		Counters: &e.cntSpare,
 	}
 	return e, nil
 }
@@ -8835,7 +8734,7 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8859,7 +8758,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8904,9 +8803,9 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8915,9 +8814,9 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "spare")
+	e.cntSpare.AddTo(s.Steps, "spare")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSpare.Counters()
 		st := s.Steps["spare"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9023,8 +8922,8 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSpare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -9083,14 +8982,14 @@ func (e *CachedTagsWithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runTags runs "tags" and, when it fails, its fallback "spare".
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runSpare(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new([]string), abort
@@ -9098,20 +8997,14 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 	return fout, nil
 }
 
-// step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9138,10 +9031,10 @@ type CountForeverExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
@@ -9184,7 +9077,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForeverExecutor, resetscratchCountForeverExecutor); err != nil {
@@ -9202,7 +9095,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9223,18 +9116,18 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9248,7 +9141,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9272,7 +9165,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9317,9 +9210,9 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9425,7 +9318,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -9484,18 +9377,18 @@ func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForeverExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9504,8 +9397,8 @@ func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -9514,7 +9407,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9530,7 +9423,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9548,12 +9441,9 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9580,10 +9470,10 @@ type CountForever2Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
@@ -9626,7 +9516,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForever2Executor, resetscratchCountForever2Executor); err != nil {
@@ -9644,7 +9534,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9665,18 +9555,18 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9690,7 +9580,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9714,7 +9604,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9759,9 +9649,9 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9867,7 +9757,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -9926,18 +9816,18 @@ func (e *CountForever2Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForever2Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9946,8 +9836,8 @@ func (e *CountForever2Executor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -9956,7 +9846,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9972,7 +9862,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9990,12 +9880,9 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10022,10 +9909,10 @@ type CountTo3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
@@ -10068,7 +9955,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountTo3Executor, resetscratchCountTo3Executor); err != nil {
@@ -10086,7 +9973,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10107,18 +9994,18 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -10132,7 +10019,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -10156,7 +10043,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10201,9 +10088,9 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10309,7 +10196,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -10368,18 +10255,18 @@ func (e *CountTo3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountTo3Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -10388,8 +10275,8 @@ func (e *CountTo3Executor) until0(v int) (done bool, err error) {
 	return flujotest.AtLeast3(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -10398,7 +10285,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -10414,7 +10301,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -10432,12 +10319,9 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10464,16 +10348,16 @@ type FailBeforeCachedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "tags".
-	k2   flujoimpl.Step[flujotest.Job, []string]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
+	monTags  *runtime.StepMonitor
 }
 
 // scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
@@ -10516,10 +10400,10 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor); err != nil {
@@ -10537,8 +10421,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("fail")
-	e.mon2 = e.monitor.Step("tags")
+	e.monFail = e.monitor.Step("fail")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10559,34 +10443,34 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -10600,7 +10484,7 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -10625,7 +10509,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -10671,9 +10555,9 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10682,9 +10566,9 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "tags")
+	e.cntTags.AddTo(s.Steps, "tags")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10790,8 +10674,8 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -10850,16 +10734,16 @@ func (e *FailBeforeCachedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// runFailfirst runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// bodyFailfirst is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.record {
@@ -10868,7 +10752,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFail(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10888,7 +10772,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v1 []string
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runTags(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10912,22 +10796,14 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return v1, nil
 }
 
-// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10954,10 +10830,10 @@ type FailOnceExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
@@ -11000,7 +10876,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailOnceExecutor, resetscratchFailOnceExecutor); err != nil {
@@ -11018,7 +10894,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -11039,21 +10915,21 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -11067,7 +10943,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11092,7 +10968,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11138,9 +11014,9 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11246,7 +11122,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -11305,13 +11181,9 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11338,39 +11210,39 @@ type FanBranchFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
 type scratchFanBranchFailsExecutor struct {
-	p0 scratchFanBranchFailsExecutor0
+	parFan scratchFanBranchFailsExecutorFan
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
 	return scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11404,13 +11276,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor); err != nil {
@@ -11428,9 +11300,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -11451,11 +11323,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11465,19 +11335,19 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11487,29 +11357,31 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11529,7 +11401,7 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11564,7 +11436,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11611,9 +11483,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11622,9 +11494,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11633,9 +11505,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11741,9 +11613,9 @@ func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -11802,18 +11674,18 @@ func (e *FanBranchFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanBranchFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanBranchFailsExecutor0 struct {
+// scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -11826,15 +11698,15 @@ type scratchFanBranchFailsExecutor0 struct {
 	r1       flujogenRun[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
+// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
+func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -11843,11 +11715,11 @@ func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutor0()
+	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -11863,7 +11735,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -11879,7 +11751,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -11936,7 +11808,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -11954,16 +11826,16 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -11972,7 +11844,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11992,7 +11864,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12016,31 +11888,19 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12067,45 +11927,45 @@ type FanErrorOnConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
 type scratchFanErrorOnConflictExecutor struct {
-	p0 scratchFanErrorOnConflictExecutor0
+	parFan scratchFanErrorOnConflictExecutorFan
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
 	return scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -12139,16 +11999,16 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor); err != nil {
@@ -12166,10 +12026,10 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -12190,11 +12050,9 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12204,19 +12062,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12226,19 +12084,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12248,29 +12106,31 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -12290,7 +12150,7 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12325,7 +12185,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12372,9 +12232,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12383,9 +12243,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12394,9 +12254,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12405,9 +12265,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12513,10 +12373,10 @@ func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -12575,18 +12435,18 @@ func (e *FanErrorOnConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
-type scratchFanErrorOnConflictExecutor0 struct {
+// scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -12602,15 +12462,15 @@ type scratchFanErrorOnConflictExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -12619,8 +12479,8 @@ func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
-func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+// conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scratchFanErrorOnConflictExecutorFan) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -12638,11 +12498,11 @@ func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratch
 	return nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutor0()
+	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -12658,7 +12518,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -12676,7 +12536,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -12692,7 +12552,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -12749,11 +12609,11 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -12773,16 +12633,16 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -12791,7 +12651,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12811,7 +12671,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12835,40 +12695,24 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12895,39 +12739,39 @@ type FanJoinFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
 type scratchFanJoinFailsExecutor struct {
-	p0 scratchFanJoinFailsExecutor0
+	parFan scratchFanJoinFailsExecutorFan
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
 	return scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -12961,13 +12805,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor); err != nil {
@@ -12985,9 +12829,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("a1")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -13008,11 +12852,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13022,19 +12864,19 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13044,29 +12886,31 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -13086,7 +12930,7 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -13121,7 +12965,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13168,9 +13012,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13179,9 +13023,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13190,9 +13034,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13298,9 +13142,9 @@ func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -13359,18 +13203,18 @@ func (e *FanJoinFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanJoinFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanJoinFailsExecutor0 struct {
+// scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -13386,15 +13230,15 @@ type scratchFanJoinFailsExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
+// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
+func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13403,11 +13247,11 @@ func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThreeRefuses(a0, a1, a2)
 }
 
-// body0 is the composition of "fan".
-func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutor0()
+	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13423,7 +13267,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13441,7 +13285,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13457,7 +13301,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -13505,7 +13349,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -13526,31 +13370,19 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13577,45 +13409,45 @@ type FanKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
 type scratchFanKeepFirstExecutor struct {
-	p0 scratchFanKeepFirstExecutor0
+	parFan scratchFanKeepFirstExecutorFan
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
 	return scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -13649,16 +13481,16 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor); err != nil {
@@ -13676,10 +13508,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -13700,11 +13532,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13714,19 +13544,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13736,19 +13566,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13758,29 +13588,31 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -13800,7 +13632,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -13835,7 +13667,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13882,9 +13714,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13893,9 +13725,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13904,9 +13736,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13915,9 +13747,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14023,10 +13855,10 @@ func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -14085,18 +13917,18 @@ func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanKeepFirstExecutor0 is the working space of one run of parallel "fan".
-type scratchFanKeepFirstExecutor0 struct {
+// scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
+type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -14112,15 +13944,15 @@ type scratchFanKeepFirstExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
+// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
+func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -14129,11 +13961,11 @@ func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutor0()
+	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -14149,7 +13981,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -14167,7 +13999,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -14183,7 +14015,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -14240,7 +14072,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -14260,16 +14092,16 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -14278,7 +14110,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14298,7 +14130,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14322,40 +14154,24 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14382,45 +14198,45 @@ type FanMergeUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
 type scratchFanMergeUpdateExecutor struct {
-	p0 scratchFanMergeUpdateExecutor0
+	parFan scratchFanMergeUpdateExecutorFan
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
 	return scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -14454,16 +14270,16 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor); err != nil {
@@ -14481,10 +14297,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -14505,11 +14321,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14519,19 +14333,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14541,19 +14355,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14563,29 +14377,31 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14605,7 +14421,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -14640,7 +14456,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14687,9 +14503,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14698,9 +14514,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14709,9 +14525,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14720,9 +14536,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14828,10 +14644,10 @@ func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -14890,18 +14706,18 @@ func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanMergeUpdateExecutor0 is the working space of one run of parallel "fan".
-type scratchFanMergeUpdateExecutor0 struct {
+// scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
+type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -14917,15 +14733,15 @@ type scratchFanMergeUpdateExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
+// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
+func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -14934,11 +14750,11 @@ func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutor0()
+	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -14954,7 +14770,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -14972,7 +14788,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -14988,7 +14804,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -15045,7 +14861,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -15065,16 +14881,16 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -15083,7 +14899,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15103,7 +14919,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15127,40 +14943,24 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15187,45 +14987,45 @@ type FanNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
 type scratchFanNoMergeExecutor struct {
-	p0 scratchFanNoMergeExecutor0
+	parFan scratchFanNoMergeExecutorFan
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
 	return scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -15259,16 +15059,16 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor); err != nil {
@@ -15286,10 +15086,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15310,11 +15110,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15324,19 +15122,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15346,19 +15144,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15368,29 +15166,31 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -15410,7 +15210,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15445,7 +15245,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15492,9 +15292,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15503,9 +15303,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15514,9 +15314,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15525,9 +15325,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15633,10 +15433,10 @@ func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -15695,18 +15495,18 @@ func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanNoMergeExecutor0 is the working space of one run of parallel "fan".
-type scratchFanNoMergeExecutor0 struct {
+// scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
+type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -15722,15 +15522,15 @@ type scratchFanNoMergeExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
+// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
+func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -15739,11 +15539,11 @@ func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujot
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutor0()
+	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -15759,7 +15559,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -15777,7 +15577,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -15793,7 +15593,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -15850,7 +15650,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -15862,16 +15662,16 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -15880,7 +15680,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15900,7 +15700,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15924,40 +15724,24 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15984,10 +15768,10 @@ type FlakyDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
@@ -16030,7 +15814,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor); err != nil {
@@ -16048,7 +15832,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16069,21 +15853,21 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -16097,7 +15881,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16122,7 +15906,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16168,9 +15952,9 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16276,7 +16060,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -16335,13 +16119,9 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16368,10 +16148,10 @@ type FlakyRetries3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
@@ -16414,7 +16194,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor); err != nil {
@@ -16432,7 +16212,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16453,21 +16233,21 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 4,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 4,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -16481,7 +16261,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16506,7 +16286,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16552,9 +16332,9 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16660,7 +16440,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -16719,13 +16499,9 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16752,10 +16528,10 @@ type GoexitMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -16800,7 +16576,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor); err != nil {
@@ -16818,7 +16594,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16839,21 +16615,21 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16870,7 +16646,7 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -16895,7 +16671,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16941,9 +16717,9 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17049,7 +16825,7 @@ func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -17108,18 +16884,18 @@ func (e *GoexitMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *GoexitMapExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -17131,7 +16907,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -17182,7 +16958,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runExit(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -17225,13 +17001,9 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	return outs, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17258,33 +17030,33 @@ type GoexitParallelExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
 type scratchGoexitParallelExecutor struct {
-	p0 scratchGoexitParallelExecutor0
+	parFan scratchGoexitParallelExecutorFan
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
 	return scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -17318,10 +17090,10 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor); err != nil {
@@ -17339,8 +17111,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
-	e.mon2 = e.monitor.Step("echo")
+	e.monExit = e.monitor.Step("exit")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17361,37 +17133,37 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -17408,7 +17180,7 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17433,7 +17205,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17479,9 +17251,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17490,9 +17262,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["exit"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17598,8 +17370,8 @@ func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -17658,18 +17430,18 @@ func (e *GoexitParallelExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *GoexitParallelExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchGoexitParallelExecutor0 is the working space of one run of parallel "fan".
-type scratchGoexitParallelExecutor0 struct {
+// scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
+type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -17681,15 +17453,15 @@ type scratchGoexitParallelExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
+// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
+func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -17698,11 +17470,11 @@ func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutor0()
+	sc := e.getscratchGoexitParallelExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -17716,7 +17488,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -17732,7 +17504,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -17789,7 +17561,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -17801,22 +17573,14 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17843,10 +17607,10 @@ type GoexitStepExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
@@ -17889,7 +17653,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor); err != nil {
@@ -17907,7 +17671,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17928,21 +17692,21 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -17956,7 +17720,7 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17981,7 +17745,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18027,9 +17791,9 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18135,7 +17899,7 @@ func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -18194,13 +17958,9 @@ func (e *GoexitStepExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18227,10 +17987,10 @@ type GoexitTimedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
@@ -18273,7 +18033,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor); err != nil {
@@ -18291,7 +18051,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18312,22 +18072,22 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(3600000000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(3600000000000)),
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -18341,7 +18101,7 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18366,7 +18126,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18412,9 +18172,9 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18520,7 +18280,7 @@ func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -18579,13 +18339,9 @@ func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18612,10 +18368,10 @@ type HeldExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "held".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntHeld  flujoimpl.StepCounters
+	brkHeld  *runtime.Breaker
+	monHeld  *runtime.StepMonitor
 }
 
 // scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
@@ -18658,7 +18414,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHeld, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHeldExecutor, resetscratchHeldExecutor); err != nil {
@@ -18676,7 +18432,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("held")
+	e.monHeld = e.monitor.Step("held")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18697,18 +18453,18 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "held",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.HoldUntilOpen(ctx, in)
 			},
-			Name: "held",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkHeld,
+		Monitor:  e.monHeld,
+		Counters: &e.cntHeld,
 	}
 	return e, nil
 }
@@ -18722,7 +18478,7 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -18746,7 +18502,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18791,9 +18547,9 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "held")
+	e.cntHeld.AddTo(s.Steps, "held")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkHeld.Counters()
 		st := s.Steps["held"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18899,7 +18655,7 @@ func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHeld.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -18958,12 +18714,9 @@ func (e *HeldExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18990,22 +18743,22 @@ type HistoryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "first".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFirst  flujoimpl.StepCounters
+	brkFirst  *runtime.Breaker
+	monFirst  *runtime.StepMonitor
 
 	// Step "second".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepSecond flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntSecond  flujoimpl.StepCounters
+	brkSecond  *runtime.Breaker
+	monSecond  *runtime.StepMonitor
 
 	// Step "third".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepThird flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntThird  flujoimpl.StepCounters
+	brkThird  *runtime.Breaker
+	monThird  *runtime.StepMonitor
 }
 
 // scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
@@ -19048,13 +18801,13 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFirst, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSecond, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkThird, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHistoryExecutor, resetscratchHistoryExecutor); err != nil {
@@ -19072,9 +18825,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("first")
-	e.mon3 = e.monitor.Step("second")
-	e.mon4 = e.monitor.Step("third")
+	e.monFirst = e.monitor.Step("first")
+	e.monSecond = e.monitor.Step("second")
+	e.monThird = e.monitor.Step("third")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19095,53 +18848,53 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "first",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFirst,
+		Monitor:  e.monFirst,
+		Counters: &e.cntFirst,
+	}
+	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "second",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "third",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkSecond,
+		Monitor:  e.monSecond,
+		Counters: &e.cntSecond,
+	}
+	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "third",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkThird,
+		Monitor:  e.monThird,
+		Counters: &e.cntThird,
 	}
 	return e, nil
 }
@@ -19155,7 +18908,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -19180,7 +18933,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -19226,9 +18979,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "first")
+	e.cntFirst.AddTo(s.Steps, "first")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFirst.Counters()
 		st := s.Steps["first"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19237,9 +18990,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "second")
+	e.cntSecond.AddTo(s.Steps, "second")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkSecond.Counters()
 		st := s.Steps["second"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19248,9 +19001,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "third")
+	e.cntThird.AddTo(s.Steps, "third")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkThird.Counters()
 		st := s.Steps["third"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19356,9 +19109,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFirst.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSecond.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkThird.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -19417,16 +19170,16 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "outer".
-func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runOuter runs the Pipeline "outer".
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "outer".
-func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyOuter is the composition of "outer".
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.record {
@@ -19435,7 +19188,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFirst(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19455,7 +19208,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runInner(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19479,25 +19232,21 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Pipeline "inner".
-func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body2 is the composition of "inner".
-func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -19506,7 +19255,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run3(ctx, in, r, &cr)
+		v0o, abort := e.runSecond(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19526,7 +19275,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runThird(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19550,22 +19299,14 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19592,10 +19333,10 @@ type IOBurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "io".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntIo  flujoimpl.StepCounters
+	brkIo  *runtime.Breaker
+	monIo  *runtime.StepMonitor
 }
 
 // scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
@@ -19638,7 +19379,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkIo, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchIOBurstExecutor, resetscratchIOBurstExecutor); err != nil {
@@ -19656,7 +19397,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("io")
+	e.monIo = e.monitor.Step("io")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19677,18 +19418,18 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "io",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.WaitForAll(ctx, in)
 			},
-			Name: "io",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkIo,
+		Monitor:  e.monIo,
+		Counters: &e.cntIo,
 	}
 	return e, nil
 }
@@ -19702,7 +19443,7 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -19726,7 +19467,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -19771,9 +19512,9 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "io")
+	e.cntIo.AddTo(s.Steps, "io")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkIo.Counters()
 		st := s.Steps["io"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19879,7 +19620,7 @@ func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkIo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -19938,12 +19679,9 @@ func (e *IOBurstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19970,33 +19708,33 @@ type JoinFailsAfterIgnoredExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
 type scratchJoinFailsAfterIgnoredExecutor struct {
-	p1 scratchJoinFailsAfterIgnoredExecutor1
+	parFan scratchJoinFailsAfterIgnoredExecutorFan
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
 	return scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -20030,10 +19768,10 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor); err != nil {
@@ -20051,8 +19789,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("echo")
-	e.mon3 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20073,37 +19811,37 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -20120,7 +19858,7 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -20145,7 +19883,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -20191,9 +19929,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20202,9 +19940,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20310,8 +20048,8 @@ func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -20370,16 +20108,16 @@ func (e *JoinFailsAfterIgnoredExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runJoined runs the Pipeline "joined".
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyJoined is the composition of "joined".
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.record {
@@ -20388,7 +20126,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -20412,18 +20150,18 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	return v0, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchJoinFailsAfterIgnoredExecutor1 is the working space of one run of parallel "fan".
-type scratchJoinFailsAfterIgnoredExecutor1 struct {
+// scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
+type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -20435,15 +20173,15 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
+// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -20452,11 +20190,11 @@ func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job
 	return flujotest.JoinTwoRefuses(a0, a1)
 }
 
-// body1 is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutor1()
+	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -20470,7 +20208,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -20486,7 +20224,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -20534,7 +20272,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -20549,22 +20287,14 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 	return out, nil
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20591,10 +20321,10 @@ type MapEchoExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -20639,7 +20369,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapEchoExecutor, resetscratchMapEchoExecutor); err != nil {
@@ -20657,7 +20387,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20678,21 +20408,21 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -20709,7 +20439,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -20734,7 +20464,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20780,9 +20510,9 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20888,7 +20618,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -20947,18 +20677,18 @@ func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapEchoExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -20970,7 +20700,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -21021,7 +20751,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runEcho(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -21064,13 +20794,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	return outs, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21097,10 +20823,10 @@ type MapFlakyInOrderExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
@@ -21143,7 +20869,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor); err != nil {
@@ -21161,7 +20887,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21182,21 +20908,21 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -21210,7 +20936,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -21235,7 +20961,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21281,9 +21007,9 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21389,7 +21115,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -21448,18 +21174,18 @@ func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapFlakyInOrderExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -21469,7 +21195,7 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	var abort error
 	for i := range in {
 		ab := error(nil)
-		outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
 		finished[i] = true
 		if ab != nil {
 			abort = ab
@@ -21504,13 +21230,9 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	return outs, nil
 }
 
-// run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21537,33 +21259,33 @@ type MaybeConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "x".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntX  flujoimpl.StepCounters
+	brkX  *runtime.Breaker
+	monX  *runtime.StepMonitor
 
 	// Step "y".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntY  flujoimpl.StepCounters
+	brkY  *runtime.Breaker
+	monY  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
 type scratchMaybeConflictExecutor struct {
-	p0 scratchMaybeConflictExecutor0
+	parMaybe scratchMaybeConflictExecutorMaybe
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
 	return scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
 	}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
 	}
 }
 
@@ -21597,10 +21319,10 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkX, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkY, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor); err != nil {
@@ -21618,8 +21340,8 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("x")
-	e.mon2 = e.monitor.Step("y")
+	e.monX = e.monitor.Step("x")
+	e.monY = e.monitor.Step("y")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21640,11 +21362,9 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "x",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -21654,19 +21374,19 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "x",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkX,
+		Monitor:  e.monX,
+		Counters: &e.cntX,
+	}
+	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "y",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -21676,13 +21396,15 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "y",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkY,
+		Monitor:  e.monY,
+		Counters: &e.cntY,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -21702,7 +21424,7 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -21737,7 +21459,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21784,9 +21506,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "x")
+	e.cntX.AddTo(s.Steps, "x")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkX.Counters()
 		st := s.Steps["x"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21795,9 +21517,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["x"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "y")
+	e.cntY.AddTo(s.Steps, "y")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkY.Counters()
 		st := s.Steps["y"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21903,8 +21625,8 @@ func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkX.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkY.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -21963,18 +21685,18 @@ func (e *MaybeConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
-type scratchMaybeConflictExecutor0 struct {
+// scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -21988,15 +21710,15 @@ type scratchMaybeConflictExecutor0 struct {
 	w1       flujotest.State
 }
 
-// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parMaybe.owner = u
+	return &u.parMaybe
 }
 
-// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
@@ -22005,8 +21727,8 @@ func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
-func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+// conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchMaybeConflictExecutorMaybe) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -22024,11 +21746,11 @@ func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybe
 	return nil
 }
 
-// body0 is the composition of "maybe".
-func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyMaybe is the composition of "maybe".
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutor0()
+	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -22044,7 +21766,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -22062,7 +21784,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -22119,11 +21841,11 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinMaybe(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -22140,22 +21862,14 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22182,16 +21896,16 @@ type PanicAtTwoDepthsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanicdeep  flujoimpl.StepCounters
+	brkPanicdeep  *runtime.Breaker
+	monPanicdeep  *runtime.StepMonitor
 
 	// Step "panic".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
@@ -22234,10 +21948,10 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanicdeep, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor); err != nil {
@@ -22255,8 +21969,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("panicdeep")
-	e.mon3 = e.monitor.Step("panic")
+	e.monPanicdeep = e.monitor.Step("panicdeep")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22277,37 +21991,37 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
 			Name: "panicdeep",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkPanicdeep,
+		Monitor:  e.monPanicdeep,
+		Counters: &e.cntPanicdeep,
+	}
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "panic",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -22321,7 +22035,7 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22346,7 +22060,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22392,9 +22106,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "panicdeep")
+	e.cntPanicdeep.AddTo(s.Steps, "panicdeep")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkPanicdeep.Counters()
 		st := s.Steps["panicdeep"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22403,9 +22117,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panicdeep"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22511,8 +22225,8 @@ func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanicdeep.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -22571,18 +22285,18 @@ func (e *PanicAtTwoDepthsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -22591,11 +22305,11 @@ func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -22606,9 +22320,9 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "deep":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runInner(ctx, in, r, &cr)
 	case "top":
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -22633,16 +22347,16 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -22651,7 +22365,7 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runPanicdeep(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -22675,22 +22389,14 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	return v0, nil
 }
 
-// run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22717,10 +22423,10 @@ type PanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
@@ -22763,7 +22469,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicsExecutor, resetscratchPanicsExecutor); err != nil {
@@ -22781,7 +22487,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22802,21 +22508,21 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -22830,7 +22536,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22855,7 +22561,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22901,9 +22607,9 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23009,7 +22715,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -23068,13 +22774,9 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23101,31 +22803,31 @@ type ParallelBlocksExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 }
 
 // scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
 type scratchParallelBlocksExecutor struct {
-	p0 scratchParallelBlocksExecutor0
+	parFan scratchParallelBlocksExecutorFan
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
 	return scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23159,10 +22861,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor); err != nil {
@@ -23180,8 +22882,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("block")
-	e.mon2 = e.monitor.Step("echo")
+	e.monBlock = e.monitor.Step("block")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23202,37 +22904,37 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	return e, nil
 }
@@ -23246,7 +22948,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23271,7 +22973,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23317,9 +23019,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23328,9 +23030,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23436,8 +23138,8 @@ func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -23496,18 +23198,18 @@ func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelBlocksExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelBlocksExecutor0 struct {
+// scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -23519,15 +23221,15 @@ type scratchParallelBlocksExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
+// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
+func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -23536,11 +23238,11 @@ func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutor0()
+	sc := e.getscratchParallelBlocksExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -23555,7 +23257,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -23571,7 +23273,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23625,7 +23327,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23637,22 +23339,14 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23679,33 +23373,33 @@ type ParallelIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
 type scratchParallelIgnoreExecutor struct {
-	p0 scratchParallelIgnoreExecutor0
+	parFan scratchParallelIgnoreExecutorFan
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
 	return scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23739,10 +23433,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor); err != nil {
@@ -23760,8 +23454,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23782,37 +23476,37 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -23829,7 +23523,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23854,7 +23548,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23900,9 +23594,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23911,9 +23605,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24019,8 +23713,8 @@ func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -24079,18 +23773,18 @@ func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelIgnoreExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelIgnoreExecutor0 struct {
+// scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24102,15 +23796,15 @@ type scratchParallelIgnoreExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
+// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
+func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24119,11 +23813,11 @@ func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutor0()
+	sc := e.getscratchParallelIgnoreExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24137,7 +23831,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24153,7 +23847,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24201,7 +23895,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24213,22 +23907,14 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -24255,33 +23941,33 @@ type ParallelPropagateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
 type scratchParallelPropagateExecutor struct {
-	p0 scratchParallelPropagateExecutor0
+	parFan scratchParallelPropagateExecutorFan
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
 	return scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -24315,10 +24001,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor); err != nil {
@@ -24336,8 +24022,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24358,37 +24044,37 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -24405,7 +24091,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -24430,7 +24116,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -24476,9 +24162,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24487,9 +24173,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24595,8 +24281,8 @@ func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) er
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -24655,18 +24341,18 @@ func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelPropagateExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelPropagateExecutor0 struct {
+// scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24678,15 +24364,15 @@ type scratchParallelPropagateExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
+// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
+func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24695,11 +24381,11 @@ func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (o
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutor0()
+	sc := e.getscratchParallelPropagateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24713,7 +24399,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24729,7 +24415,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24786,7 +24472,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24798,22 +24484,14 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -24840,39 +24518,39 @@ type ParallelSpendExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "left".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLeft  flujoimpl.StepCounters
+	brkLeft  *runtime.Breaker
+	monLeft  *runtime.StepMonitor
 
 	// Step "right".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRight  flujoimpl.StepCounters
+	brkRight  *runtime.Breaker
+	monRight  *runtime.StepMonitor
 
 	// Step "after".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepAfter flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntAfter  flujoimpl.StepCounters
+	brkAfter  *runtime.Breaker
+	monAfter  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
 type scratchParallelSpendExecutor struct {
-	p1 scratchParallelSpendExecutor1
+	parFan scratchParallelSpendExecutorFan
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
 	return scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -24906,13 +24584,13 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLeft, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRight, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAfter, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor); err != nil {
@@ -24930,9 +24608,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("left")
-	e.mon3 = e.monitor.Step("right")
-	e.mon4 = e.monitor.Step("after")
+	e.monLeft = e.monitor.Step("left")
+	e.monRight = e.monitor.Step("right")
+	e.monAfter = e.monitor.Step("after")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24953,53 +24631,53 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "left",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLeft,
+		Monitor:  e.monLeft,
+		Counters: &e.cntLeft,
+	}
+	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "right",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "after",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkRight,
+		Monitor:  e.monRight,
+		Counters: &e.cntRight,
+	}
+	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "after",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkAfter,
+		Monitor:  e.monAfter,
+		Counters: &e.cntAfter,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -25016,7 +24694,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25041,7 +24719,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -25087,9 +24765,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "left")
+	e.cntLeft.AddTo(s.Steps, "left")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLeft.Counters()
 		st := s.Steps["left"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25098,9 +24776,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "right")
+	e.cntRight.AddTo(s.Steps, "right")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkRight.Counters()
 		st := s.Steps["right"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25109,9 +24787,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "after")
+	e.cntAfter.AddTo(s.Steps, "after")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkAfter.Counters()
 		st := s.Steps["after"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25217,9 +24895,9 @@ func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLeft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRight.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAfter.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -25278,16 +24956,16 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -25296,7 +24974,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -25316,7 +24994,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runAfter(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -25340,18 +25018,18 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *ParallelSpendExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelSpendExecutor1 is the working space of one run of parallel "fan".
-type scratchParallelSpendExecutor1 struct {
+// scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -25363,15 +25041,15 @@ type scratchParallelSpendExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelSpendExecutor1 returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
+// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
+func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -25380,11 +25058,11 @@ func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan".
-func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutor1()
+	sc := e.getscratchParallelSpendExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -25398,7 +25076,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -25414,7 +25092,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -25471,7 +25149,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -25483,31 +25161,19 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25534,16 +25200,16 @@ type RouteNoDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 }
 
 // scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
@@ -25586,10 +25252,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor); err != nil {
@@ -25607,8 +25273,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -25629,37 +25295,37 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
 	}
 	return e, nil
 }
@@ -25673,7 +25339,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25698,7 +25364,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -25744,9 +25410,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25755,9 +25421,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25863,8 +25529,8 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -25923,18 +25589,18 @@ func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteNoDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25943,11 +25609,11 @@ func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err erro
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25958,9 +25624,9 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -25985,22 +25651,14 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26027,22 +25685,22 @@ type RouteWithDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 
 	// Step "other".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntOther  flujoimpl.StepCounters
+	brkOther  *runtime.Breaker
+	monOther  *runtime.StepMonitor
 }
 
 // scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
@@ -26085,13 +25743,13 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkOther, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor); err != nil {
@@ -26109,9 +25767,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
-	e.mon3 = e.monitor.Step("other")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
+	e.monOther = e.monitor.Step("other")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26132,53 +25790,53 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
+	}
+	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "other",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Other(ctx, in)
 			},
-			Name: "other",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkOther,
+		Monitor:  e.monOther,
+		Counters: &e.cntOther,
 	}
 	return e, nil
 }
@@ -26192,7 +25850,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26217,7 +25875,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -26263,9 +25921,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26274,9 +25932,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26285,9 +25943,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "other")
+	e.cntOther.AddTo(s.Steps, "other")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkOther.Counters()
 		st := s.Steps["other"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26393,9 +26051,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkOther.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -26454,18 +26112,18 @@ func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteWithDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -26474,11 +26132,11 @@ func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -26489,11 +26147,11 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runOther(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -26514,31 +26172,19 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26565,22 +26211,22 @@ type Spend3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS1  flujoimpl.StepCounters
+	brkS1  *runtime.Breaker
+	monS1  *runtime.StepMonitor
 
 	// Step "s2".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepS2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS2  flujoimpl.StepCounters
+	brkS2  *runtime.Breaker
+	monS2  *runtime.StepMonitor
 
 	// Step "s3".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS3  flujoimpl.StepCounters
+	brkS3  *runtime.Breaker
+	monS3  *runtime.StepMonitor
 }
 
 // scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
@@ -26623,13 +26269,13 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSpend3Executor, resetscratchSpend3Executor); err != nil {
@@ -26647,9 +26293,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("s1")
-	e.mon2 = e.monitor.Step("s2")
-	e.mon3 = e.monitor.Step("s3")
+	e.monS1 = e.monitor.Step("s1")
+	e.monS2 = e.monitor.Step("s2")
+	e.monS3 = e.monitor.Step("s3")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26670,53 +26316,53 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "s1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS1,
+		Monitor:  e.monS1,
+		Counters: &e.cntS1,
+	}
+	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "s2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "s3",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkS2,
+		Monitor:  e.monS2,
+		Counters: &e.cntS2,
+	}
+	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "s3",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS3,
+		Monitor:  e.monS3,
+		Counters: &e.cntS3,
 	}
 	return e, nil
 }
@@ -26730,7 +26376,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26755,7 +26401,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -26801,9 +26447,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "s1")
+	e.cntS1.AddTo(s.Steps, "s1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkS1.Counters()
 		st := s.Steps["s1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26812,9 +26458,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "s2")
+	e.cntS2.AddTo(s.Steps, "s2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkS2.Counters()
 		st := s.Steps["s2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26823,9 +26469,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "s3")
+	e.cntS3.AddTo(s.Steps, "s3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkS3.Counters()
 		st := s.Steps["s3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26931,9 +26577,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -26992,16 +26638,16 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -27010,7 +26656,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runS1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27030,7 +26676,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runS2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27050,7 +26696,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runS3(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27074,31 +26720,19 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	return v2, nil
 }
 
-// run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -27125,10 +26759,10 @@ type StateRetryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLogflake  flujoimpl.StepCounters
+	brkLogflake  *runtime.Breaker
+	monLogflake  *runtime.StepMonitor
 }
 
 // scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
@@ -27171,7 +26805,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLogflake, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchStateRetryExecutor, resetscratchStateRetryExecutor); err != nil {
@@ -27189,7 +26823,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("logflake")
+	e.monLogflake = e.monitor.Step("logflake")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27210,28 +26844,28 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "logflake",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
-				w.Log = flujogenCopy1(st.Log)
+				w.Log = flujogenCopySliceString(st.Log)
 				out, err := flujotest.LogThenFlake(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "logflake",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkLogflake,
+		Monitor:  e.monLogflake,
+		Counters: &e.cntLogflake,
 	}
 	return e, nil
 }
@@ -27248,7 +26882,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27283,7 +26917,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -27330,9 +26964,9 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "logflake")
+	e.cntLogflake.AddTo(s.Steps, "logflake")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkLogflake.Counters()
 		st := s.Steps["logflake"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27438,7 +27072,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLogflake.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -27497,13 +27131,9 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -27530,10 +27160,10 @@ type TimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
@@ -27576,7 +27206,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTimesOutExecutor, resetscratchTimesOutExecutor); err != nil {
@@ -27594,7 +27224,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27615,22 +27245,22 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -27644,7 +27274,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27669,7 +27299,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -27715,9 +27345,9 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27823,7 +27453,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -27882,13 +27512,9 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -27915,48 +27541,48 @@ type TwoFansExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "l1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL1  flujoimpl.StepCounters
+	brkL1  *runtime.Breaker
+	monL1  *runtime.StepMonitor
 
 	// Step "r1".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR1  flujoimpl.StepCounters
+	brkR1  *runtime.Breaker
+	monR1  *runtime.StepMonitor
 
 	// Step "l2".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepL2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL2  flujoimpl.StepCounters
+	brkL2  *runtime.Breaker
+	monL2  *runtime.StepMonitor
 
 	// Step "r2".
-	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
-	mon6 *runtime.StepMonitor
+	stepR2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR2  flujoimpl.StepCounters
+	brkR2  *runtime.Breaker
+	monR2  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
 type scratchTwoFansExecutor struct {
-	p1 scratchTwoFansExecutor1
-	p4 scratchTwoFansExecutor4
+	parFan1 scratchTwoFansExecutorFan1
+	parFan2 scratchTwoFansExecutorFan2
 }
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
-		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	*u = scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: u.p1.done},
-		p4: scratchTwoFansExecutor4{done: u.p4.done},
+		parFan1: scratchTwoFansExecutorFan1{done: u.parFan1.done},
+		parFan2: scratchTwoFansExecutorFan2{done: u.parFan2.done},
 	}
 }
 
@@ -27990,16 +27616,16 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL1, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR1, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL2, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR2, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTwoFansExecutor, resetscratchTwoFansExecutor); err != nil {
@@ -28017,10 +27643,10 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("l1")
-	e.mon3 = e.monitor.Step("r1")
-	e.mon5 = e.monitor.Step("l2")
-	e.mon6 = e.monitor.Step("r2")
+	e.monL1 = e.monitor.Step("l1")
+	e.monR1 = e.monitor.Step("r1")
+	e.monL2 = e.monitor.Step("l2")
+	e.monR2 = e.monitor.Step("r2")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28041,69 +27667,69 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "l1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkL1,
+		Monitor:  e.monL1,
+		Counters: &e.cntL1,
+	}
+	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "r1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR1,
+		Monitor:  e.monR1,
+		Counters: &e.cntR1,
+	}
+	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "l2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon5,
-	}
-	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "r2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon6,
+		Attempts: 2,
+		Breaker:  e.brkL2,
+		Monitor:  e.monL2,
+		Counters: &e.cntL2,
+	}
+	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "r2",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR2,
+		Monitor:  e.monR2,
+		Counters: &e.cntR2,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -28120,7 +27746,7 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28145,7 +27771,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -28191,9 +27817,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "l1")
+	e.cntL1.AddTo(s.Steps, "l1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkL1.Counters()
 		st := s.Steps["l1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28202,9 +27828,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "r1")
+	e.cntR1.AddTo(s.Steps, "r1")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkR1.Counters()
 		st := s.Steps["r1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28213,9 +27839,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["r1"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "l2")
+	e.cntL2.AddTo(s.Steps, "l2")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkL2.Counters()
 		st := s.Steps["l2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28224,9 +27850,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l2"] = st
 	}
-	e.cnt6.AddTo(s.Steps, "r2")
+	e.cntR2.AddTo(s.Steps, "r2")
 	{
-		bc := e.brk6.Counters()
+		bc := e.brkR2.Counters()
 		st := s.Steps["r2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28332,10 +27958,10 @@ func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -28394,16 +28020,16 @@ func (e *TwoFansExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "two".
-func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runTwo runs the Pipeline "two".
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "two".
-func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyTwo is the composition of "two".
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.record {
@@ -28412,7 +28038,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -28432,7 +28058,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runFan2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -28456,18 +28082,18 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
-type scratchTwoFansExecutor1 struct {
+// scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -28479,15 +28105,15 @@ type scratchTwoFansExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan1.owner = u
+	return &u.parFan1
 }
 
-// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
@@ -28496,11 +28122,11 @@ func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan1".
-func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan1 is the composition of "fan1".
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor1()
+	sc := e.getscratchTwoFansExecutorFan1()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -28514,7 +28140,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -28530,7 +28156,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -28587,7 +28213,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan1(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -28599,36 +28225,28 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the Parallel "fan2".
-func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body4(cctx, in, r, res)
+	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
-type scratchTwoFansExecutor4 struct {
+// scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -28640,15 +28258,15 @@ type scratchTwoFansExecutor4 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
 	u := e.scratch.Get()
-	u.p4.owner = u
-	return &u.p4
+	u.parFan2.owner = u
+	return &u.parFan2
 }
 
-// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
@@ -28657,11 +28275,11 @@ func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body4 is the composition of "fan2".
-func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan2 is the composition of "fan2".
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor4()
+	sc := e.getscratchTwoFansExecutorFan2()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -28675,7 +28293,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -28691,7 +28309,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -28748,7 +28366,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join4(sc.o0, sc.o1)
+	out, jerr := e.joinFan2(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -28760,22 +28378,14 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28802,10 +28412,10 @@ type ValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
@@ -28848,7 +28458,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchValidatedExecutor, resetscratchValidatedExecutor); err != nil {
@@ -28866,7 +28476,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28887,22 +28497,22 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -28916,7 +28526,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28941,7 +28551,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28987,9 +28597,9 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29095,7 +28705,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -29154,13 +28764,9 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -29187,16 +28793,16 @@ type WithFailedFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "failtoo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFailtoo  flujoimpl.StepCounters
+	brkFailtoo  *runtime.Breaker
+	monFailtoo  *runtime.StepMonitor
 }
 
 // scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
@@ -29239,10 +28845,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFailtoo, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor); err != nil {
@@ -29260,8 +28866,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("failtoo")
+	e.monFail = e.monitor.Step("fail")
+	e.monFailtoo = e.monitor.Step("failtoo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -29282,37 +28888,37 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "failtoo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.FailToo(ctx, in)
 			},
-			Name: "failtoo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkFailtoo,
+		Monitor:  e.monFailtoo,
+		Counters: &e.cntFailtoo,
 	}
 	return e, nil
 }
@@ -29326,7 +28932,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -29351,7 +28957,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -29397,9 +29003,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29408,9 +29014,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "failtoo")
+	e.cntFailtoo.AddTo(s.Steps, "failtoo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFailtoo.Counters()
 		st := s.Steps["failtoo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29516,8 +29122,8 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFailtoo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -29576,14 +29182,14 @@ func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "failtoo".
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runFailtoo(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -29591,22 +29197,14 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -29633,16 +29231,16 @@ type WithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
@@ -29685,10 +29283,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor); err != nil {
@@ -29706,8 +29304,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monFail = e.monitor.Step("fail")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -29728,37 +29326,37 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Rescue(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -29772,7 +29370,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -29797,7 +29395,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -29843,9 +29441,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29854,9 +29452,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29962,8 +29560,8 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -30022,14 +29620,14 @@ func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "rescue".
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -30037,22 +29635,14 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
@@ -31210,15 +30800,15 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 	return m
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v flujotest.State) flujotest.State {
+// flujogenCopyState returns a deep copy of v.
+func flujogenCopyState(v flujotest.State) flujotest.State {
 	c := v
-	c.Log = flujogenCopy1(v.Log)
+	c.Log = flujogenCopySliceString(v.Log)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}

@@ -144,10 +144,10 @@ type BackoffLongExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
@@ -188,7 +188,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor); err != nil {
@@ -202,7 +202,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -223,22 +223,22 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
+			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -252,7 +252,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -277,7 +277,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -323,9 +323,9 @@ func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -429,7 +429,7 @@ func (e *BackoffLongExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -482,13 +482,9 @@ func (e *BackoffLongExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -514,10 +510,10 @@ type BadInputRetriedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
@@ -558,7 +554,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor); err != nil {
@@ -572,7 +568,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -593,21 +589,21 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -621,7 +617,7 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -646,7 +642,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -692,9 +688,9 @@ func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -798,7 +794,7 @@ func (e *BadInputRetriedExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -851,13 +847,9 @@ func (e *BadInputRetriedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -883,10 +875,10 @@ type BreakerCancelsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "cancel".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntCancel  flujoimpl.StepCounters
+	brkCancel  *runtime.Breaker
+	monCancel  *runtime.StepMonitor
 }
 
 // scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
@@ -927,7 +919,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCancel, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor); err != nil {
@@ -941,7 +933,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("cancel")
+	e.monCancel = e.monitor.Step("cancel")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -962,21 +954,21 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "cancel",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.CancelCaller(ctx, in)
 			},
-			Name: "cancel",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkCancel,
+		Monitor:  e.monCancel,
+		Counters: &e.cntCancel,
 	}
 	return e, nil
 }
@@ -990,7 +982,7 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1015,7 +1007,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCancel(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1061,9 +1053,9 @@ func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "cancel")
+	e.cntCancel.AddTo(s.Steps, "cancel")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkCancel.Counters()
 		st := s.Steps["cancel"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1167,7 +1159,7 @@ func (e *BreakerCancelsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkCancel.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1220,13 +1212,9 @@ func (e *BreakerCancelsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1252,10 +1240,10 @@ type BreakerCustomExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
@@ -1296,7 +1284,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor); err != nil {
@@ -1310,7 +1298,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1331,21 +1319,21 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujotest.CountsOnlyBadInput,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -1359,7 +1347,7 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1384,7 +1372,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1430,9 +1418,9 @@ func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1536,7 +1524,7 @@ func (e *BreakerCustomExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1589,13 +1577,9 @@ func (e *BreakerCustomExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1621,10 +1605,10 @@ type BreakerFailExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
@@ -1665,7 +1649,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor); err != nil {
@@ -1679,7 +1663,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -1700,21 +1684,21 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -1728,7 +1712,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1753,7 +1737,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1799,9 +1783,9 @@ func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1905,7 +1889,7 @@ func (e *BreakerFailExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -1958,13 +1942,9 @@ func (e *BreakerFailExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1990,10 +1970,10 @@ type BreakerFlakyExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
@@ -2034,7 +2014,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor); err != nil {
@@ -2048,7 +2028,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2069,21 +2049,21 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -2097,7 +2077,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2122,7 +2102,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2168,9 +2148,9 @@ func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2274,7 +2254,7 @@ func (e *BreakerFlakyExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2327,13 +2307,9 @@ func (e *BreakerFlakyExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2359,10 +2335,10 @@ type BreakerPanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
@@ -2403,7 +2379,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor); err != nil {
@@ -2417,7 +2393,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2438,21 +2414,21 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -2466,7 +2442,7 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2491,7 +2467,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2537,9 +2513,9 @@ func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -2643,7 +2619,7 @@ func (e *BreakerPanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -2696,13 +2672,9 @@ func (e *BreakerPanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2728,10 +2700,10 @@ type BreakerTimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
@@ -2772,7 +2744,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor); err != nil {
@@ -2786,7 +2758,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -2807,22 +2779,22 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -2836,7 +2808,7 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2861,7 +2833,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2907,9 +2879,9 @@ func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3013,7 +2985,7 @@ func (e *BreakerTimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3066,13 +3038,9 @@ func (e *BreakerTimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3098,10 +3066,10 @@ type BreakerUpstreamExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
+	monUpstream  *runtime.StepMonitor
 }
 
 // scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
@@ -3142,7 +3110,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor); err != nil {
@@ -3156,7 +3124,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("upstream")
+	e.monUpstream = e.monitor.Step("upstream")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3177,21 +3145,21 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Monitor:  e.monUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -3205,7 +3173,7 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3230,7 +3198,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3276,9 +3244,9 @@ func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "upstream")
+	e.cntUpstream.AddTo(s.Steps, "upstream")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkUpstream.Counters()
 		st := s.Steps["upstream"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3382,7 +3350,7 @@ func (e *BreakerUpstreamExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3435,13 +3403,9 @@ func (e *BreakerUpstreamExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3467,10 +3431,10 @@ type BreakerValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
@@ -3511,7 +3475,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor); err != nil {
@@ -3525,7 +3489,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3546,22 +3510,22 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -3575,7 +3539,7 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -3600,7 +3564,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3646,9 +3610,9 @@ func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -3752,7 +3716,7 @@ func (e *BreakerValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -3805,13 +3769,9 @@ func (e *BreakerValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3837,16 +3797,16 @@ type BudgetFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "primary".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPrimary  flujoimpl.StepCounters
+	brkPrimary  *runtime.Breaker
+	monPrimary  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
@@ -3887,10 +3847,10 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPrimary, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor); err != nil {
@@ -3904,8 +3864,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("primary")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monPrimary = e.monitor.Step("primary")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -3926,38 +3886,38 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "primary",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "primary",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPrimary,
+		Monitor:  e.monPrimary,
+		Counters: &e.cntPrimary,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -3971,7 +3931,7 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -3996,7 +3956,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPrimary(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4042,9 +4002,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "primary")
+	e.cntPrimary.AddTo(s.Steps, "primary")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPrimary.Counters()
 		st := s.Steps["primary"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4053,9 +4013,9 @@ func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["primary"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4159,8 +4119,8 @@ func (e *BudgetFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPrimary.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4213,14 +4173,14 @@ func (e *BudgetFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runPrimary runs "primary" and, when it fails, its fallback "rescue".
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
@@ -4228,22 +4188,14 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	return fout, nil
 }
 
-// step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4269,31 +4221,31 @@ type BudgetFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "free".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntFree  flujoimpl.StepCounters
+	brkFree  *runtime.Breaker
+	monFree  *runtime.StepMonitor
 }
 
 // scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
 type scratchBudgetFanExecutor struct {
-	p0 scratchBudgetFanExecutor0
+	parFan scratchBudgetFanExecutorFan
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
 	return scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4325,10 +4277,10 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFree, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor); err != nil {
@@ -4342,8 +4294,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("free")
+	e.monPaid = e.monitor.Step("paid")
+	e.monFree = e.monitor.Step("free")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4364,37 +4316,37 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "free",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "free",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFree,
+		Monitor:  e.monFree,
+		Counters: &e.cntFree,
 	}
 	return e, nil
 }
@@ -4408,7 +4360,7 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4433,7 +4385,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4479,9 +4431,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4490,9 +4442,9 @@ func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "free")
+	e.cntFree.AddTo(s.Steps, "free")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFree.Counters()
 		st := s.Steps["free"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -4596,8 +4548,8 @@ func (e *BudgetFanExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFree.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -4650,18 +4602,18 @@ func (e *BudgetFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetFanExecutor0 struct {
+// scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -4673,15 +4625,15 @@ type scratchBudgetFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
+// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -4690,11 +4642,11 @@ func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutor0()
+	sc := e.getscratchBudgetFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -4709,7 +4661,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4725,7 +4677,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4779,7 +4731,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -4791,22 +4743,14 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4832,43 +4776,43 @@ type BudgetFan4Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "b1".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB1  flujoimpl.StepCounters
+	brkB1  *runtime.Breaker
+	monB1  *runtime.StepMonitor
 
 	// Step "b2".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB2  flujoimpl.StepCounters
+	brkB2  *runtime.Breaker
+	monB2  *runtime.StepMonitor
 
 	// Step "b3".
-	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB3 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB3  flujoimpl.StepCounters
+	brkB3  *runtime.Breaker
+	monB3  *runtime.StepMonitor
 
 	// Step "b4".
-	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepB4 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB4  flujoimpl.StepCounters
+	brkB4  *runtime.Breaker
+	monB4  *runtime.StepMonitor
 }
 
 // scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
 type scratchBudgetFan4Executor struct {
-	p0 scratchBudgetFan4Executor0
+	parFan scratchBudgetFan4ExecutorFan
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
 	return scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -4900,16 +4844,16 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor); err != nil {
@@ -4923,10 +4867,10 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("b1")
-	e.mon2 = e.monitor.Step("b2")
-	e.mon3 = e.monitor.Step("b3")
-	e.mon4 = e.monitor.Step("b4")
+	e.monB1 = e.monitor.Step("b1")
+	e.monB2 = e.monitor.Step("b2")
+	e.monB3 = e.monitor.Step("b3")
+	e.monB4 = e.monitor.Step("b4")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -4947,69 +4891,69 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "b1",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "b1",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB1,
+		Monitor:  e.monB1,
+		Counters: &e.cntB1,
+	}
+	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b2",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "b2",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB2,
+		Monitor:  e.monB2,
+		Counters: &e.cntB2,
+	}
+	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b3",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayC(ctx, in)
 			},
-			Name: "b3",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB3,
+		Monitor:  e.monB3,
+		Counters: &e.cntB3,
+	}
+	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b4",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayD(ctx, in)
 			},
-			Name: "b4",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkB4,
+		Monitor:  e.monB4,
+		Counters: &e.cntB4,
 	}
 	return e, nil
 }
@@ -5023,7 +4967,7 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5048,7 +4992,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5094,9 +5038,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "b1")
+	e.cntB1.AddTo(s.Steps, "b1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkB1.Counters()
 		st := s.Steps["b1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5105,9 +5049,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b2")
+	e.cntB2.AddTo(s.Steps, "b2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB2.Counters()
 		st := s.Steps["b2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5116,9 +5060,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b3")
+	e.cntB3.AddTo(s.Steps, "b3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB3.Counters()
 		st := s.Steps["b3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5127,9 +5071,9 @@ func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b3"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "b4")
+	e.cntB4.AddTo(s.Steps, "b4")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkB4.Counters()
 		st := s.Steps["b4"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5233,10 +5177,10 @@ func (e *BudgetFan4Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5289,18 +5233,18 @@ func (e *BudgetFan4Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFan4Executor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFan4Executor0 is the working space of one run of parallel "fan".
-type scratchBudgetFan4Executor0 struct {
+// scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -5316,15 +5260,15 @@ type scratchBudgetFan4Executor0 struct {
 	r3       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFan4Executor0 returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
+// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
+func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5333,11 +5277,11 @@ func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 
 	return flujotest.SumFour(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4Executor0()
+	sc := e.getscratchBudgetFan4ExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5352,7 +5296,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5368,7 +5312,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5384,7 +5328,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5400,7 +5344,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -5454,7 +5398,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -5466,40 +5410,24 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 	return out, nil
 }
 
-// run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5525,31 +5453,31 @@ type BudgetHoldFanExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
+	monPaid  *runtime.StepMonitor
 
 	// Step "hold".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntHold  flujoimpl.StepCounters
+	brkHold  *runtime.Breaker
+	monHold  *runtime.StepMonitor
 }
 
 // scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
 type scratchBudgetHoldFanExecutor struct {
-	p0 scratchBudgetHoldFanExecutor0
+	parFan scratchBudgetHoldFanExecutorFan
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
 	return scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -5581,10 +5509,10 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHold, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor); err != nil {
@@ -5598,8 +5526,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("paid")
-	e.mon2 = e.monitor.Step("hold")
+	e.monPaid = e.monitor.Step("paid")
+	e.monHold = e.monitor.Step("hold")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -5620,37 +5548,37 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Monitor:  e.monPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "hold",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Hold(ctx, in)
 			},
-			Name: "hold",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkHold,
+		Monitor:  e.monHold,
+		Counters: &e.cntHold,
 	}
 	return e, nil
 }
@@ -5664,7 +5592,7 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -5689,7 +5617,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5735,9 +5663,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "paid")
+	e.cntPaid.AddTo(s.Steps, "paid")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkPaid.Counters()
 		st := s.Steps["paid"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5746,9 +5674,9 @@ func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["paid"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "hold")
+	e.cntHold.AddTo(s.Steps, "hold")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkHold.Counters()
 		st := s.Steps["hold"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -5852,8 +5780,8 @@ func (e *BudgetHoldFanExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHold.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -5906,18 +5834,18 @@ func (e *BudgetHoldFanExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetHoldFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetHoldFanExecutor0 struct {
+// scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -5929,15 +5857,15 @@ type scratchBudgetHoldFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
+// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -5946,11 +5874,11 @@ func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) 
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutor0()
+	sc := e.getscratchBudgetHoldFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -5965,7 +5893,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5981,7 +5909,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -6035,7 +5963,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -6047,22 +5975,14 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6088,10 +6008,10 @@ type BudgetMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "item".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntItem  flujoimpl.StepCounters
+	brkItem  *runtime.Breaker
+	monItem  *runtime.StepMonitor
 }
 
 // scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
@@ -6132,7 +6052,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkItem, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor); err != nil {
@@ -6146,7 +6066,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("item")
+	e.monItem = e.monitor.Step("item")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6167,21 +6087,21 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "item",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Item(ctx, in)
 			},
-			Name: "item",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkItem,
+		Monitor:  e.monItem,
+		Counters: &e.cntItem,
 	}
 	return e, nil
 }
@@ -6195,7 +6115,7 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Charge), abort
@@ -6220,7 +6140,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6266,9 +6186,9 @@ func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "item")
+	e.cntItem.AddTo(s.Steps, "item")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkItem.Counters()
 		st := s.Steps["item"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6372,7 +6292,7 @@ func (e *BudgetMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkItem.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6425,18 +6345,18 @@ func (e *BudgetMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *BudgetMapExecutor) run0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// runEach runs the Map "each".
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// bodyEach is the composition of "each".
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -6448,7 +6368,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -6500,7 +6420,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runItem(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -6540,13 +6460,9 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	return outs, nil
 }
 
-// run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6572,10 +6488,10 @@ type BudgetRejectedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
@@ -6616,7 +6532,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor); err != nil {
@@ -6630,7 +6546,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -6651,22 +6567,22 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -6680,7 +6596,7 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -6705,7 +6621,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6751,9 +6667,9 @@ func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -6857,7 +6773,7 @@ func (e *BudgetRejectedExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -6910,13 +6826,9 @@ func (e *BudgetRejectedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6942,10 +6854,10 @@ type BudgetRejectedRetriesExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
+	monRejected  *runtime.StepMonitor
 }
 
 // scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
@@ -6986,7 +6898,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor); err != nil {
@@ -7000,7 +6912,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("rejected")
+	e.monRejected = e.monitor.Step("rejected")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7021,22 +6933,22 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkRejected,
+		Monitor:  e.monRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -7050,7 +6962,7 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -7075,7 +6987,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7121,9 +7033,9 @@ func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "rejected")
+	e.cntRejected.AddTo(s.Steps, "rejected")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkRejected.Counters()
 		st := s.Steps["rejected"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7227,7 +7139,7 @@ func (e *BudgetRejectedRetriesExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -7280,13 +7192,9 @@ func (e *BudgetRejectedRetriesExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7315,11 +7223,11 @@ type CachedTagsExecutor struct {
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
@@ -7360,7 +7268,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor); err != nil {
@@ -7377,14 +7285,14 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7406,22 +7314,22 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)", in)
 			},
-			Name: "tags",
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7435,7 +7343,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7459,7 +7367,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7504,8 +7412,8 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -7521,7 +7429,7 @@ func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -7626,11 +7534,11 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -7640,12 +7548,12 @@ func (e *CachedTagsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -7673,8 +7581,8 @@ func (e *CachedTagsExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	if e.compressor != nil {
@@ -7696,12 +7604,9 @@ func (e *CachedTagsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7730,11 +7635,11 @@ type CachedTagsSharedExecutor struct {
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
@@ -7775,7 +7680,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor); err != nil {
@@ -7792,14 +7697,14 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -7821,22 +7726,22 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|ImmutableOutput()", in)
 			},
-			Name: "tags",
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -7850,7 +7755,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -7874,7 +7779,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7919,8 +7824,8 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -7936,7 +7841,7 @@ func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8041,11 +7946,11 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -8055,12 +7960,12 @@ func (e *CachedTagsSharedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -8088,8 +7993,8 @@ func (e *CachedTagsSharedExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	if e.compressor != nil {
@@ -8111,12 +8016,9 @@ func (e *CachedTagsSharedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8145,11 +8047,11 @@ type CachedTagsTTLExecutor struct {
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
@@ -8190,7 +8092,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor); err != nil {
@@ -8207,14 +8109,14 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8236,22 +8138,22 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|CacheTTL(1m0s)|Retries(0)", in)
 			},
-			Name: "tags",
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -8265,7 +8167,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8289,7 +8191,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8334,8 +8236,8 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -8351,7 +8253,7 @@ func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8456,11 +8358,11 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -8470,12 +8372,12 @@ func (e *CachedTagsTTLExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -8503,8 +8405,8 @@ func (e *CachedTagsTTLExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	if e.compressor != nil {
@@ -8526,12 +8428,9 @@ func (e *CachedTagsTTLExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8560,17 +8459,17 @@ type CachedTagsWithFallbackExecutor struct {
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "tags".
-	k0     flujoimpl.Step[flujotest.Job, []string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[[]string]
-	mon0   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 
 	// Step "spare".
-	k1   flujoimpl.Step[flujotest.Job, []string]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepSpare flujoimpl.Step[flujotest.Job, []string]
+	cntSpare  flujoimpl.StepCounters
+	brkSpare  *runtime.Breaker
+	monSpare  *runtime.StepMonitor
 }
 
 // scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
@@ -8611,10 +8510,10 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSpare, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor); err != nil {
@@ -8631,15 +8530,15 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
-	if e.cache0, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("tags")
-	e.mon1 = e.monitor.Step("spare")
+	e.monTags = e.monitor.Step("tags")
+	e.monSpare = e.monitor.Step("spare")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -8661,35 +8560,35 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)|Fallback(\"spare\")", in)
 			},
-			Name: "tags",
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "spare",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.SpareTags(ctx, in)
 			},
-			Name: "spare",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkSpare,
+		Monitor:  e.monSpare,
+		Counters: &e.cntSpare,
 	}
 	return e, nil
 }
@@ -8703,7 +8602,7 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -8727,7 +8626,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8772,8 +8671,8 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "tags")
-	cs := e.cache0.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -8789,7 +8688,7 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8798,9 +8697,9 @@ func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["tags"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "spare")
+	e.cntSpare.AddTo(s.Steps, "spare")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkSpare.Counters()
 		st := s.Steps["spare"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -8905,12 +8804,12 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSpare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -8920,12 +8819,12 @@ func (e *CachedTagsWithFallbackExecutor) applyLive(cfg runtime.OptimizationConfi
 func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -8953,8 +8852,8 @@ func (e *CachedTagsWithFallbackExecutor) closeComponents(ctx context.Context) er
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	if e.compressor != nil {
@@ -8976,36 +8875,30 @@ func (e *CachedTagsWithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runTags runs "tags" and, when it fails, its fallback "spare".
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runSpare(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new([]string), abort
 	}
-	e.k0.CacheFallback(&e.env, in, fout)
+	e.stepTags.CacheFallback(&e.env, in, fout)
 	return fout, nil
 }
 
-// step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9031,10 +8924,10 @@ type CountForeverExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
@@ -9075,7 +8968,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForeverExecutor, resetscratchCountForeverExecutor); err != nil {
@@ -9089,7 +8982,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9110,18 +9003,18 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9135,7 +9028,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9159,7 +9052,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9204,9 +9097,9 @@ func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9310,7 +9203,7 @@ func (e *CountForeverExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9363,18 +9256,18 @@ func (e *CountForeverExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForeverExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9383,8 +9276,8 @@ func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -9393,7 +9286,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9409,7 +9302,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9427,12 +9320,9 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9458,10 +9348,10 @@ type CountForever2Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
@@ -9502,7 +9392,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountForever2Executor, resetscratchCountForever2Executor); err != nil {
@@ -9516,7 +9406,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9537,18 +9427,18 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9562,7 +9452,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -9586,7 +9476,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9631,9 +9521,9 @@ func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -9737,7 +9627,7 @@ func (e *CountForever2Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -9790,18 +9680,18 @@ func (e *CountForever2Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountForever2Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -9810,8 +9700,8 @@ func (e *CountForever2Executor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -9820,7 +9710,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -9836,7 +9726,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -9854,12 +9744,9 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9885,10 +9772,10 @@ type CountTo3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
+	monAdd  *runtime.StepMonitor
 }
 
 // scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
@@ -9929,7 +9816,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchCountTo3Executor, resetscratchCountTo3Executor); err != nil {
@@ -9943,7 +9830,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("add")
+	e.monAdd = e.monitor.Step("add")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -9964,18 +9851,18 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Monitor:  e.monAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -9989,7 +9876,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -10013,7 +9900,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10058,9 +9945,9 @@ func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "add")
+	e.cntAdd.AddTo(s.Steps, "add")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkAdd.Counters()
 		st := s.Steps["add"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10164,7 +10051,7 @@ func (e *CountTo3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -10217,18 +10104,18 @@ func (e *CountTo3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Loop "count".
-func (e *CountTo3Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -10237,8 +10124,8 @@ func (e *CountTo3Executor) until0(v int) (done bool, err error) {
 	return flujotest.AtLeast3(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -10247,7 +10134,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -10263,7 +10150,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -10281,12 +10168,9 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10315,17 +10199,17 @@ type FailBeforeCachedExecutor struct {
 	compressor   *runtime.Compressor  // shared by the caches
 
 	// Step "fail".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "tags".
-	k2     flujoimpl.Step[flujotest.Job, []string]
-	cnt2   flujoimpl.StepCounters
-	brk2   *runtime.Breaker
-	cache2 *runtime.ResultCache[[]string]
-	mon2   *runtime.StepMonitor
+	stepTags  flujoimpl.Step[flujotest.Job, []string]
+	cntTags   flujoimpl.StepCounters
+	brkTags   *runtime.Breaker
+	cacheTags *runtime.ResultCache[[]string]
+	monTags   *runtime.StepMonitor
 }
 
 // scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
@@ -10366,10 +10250,10 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor); err != nil {
@@ -10386,15 +10270,15 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
 	}
-	if e.cache2, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
+	if e.cacheTags, err = runtime.NewResultCache[[]string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock, Codec: runtime.JSONCodec{}, CompressAbove: runtime.DefaultCompressAbove, Compressor: e.compressor}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("fail")
-	e.mon2 = e.monitor.Step("tags")
+	e.monFail = e.monitor.Step("fail")
+	e.monTags = e.monitor.Step("tags")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10416,38 +10300,38 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		Telemetry:   e.telemetry,
 		Track:       &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cache2},
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()", in)
 			},
-			Name: "tags",
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Monitor:  e.monTags,
+		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -10461,7 +10345,7 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -10486,7 +10370,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -10532,9 +10416,9 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10543,8 +10427,8 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "tags")
-	cs := e.cache2.Stats()
+	e.cntTags.AddTo(s.Steps, "tags")
+	cs := e.cacheTags.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["tags"]
 		st.Cache.Evictions += cs.Evictions
@@ -10560,7 +10444,7 @@ func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkTags.Counters()
 		st := s.Steps["tags"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -10665,12 +10549,12 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache2.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	return nil
@@ -10680,12 +10564,12 @@ func (e *FailBeforeCachedExecutor) applyLive(cfg runtime.OptimizationConfig) err
 func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache2.RestoreCapacity()
+			e.cacheTags.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache2.Shrink(0.5)
+	e.cacheTags.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -10713,8 +10597,8 @@ func (e *FailBeforeCachedExecutor) closeComponents(ctx context.Context) error {
 	if e.monitor != nil {
 		errs = append(errs, e.monitor.Close(ctx))
 	}
-	if e.cache2 != nil {
-		e.cache2.Close()
+	if e.cacheTags != nil {
+		e.cacheTags.Close()
 	}
 	e.coarse.Close()
 	if e.compressor != nil {
@@ -10736,16 +10620,16 @@ func (e *FailBeforeCachedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// runFailfirst runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// bodyFailfirst is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.record {
@@ -10754,7 +10638,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFail(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10774,7 +10658,7 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var v1 []string
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runTags(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -10798,22 +10682,14 @@ func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return v1, nil
 }
 
-// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10839,10 +10715,10 @@ type FailOnceExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 }
 
 // scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
@@ -10883,7 +10759,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFailOnceExecutor, resetscratchFailOnceExecutor); err != nil {
@@ -10897,7 +10773,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -10918,21 +10794,21 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -10946,7 +10822,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -10971,7 +10847,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11017,9 +10893,9 @@ func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11123,7 +10999,7 @@ func (e *FailOnceExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -11176,13 +11052,9 @@ func (e *FailOnceExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11208,39 +11080,39 @@ type FanBranchFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
 type scratchFanBranchFailsExecutor struct {
-	p0 scratchFanBranchFailsExecutor0
+	parFan scratchFanBranchFailsExecutorFan
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
 	return scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11272,13 +11144,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor); err != nil {
@@ -11292,9 +11164,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -11315,11 +11187,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11329,19 +11199,19 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -11351,29 +11221,31 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11393,7 +11265,7 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11428,7 +11300,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11475,9 +11347,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11486,9 +11358,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11497,9 +11369,9 @@ func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -11603,9 +11475,9 @@ func (e *FanBranchFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -11658,18 +11530,18 @@ func (e *FanBranchFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanBranchFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanBranchFailsExecutor0 struct {
+// scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -11682,15 +11554,15 @@ type scratchFanBranchFailsExecutor0 struct {
 	r1       flujogenRun[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
+// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
+func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -11699,11 +11571,11 @@ func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutor0()
+	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -11719,7 +11591,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -11735,7 +11607,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -11792,7 +11664,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -11810,16 +11682,16 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -11828,7 +11700,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11848,7 +11720,7 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -11872,31 +11744,19 @@ func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11922,45 +11782,45 @@ type FanErrorOnConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
 type scratchFanErrorOnConflictExecutor struct {
-	p0 scratchFanErrorOnConflictExecutor0
+	parFan scratchFanErrorOnConflictExecutorFan
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
 	return scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11992,16 +11852,16 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor); err != nil {
@@ -12015,10 +11875,10 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -12039,11 +11899,9 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12053,19 +11911,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12075,19 +11933,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12097,29 +11955,31 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -12139,7 +11999,7 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12174,7 +12034,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12221,9 +12081,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12232,9 +12092,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12243,9 +12103,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12254,9 +12114,9 @@ func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -12360,10 +12220,10 @@ func (e *FanErrorOnConflictExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -12416,18 +12276,18 @@ func (e *FanErrorOnConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
-type scratchFanErrorOnConflictExecutor0 struct {
+// scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -12443,15 +12303,15 @@ type scratchFanErrorOnConflictExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -12460,8 +12320,8 @@ func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
-func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+// conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scratchFanErrorOnConflictExecutorFan) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -12479,11 +12339,11 @@ func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratch
 	return nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutor0()
+	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -12499,7 +12359,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -12517,7 +12377,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -12533,7 +12393,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -12590,11 +12450,11 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -12614,16 +12474,16 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -12632,7 +12492,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12652,7 +12512,7 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -12676,40 +12536,24 @@ func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12735,39 +12579,39 @@ type FanJoinFailsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
 type scratchFanJoinFailsExecutor struct {
-	p0 scratchFanJoinFailsExecutor0
+	parFan scratchFanJoinFailsExecutorFan
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
 	return scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -12799,13 +12643,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor); err != nil {
@@ -12819,9 +12663,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("a1")
-	e.mon2 = e.monitor.Step("b")
-	e.mon3 = e.monitor.Step("fail")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -12842,11 +12686,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12856,19 +12698,19 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -12878,29 +12720,31 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -12920,7 +12764,7 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12955,7 +12799,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13002,9 +12846,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13013,9 +12857,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13024,9 +12868,9 @@ func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13130,9 +12974,9 @@ func (e *FanJoinFailsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -13185,18 +13029,18 @@ func (e *FanJoinFailsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanJoinFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanJoinFailsExecutor0 struct {
+// scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -13212,15 +13056,15 @@ type scratchFanJoinFailsExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
+// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
+func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13229,11 +13073,11 @@ func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThreeRefuses(a0, a1, a2)
 }
 
-// body0 is the composition of "fan".
-func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutor0()
+	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13249,7 +13093,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13267,7 +13111,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13283,7 +13127,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -13331,7 +13175,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -13352,31 +13196,19 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13402,45 +13234,45 @@ type FanKeepFirstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
 type scratchFanKeepFirstExecutor struct {
-	p0 scratchFanKeepFirstExecutor0
+	parFan scratchFanKeepFirstExecutorFan
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
 	return scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -13472,16 +13304,16 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor); err != nil {
@@ -13495,10 +13327,10 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -13519,11 +13351,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13533,19 +13363,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13555,19 +13385,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -13577,29 +13407,31 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -13619,7 +13451,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -13654,7 +13486,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13701,9 +13533,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13712,9 +13544,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13723,9 +13555,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13734,9 +13566,9 @@ func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -13840,10 +13672,10 @@ func (e *FanKeepFirstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -13896,18 +13728,18 @@ func (e *FanKeepFirstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanKeepFirstExecutor0 is the working space of one run of parallel "fan".
-type scratchFanKeepFirstExecutor0 struct {
+// scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
+type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -13923,15 +13755,15 @@ type scratchFanKeepFirstExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
+// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
+func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13940,11 +13772,11 @@ func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutor0()
+	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13960,7 +13792,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13978,7 +13810,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13994,7 +13826,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -14051,7 +13883,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -14071,16 +13903,16 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -14089,7 +13921,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14109,7 +13941,7 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14133,40 +13965,24 @@ func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *f
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14192,45 +14008,45 @@ type FanMergeUpdateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
 type scratchFanMergeUpdateExecutor struct {
-	p0 scratchFanMergeUpdateExecutor0
+	parFan scratchFanMergeUpdateExecutorFan
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
 	return scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -14262,16 +14078,16 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor); err != nil {
@@ -14285,10 +14101,10 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -14309,11 +14125,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14323,19 +14137,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14345,19 +14159,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14367,29 +14181,31 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14409,7 +14225,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -14444,7 +14260,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14491,9 +14307,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14502,9 +14318,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14513,9 +14329,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14524,9 +14340,9 @@ func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -14630,10 +14446,10 @@ func (e *FanMergeUpdateExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -14686,18 +14502,18 @@ func (e *FanMergeUpdateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanMergeUpdateExecutor0 is the working space of one run of parallel "fan".
-type scratchFanMergeUpdateExecutor0 struct {
+// scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
+type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -14713,15 +14529,15 @@ type scratchFanMergeUpdateExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
+// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
+func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -14730,11 +14546,11 @@ func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutor0()
+	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -14750,7 +14566,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -14768,7 +14584,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -14784,7 +14600,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -14841,7 +14657,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -14861,16 +14677,16 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -14879,7 +14695,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14899,7 +14715,7 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -14923,40 +14739,24 @@ func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r 
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14982,45 +14782,45 @@ type FanNoMergeExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
+	monA1  *runtime.StepMonitor
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
+	monB  *runtime.StepMonitor
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
+	monA2  *runtime.StepMonitor
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
 type scratchFanNoMergeExecutor struct {
-	p0 scratchFanNoMergeExecutor0
+	parFan scratchFanNoMergeExecutorFan
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
 	return scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -15052,16 +14852,16 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor); err != nil {
@@ -15075,10 +14875,10 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("a1")
-	e.mon3 = e.monitor.Step("b")
-	e.mon4 = e.monitor.Step("a2")
-	e.mon5 = e.monitor.Step("echo")
+	e.monA1 = e.monitor.Step("a1")
+	e.monB = e.monitor.Step("b")
+	e.monA2 = e.monitor.Step("a2")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15099,11 +14899,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15113,19 +14911,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Monitor:  e.monA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15135,19 +14933,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Monitor:  e.monB,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -15157,29 +14955,31 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon4,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Monitor:  e.monA2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon5,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -15199,7 +14999,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15234,7 +15034,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15281,9 +15081,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "a1")
+	e.cntA1.AddTo(s.Steps, "a1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkA1.Counters()
 		st := s.Steps["a1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15292,9 +15092,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "b")
+	e.cntB.AddTo(s.Steps, "b")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkB.Counters()
 		st := s.Steps["b"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15303,9 +15103,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["b"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "a2")
+	e.cntA2.AddTo(s.Steps, "a2")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkA2.Counters()
 		st := s.Steps["a2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15314,9 +15114,9 @@ func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["a2"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -15420,10 +15220,10 @@ func (e *FanNoMergeExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -15476,18 +15276,18 @@ func (e *FanNoMergeExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanNoMergeExecutor0 is the working space of one run of parallel "fan".
-type scratchFanNoMergeExecutor0 struct {
+// scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
+type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -15503,15 +15303,15 @@ type scratchFanNoMergeExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
+// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
+func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -15520,11 +15320,11 @@ func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujot
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutor0()
+	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -15540,7 +15340,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -15558,7 +15358,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -15574,7 +15374,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -15631,7 +15431,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -15643,16 +15443,16 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -15661,7 +15461,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runA1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15681,7 +15481,7 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
+		v1o, abort := e.runB(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -15705,40 +15505,24 @@ func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flu
 	return v1, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15764,10 +15548,10 @@ type FlakyDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
@@ -15808,7 +15592,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor); err != nil {
@@ -15822,7 +15606,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -15843,21 +15627,21 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 2,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -15871,7 +15655,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15896,7 +15680,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15942,9 +15726,9 @@ func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16048,7 +15832,7 @@ func (e *FlakyDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16101,13 +15885,9 @@ func (e *FlakyDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16133,10 +15913,10 @@ type FlakyRetries3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
@@ -16177,7 +15957,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor); err != nil {
@@ -16191,7 +15971,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16212,21 +15992,21 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 4,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 4,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -16240,7 +16020,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16265,7 +16045,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16311,9 +16091,9 @@ func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16417,7 +16197,7 @@ func (e *FlakyRetries3Executor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16470,13 +16250,9 @@ func (e *FlakyRetries3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16502,10 +16278,10 @@ type GoexitMapExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -16548,7 +16324,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor); err != nil {
@@ -16562,7 +16338,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -16583,21 +16359,21 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16614,7 +16390,7 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -16639,7 +16415,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16685,9 +16461,9 @@ func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -16791,7 +16567,7 @@ func (e *GoexitMapExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -16844,18 +16620,18 @@ func (e *GoexitMapExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *GoexitMapExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -16867,7 +16643,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -16918,7 +16694,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runExit(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -16961,13 +16737,9 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	return outs, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16993,33 +16765,33 @@ type GoexitParallelExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
 type scratchGoexitParallelExecutor struct {
-	p0 scratchGoexitParallelExecutor0
+	parFan scratchGoexitParallelExecutorFan
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
 	return scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -17051,10 +16823,10 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor); err != nil {
@@ -17068,8 +16840,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("exit")
-	e.mon2 = e.monitor.Step("echo")
+	e.monExit = e.monitor.Step("exit")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17090,37 +16862,37 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -17137,7 +16909,7 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17162,7 +16934,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17208,9 +16980,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17219,9 +16991,9 @@ func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["exit"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17325,8 +17097,8 @@ func (e *GoexitParallelExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17379,18 +17151,18 @@ func (e *GoexitParallelExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *GoexitParallelExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchGoexitParallelExecutor0 is the working space of one run of parallel "fan".
-type scratchGoexitParallelExecutor0 struct {
+// scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
+type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -17402,15 +17174,15 @@ type scratchGoexitParallelExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
+// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
+func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -17419,11 +17191,11 @@ func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutor0()
+	sc := e.getscratchGoexitParallelExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -17437,7 +17209,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -17453,7 +17225,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -17510,7 +17282,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -17522,22 +17294,14 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17563,10 +17327,10 @@ type GoexitStepExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
@@ -17607,7 +17371,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor); err != nil {
@@ -17621,7 +17385,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -17642,21 +17406,21 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -17670,7 +17434,7 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17695,7 +17459,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17741,9 +17505,9 @@ func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -17847,7 +17611,7 @@ func (e *GoexitStepExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -17900,13 +17664,9 @@ func (e *GoexitStepExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17932,10 +17692,10 @@ type GoexitTimedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
+	monExit  *runtime.StepMonitor
 }
 
 // scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
@@ -17976,7 +17736,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor); err != nil {
@@ -17990,7 +17750,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("exit")
+	e.monExit = e.monitor.Step("exit")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18011,22 +17771,22 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(3600000000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(3600000000000)),
+		Breaker:  e.brkExit,
+		Monitor:  e.monExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -18040,7 +17800,7 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18065,7 +17825,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18111,9 +17871,9 @@ func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "exit")
+	e.cntExit.AddTo(s.Steps, "exit")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkExit.Counters()
 		st := s.Steps["exit"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18217,7 +17977,7 @@ func (e *GoexitTimedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18270,13 +18030,9 @@ func (e *GoexitTimedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18302,10 +18058,10 @@ type HeldExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "held".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntHeld  flujoimpl.StepCounters
+	brkHeld  *runtime.Breaker
+	monHeld  *runtime.StepMonitor
 }
 
 // scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
@@ -18346,7 +18102,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHeld, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHeldExecutor, resetscratchHeldExecutor); err != nil {
@@ -18360,7 +18116,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("held")
+	e.monHeld = e.monitor.Step("held")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18381,18 +18137,18 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "held",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.HoldUntilOpen(ctx, in)
 			},
-			Name: "held",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkHeld,
+		Monitor:  e.monHeld,
+		Counters: &e.cntHeld,
 	}
 	return e, nil
 }
@@ -18406,7 +18162,7 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -18430,7 +18186,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runHeld(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18475,9 +18231,9 @@ func (e *HeldExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "held")
+	e.cntHeld.AddTo(s.Steps, "held")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkHeld.Counters()
 		st := s.Steps["held"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18581,7 +18337,7 @@ func (e *HeldExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkHeld.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -18634,12 +18390,9 @@ func (e *HeldExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18665,22 +18418,22 @@ type HistoryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "first".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFirst  flujoimpl.StepCounters
+	brkFirst  *runtime.Breaker
+	monFirst  *runtime.StepMonitor
 
 	// Step "second".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepSecond flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntSecond  flujoimpl.StepCounters
+	brkSecond  *runtime.Breaker
+	monSecond  *runtime.StepMonitor
 
 	// Step "third".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepThird flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntThird  flujoimpl.StepCounters
+	brkThird  *runtime.Breaker
+	monThird  *runtime.StepMonitor
 }
 
 // scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
@@ -18721,13 +18474,13 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFirst, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSecond, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkThird, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchHistoryExecutor, resetscratchHistoryExecutor); err != nil {
@@ -18741,9 +18494,9 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("first")
-	e.mon3 = e.monitor.Step("second")
-	e.mon4 = e.monitor.Step("third")
+	e.monFirst = e.monitor.Step("first")
+	e.monSecond = e.monitor.Step("second")
+	e.monThird = e.monitor.Step("third")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -18764,53 +18517,53 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "first",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFirst,
+		Monitor:  e.monFirst,
+		Counters: &e.cntFirst,
+	}
+	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "second",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "third",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkSecond,
+		Monitor:  e.monSecond,
+		Counters: &e.cntSecond,
+	}
+	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "third",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkThird,
+		Monitor:  e.monThird,
+		Counters: &e.cntThird,
 	}
 	return e, nil
 }
@@ -18824,7 +18577,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18849,7 +18602,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOuter(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -18895,9 +18648,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "first")
+	e.cntFirst.AddTo(s.Steps, "first")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFirst.Counters()
 		st := s.Steps["first"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18906,9 +18659,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["first"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "second")
+	e.cntSecond.AddTo(s.Steps, "second")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkSecond.Counters()
 		st := s.Steps["second"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -18917,9 +18670,9 @@ func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["second"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "third")
+	e.cntThird.AddTo(s.Steps, "third")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkThird.Counters()
 		st := s.Steps["third"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19023,9 +18776,9 @@ func (e *HistoryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFirst.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSecond.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkThird.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -19078,16 +18831,16 @@ func (e *HistoryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "outer".
-func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runOuter runs the Pipeline "outer".
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "outer".
-func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyOuter is the composition of "outer".
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.record {
@@ -19096,7 +18849,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFirst(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19116,7 +18869,7 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runInner(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19140,25 +18893,21 @@ func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Pipeline "inner".
-func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body2 is the composition of "inner".
-func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -19167,7 +18916,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run3(ctx, in, r, &cr)
+		v0o, abort := e.runSecond(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19187,7 +18936,7 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runThird(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -19211,22 +18960,14 @@ func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19252,10 +18993,10 @@ type IOBurstExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "io".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntIo  flujoimpl.StepCounters
+	brkIo  *runtime.Breaker
+	monIo  *runtime.StepMonitor
 }
 
 // scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
@@ -19296,7 +19037,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkIo, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchIOBurstExecutor, resetscratchIOBurstExecutor); err != nil {
@@ -19310,7 +19051,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("io")
+	e.monIo = e.monitor.Step("io")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19331,18 +19072,18 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "io",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.WaitForAll(ctx, in)
 			},
-			Name: "io",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkIo,
+		Monitor:  e.monIo,
+		Counters: &e.cntIo,
 	}
 	return e, nil
 }
@@ -19356,7 +19097,7 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -19380,7 +19121,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runIo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -19425,9 +19166,9 @@ func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "io")
+	e.cntIo.AddTo(s.Steps, "io")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkIo.Counters()
 		st := s.Steps["io"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19531,7 +19272,7 @@ func (e *IOBurstExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkIo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -19584,12 +19325,9 @@ func (e *IOBurstExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19615,33 +19353,33 @@ type JoinFailsAfterIgnoredExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
 type scratchJoinFailsAfterIgnoredExecutor struct {
-	p1 scratchJoinFailsAfterIgnoredExecutor1
+	parFan scratchJoinFailsAfterIgnoredExecutorFan
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
 	return scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -19673,10 +19411,10 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor); err != nil {
@@ -19690,8 +19428,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("echo")
-	e.mon3 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -19712,37 +19450,37 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -19759,7 +19497,7 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -19784,7 +19522,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runJoined(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -19830,9 +19568,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19841,9 +19579,9 @@ func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -19947,8 +19685,8 @@ func (e *JoinFailsAfterIgnoredExecutor) applyLive(cfg runtime.OptimizationConfig
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -20001,16 +19739,16 @@ func (e *JoinFailsAfterIgnoredExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runJoined runs the Pipeline "joined".
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyJoined is the composition of "joined".
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.record {
@@ -20019,7 +19757,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -20043,18 +19781,18 @@ func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.
 	return v0, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchJoinFailsAfterIgnoredExecutor1 is the working space of one run of parallel "fan".
-type scratchJoinFailsAfterIgnoredExecutor1 struct {
+// scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
+type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -20066,15 +19804,15 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
+// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -20083,11 +19821,11 @@ func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job
 	return flujotest.JoinTwoRefuses(a0, a1)
 }
 
-// body1 is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutor1()
+	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -20101,7 +19839,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -20117,7 +19855,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -20165,7 +19903,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -20180,22 +19918,14 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 	return out, nil
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20221,10 +19951,10 @@ type MapEchoExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -20267,7 +19997,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapEchoExecutor, resetscratchMapEchoExecutor); err != nil {
@@ -20281,7 +20011,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20302,21 +20032,21 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -20333,7 +20063,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -20358,7 +20088,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20404,9 +20134,9 @@ func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20510,7 +20240,7 @@ func (e *MapEchoExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -20563,18 +20293,18 @@ func (e *MapEchoExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapEchoExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -20586,7 +20316,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -20637,7 +20367,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runEcho(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -20680,13 +20410,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	return outs, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20712,10 +20438,10 @@ type MapFlakyInOrderExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "flaky".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
+	monFlaky  *runtime.StepMonitor
 }
 
 // scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
@@ -20756,7 +20482,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor); err != nil {
@@ -20770,7 +20496,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("flaky")
+	e.monFlaky = e.monitor.Step("flaky")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -20791,21 +20517,21 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Monitor:  e.monFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -20819,7 +20545,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -20844,7 +20570,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20890,9 +20616,9 @@ func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "flaky")
+	e.cntFlaky.AddTo(s.Steps, "flaky")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFlaky.Counters()
 		st := s.Steps["flaky"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -20996,7 +20722,7 @@ func (e *MapFlakyInOrderExecutor) applyLive(cfg runtime.OptimizationConfig) erro
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -21049,18 +20775,18 @@ func (e *MapFlakyInOrderExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Map "each".
-func (e *MapFlakyInOrderExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -21070,7 +20796,7 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	var abort error
 	for i := range in {
 		ab := error(nil)
-		outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
 		finished[i] = true
 		if ab != nil {
 			abort = ab
@@ -21105,13 +20831,9 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	return outs, nil
 }
 
-// run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21137,33 +20859,33 @@ type MaybeConflictExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "x".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntX  flujoimpl.StepCounters
+	brkX  *runtime.Breaker
+	monX  *runtime.StepMonitor
 
 	// Step "y".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntY  flujoimpl.StepCounters
+	brkY  *runtime.Breaker
+	monY  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
 type scratchMaybeConflictExecutor struct {
-	p0 scratchMaybeConflictExecutor0
+	parMaybe scratchMaybeConflictExecutorMaybe
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
 	return scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
 	}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
 	}
 }
 
@@ -21195,10 +20917,10 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkX, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkY, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor); err != nil {
@@ -21212,8 +20934,8 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("x")
-	e.mon2 = e.monitor.Step("y")
+	e.monX = e.monitor.Step("x")
+	e.monY = e.monitor.Step("y")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21234,11 +20956,9 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "x",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -21248,19 +20968,19 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "x",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkX,
+		Monitor:  e.monX,
+		Counters: &e.cntX,
+	}
+	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "y",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -21270,13 +20990,15 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "y",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkY,
+		Monitor:  e.monY,
+		Counters: &e.cntY,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -21296,7 +21018,7 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -21331,7 +21053,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMaybe(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21378,9 +21100,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "x")
+	e.cntX.AddTo(s.Steps, "x")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkX.Counters()
 		st := s.Steps["x"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21389,9 +21111,9 @@ func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["x"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "y")
+	e.cntY.AddTo(s.Steps, "y")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkY.Counters()
 		st := s.Steps["y"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21495,8 +21217,8 @@ func (e *MaybeConflictExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkX.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkY.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -21549,18 +21271,18 @@ func (e *MaybeConflictExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
-type scratchMaybeConflictExecutor0 struct {
+// scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -21574,15 +21296,15 @@ type scratchMaybeConflictExecutor0 struct {
 	w1       flujotest.State
 }
 
-// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parMaybe.owner = u
+	return &u.parMaybe
 }
 
-// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
@@ -21591,8 +21313,8 @@ func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
-func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+// conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchMaybeConflictExecutorMaybe) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -21610,11 +21332,11 @@ func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybe
 	return nil
 }
 
-// body0 is the composition of "maybe".
-func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyMaybe is the composition of "maybe".
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutor0()
+	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -21630,7 +21352,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -21648,7 +21370,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -21705,11 +21427,11 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinMaybe(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -21726,22 +21448,14 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -21767,16 +21481,16 @@ type PanicAtTwoDepthsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panicdeep".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanicdeep  flujoimpl.StepCounters
+	brkPanicdeep  *runtime.Breaker
+	monPanicdeep  *runtime.StepMonitor
 
 	// Step "panic".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
@@ -21817,10 +21531,10 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanicdeep, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor); err != nil {
@@ -21834,8 +21548,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("panicdeep")
-	e.mon3 = e.monitor.Step("panic")
+	e.monPanicdeep = e.monitor.Step("panicdeep")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -21856,37 +21570,37 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
 			Name: "panicdeep",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 1,
+		Breaker:  e.brkPanicdeep,
+		Monitor:  e.monPanicdeep,
+		Counters: &e.cntPanicdeep,
+	}
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "panic",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -21900,7 +21614,7 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -21925,7 +21639,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -21971,9 +21685,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "panicdeep")
+	e.cntPanicdeep.AddTo(s.Steps, "panicdeep")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkPanicdeep.Counters()
 		st := s.Steps["panicdeep"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -21982,9 +21696,9 @@ func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["panicdeep"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22088,8 +21802,8 @@ func (e *PanicAtTwoDepthsExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanicdeep.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22142,18 +21856,18 @@ func (e *PanicAtTwoDepthsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -22162,11 +21876,11 @@ func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -22177,9 +21891,9 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "deep":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runInner(ctx, in, r, &cr)
 	case "top":
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -22204,16 +21918,16 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -22222,7 +21936,7 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
+		v0o, abort := e.runPanicdeep(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -22246,22 +21960,14 @@ func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, 
 	return v0, nil
 }
 
-// run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22287,10 +21993,10 @@ type PanicsExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
+	monPanic  *runtime.StepMonitor
 }
 
 // scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
@@ -22331,7 +22037,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPanicsExecutor, resetscratchPanicsExecutor); err != nil {
@@ -22345,7 +22051,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("panic")
+	e.monPanic = e.monitor.Step("panic")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22366,21 +22072,21 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Monitor:  e.monPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -22394,7 +22100,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22419,7 +22125,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22465,9 +22171,9 @@ func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "panic")
+	e.cntPanic.AddTo(s.Steps, "panic")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPanic.Counters()
 		st := s.Steps["panic"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22571,7 +22277,7 @@ func (e *PanicsExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -22624,13 +22330,9 @@ func (e *PanicsExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -22656,31 +22358,31 @@ type ParallelBlocksExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 }
 
 // scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
 type scratchParallelBlocksExecutor struct {
-	p0 scratchParallelBlocksExecutor0
+	parFan scratchParallelBlocksExecutorFan
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
 	return scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -22712,10 +22414,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor); err != nil {
@@ -22729,8 +22431,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("block")
-	e.mon2 = e.monitor.Step("echo")
+	e.monBlock = e.monitor.Step("block")
+	e.monEcho = e.monitor.Step("echo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -22751,37 +22453,37 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
 	}
 	return e, nil
 }
@@ -22795,7 +22497,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -22820,7 +22522,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -22866,9 +22568,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22877,9 +22579,9 @@ func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["block"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -22983,8 +22685,8 @@ func (e *ParallelBlocksExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -23037,18 +22739,18 @@ func (e *ParallelBlocksExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelBlocksExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelBlocksExecutor0 struct {
+// scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -23060,15 +22762,15 @@ type scratchParallelBlocksExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
+// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
+func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -23077,11 +22779,11 @@ func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutor0()
+	sc := e.getscratchParallelBlocksExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -23096,7 +22798,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -23112,7 +22814,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23166,7 +22868,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23178,22 +22880,14 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23219,33 +22913,33 @@ type ParallelIgnoreExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
 type scratchParallelIgnoreExecutor struct {
-	p0 scratchParallelIgnoreExecutor0
+	parFan scratchParallelIgnoreExecutorFan
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
 	return scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23277,10 +22971,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor); err != nil {
@@ -23294,8 +22988,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23316,37 +23010,37 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -23363,7 +23057,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23388,7 +23082,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23434,9 +23128,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23445,9 +23139,9 @@ func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -23551,8 +23245,8 @@ func (e *ParallelIgnoreExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -23605,18 +23299,18 @@ func (e *ParallelIgnoreExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelIgnoreExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelIgnoreExecutor0 struct {
+// scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -23628,15 +23322,15 @@ type scratchParallelIgnoreExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
+// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
+func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -23645,11 +23339,11 @@ func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutor0()
+	sc := e.getscratchParallelIgnoreExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -23663,7 +23357,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -23679,7 +23373,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -23727,7 +23421,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -23739,22 +23433,14 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -23780,33 +23466,33 @@ type ParallelPropagateExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
+	monEcho  *runtime.StepMonitor
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
 type scratchParallelPropagateExecutor struct {
-	p0 scratchParallelPropagateExecutor0
+	parFan scratchParallelPropagateExecutorFan
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
 	return scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -23838,10 +23524,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor); err != nil {
@@ -23855,8 +23541,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("echo")
-	e.mon2 = e.monitor.Step("fail")
+	e.monEcho = e.monitor.Step("echo")
+	e.monFail = e.monitor.Step("fail")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -23877,37 +23563,37 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Monitor:  e.monEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -23924,7 +23610,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -23949,7 +23635,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -23995,9 +23681,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "echo")
+	e.cntEcho.AddTo(s.Steps, "echo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkEcho.Counters()
 		st := s.Steps["echo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24006,9 +23692,9 @@ func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["echo"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24112,8 +23798,8 @@ func (e *ParallelPropagateExecutor) applyLive(cfg runtime.OptimizationConfig) er
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -24166,18 +23852,18 @@ func (e *ParallelPropagateExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelPropagateExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelPropagateExecutor0 struct {
+// scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24189,15 +23875,15 @@ type scratchParallelPropagateExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
+// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
+func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
 	u := e.scratch.Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24206,11 +23892,11 @@ func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (o
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutor0()
+	sc := e.getscratchParallelPropagateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24224,7 +23910,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24240,7 +23926,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24297,7 +23983,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24309,22 +23995,14 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -24350,39 +24028,39 @@ type ParallelSpendExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "left".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLeft  flujoimpl.StepCounters
+	brkLeft  *runtime.Breaker
+	monLeft  *runtime.StepMonitor
 
 	// Step "right".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRight  flujoimpl.StepCounters
+	brkRight  *runtime.Breaker
+	monRight  *runtime.StepMonitor
 
 	// Step "after".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
-	mon4 *runtime.StepMonitor
+	stepAfter flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntAfter  flujoimpl.StepCounters
+	brkAfter  *runtime.Breaker
+	monAfter  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
 type scratchParallelSpendExecutor struct {
-	p1 scratchParallelSpendExecutor1
+	parFan scratchParallelSpendExecutorFan
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
 	return scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -24414,13 +24092,13 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLeft, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRight, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAfter, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor); err != nil {
@@ -24434,9 +24112,9 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("left")
-	e.mon3 = e.monitor.Step("right")
-	e.mon4 = e.monitor.Step("after")
+	e.monLeft = e.monitor.Step("left")
+	e.monRight = e.monitor.Step("right")
+	e.monAfter = e.monitor.Step("after")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -24457,53 +24135,53 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "left",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLeft,
+		Monitor:  e.monLeft,
+		Counters: &e.cntLeft,
+	}
+	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "right",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "after",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon4,
+		Attempts: 2,
+		Breaker:  e.brkRight,
+		Monitor:  e.monRight,
+		Counters: &e.cntRight,
+	}
+	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "after",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkAfter,
+		Monitor:  e.monAfter,
+		Counters: &e.cntAfter,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -24520,7 +24198,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -24545,7 +24223,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -24591,9 +24269,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "left")
+	e.cntLeft.AddTo(s.Steps, "left")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkLeft.Counters()
 		st := s.Steps["left"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24602,9 +24280,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["left"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "right")
+	e.cntRight.AddTo(s.Steps, "right")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkRight.Counters()
 		st := s.Steps["right"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24613,9 +24291,9 @@ func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["right"] = st
 	}
-	e.cnt4.AddTo(s.Steps, "after")
+	e.cntAfter.AddTo(s.Steps, "after")
 	{
-		bc := e.brk4.Counters()
+		bc := e.brkAfter.Counters()
 		st := s.Steps["after"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -24719,9 +24397,9 @@ func (e *ParallelSpendExecutor) applyLive(cfg runtime.OptimizationConfig) error 
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLeft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRight.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkAfter.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -24774,16 +24452,16 @@ func (e *ParallelSpendExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -24792,7 +24470,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -24812,7 +24490,7 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runAfter(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -24836,18 +24514,18 @@ func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *ParallelSpendExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelSpendExecutor1 is the working space of one run of parallel "fan".
-type scratchParallelSpendExecutor1 struct {
+// scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -24859,15 +24537,15 @@ type scratchParallelSpendExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelSpendExecutor1 returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
+// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
+func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -24876,11 +24554,11 @@ func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan".
-func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutor1()
+	sc := e.getscratchParallelSpendExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -24894,7 +24572,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -24910,7 +24588,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -24967,7 +24645,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -24979,31 +24657,19 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25029,16 +24695,16 @@ type RouteNoDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 }
 
 // scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
@@ -25079,10 +24745,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor); err != nil {
@@ -25096,8 +24762,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -25118,37 +24784,37 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon2,
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
 	}
 	return e, nil
 }
@@ -25162,7 +24828,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25187,7 +24853,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -25233,9 +24899,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25244,9 +24910,9 @@ func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25350,8 +25016,8 @@ func (e *RouteNoDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) error
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -25404,18 +25070,18 @@ func (e *RouteNoDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteNoDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25424,11 +25090,11 @@ func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err erro
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25439,9 +25105,9 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -25466,22 +25132,14 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -25507,22 +25165,22 @@ type RouteWithDefaultExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
+	monLower  *runtime.StepMonitor
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
+	monUpper  *runtime.StepMonitor
 
 	// Step "other".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntOther  flujoimpl.StepCounters
+	brkOther  *runtime.Breaker
+	monOther  *runtime.StepMonitor
 }
 
 // scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
@@ -25563,13 +25221,13 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkOther, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor); err != nil {
@@ -25583,9 +25241,9 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("lower")
-	e.mon2 = e.monitor.Step("upper")
-	e.mon3 = e.monitor.Step("other")
+	e.monLower = e.monitor.Step("lower")
+	e.monUpper = e.monitor.Step("upper")
+	e.monOther = e.monitor.Step("other")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -25606,53 +25264,53 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Monitor:  e.monLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Monitor:  e.monUpper,
+		Counters: &e.cntUpper,
+	}
+	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "other",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Other(ctx, in)
 			},
-			Name: "other",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkOther,
+		Monitor:  e.monOther,
+		Counters: &e.cntOther,
 	}
 	return e, nil
 }
@@ -25666,7 +25324,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -25691,7 +25349,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -25737,9 +25395,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "lower")
+	e.cntLower.AddTo(s.Steps, "lower")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkLower.Counters()
 		st := s.Steps["lower"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25748,9 +25406,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["lower"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "upper")
+	e.cntUpper.AddTo(s.Steps, "upper")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkUpper.Counters()
 		st := s.Steps["upper"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25759,9 +25417,9 @@ func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["upper"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "other")
+	e.cntOther.AddTo(s.Steps, "other")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkOther.Counters()
 		st := s.Steps["other"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -25865,9 +25523,9 @@ func (e *RouteWithDefaultExecutor) applyLive(cfg runtime.OptimizationConfig) err
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkOther.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -25920,18 +25578,18 @@ func (e *RouteWithDefaultExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Branch "route".
-func (e *RouteWithDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -25940,11 +25598,11 @@ func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -25955,11 +25613,11 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runOther(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -25980,31 +25638,19 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26030,22 +25676,22 @@ type Spend3Executor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "s1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS1  flujoimpl.StepCounters
+	brkS1  *runtime.Breaker
+	monS1  *runtime.StepMonitor
 
 	// Step "s2".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepS2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS2  flujoimpl.StepCounters
+	brkS2  *runtime.Breaker
+	monS2  *runtime.StepMonitor
 
 	// Step "s3".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS3  flujoimpl.StepCounters
+	brkS3  *runtime.Breaker
+	monS3  *runtime.StepMonitor
 }
 
 // scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
@@ -26086,13 +25732,13 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSpend3Executor, resetscratchSpend3Executor); err != nil {
@@ -26106,9 +25752,9 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon1 = e.monitor.Step("s1")
-	e.mon2 = e.monitor.Step("s2")
-	e.mon3 = e.monitor.Step("s3")
+	e.monS1 = e.monitor.Step("s1")
+	e.monS2 = e.monitor.Step("s2")
+	e.monS3 = e.monitor.Step("s3")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26129,53 +25775,53 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "s1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon1,
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS1,
+		Monitor:  e.monS1,
+		Counters: &e.cntS1,
+	}
+	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "s2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "s3",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon3,
+		Attempts: 2,
+		Breaker:  e.brkS2,
+		Monitor:  e.monS2,
+		Counters: &e.cntS2,
+	}
+	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "s3",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS3,
+		Monitor:  e.monS3,
+		Counters: &e.cntS3,
 	}
 	return e, nil
 }
@@ -26189,7 +25835,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26214,7 +25860,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -26260,9 +25906,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt1.AddTo(s.Steps, "s1")
+	e.cntS1.AddTo(s.Steps, "s1")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkS1.Counters()
 		st := s.Steps["s1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26271,9 +25917,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s1"] = st
 	}
-	e.cnt2.AddTo(s.Steps, "s2")
+	e.cntS2.AddTo(s.Steps, "s2")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkS2.Counters()
 		st := s.Steps["s2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26282,9 +25928,9 @@ func (e *Spend3Executor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["s2"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "s3")
+	e.cntS3.AddTo(s.Steps, "s3")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkS3.Counters()
 		st := s.Steps["s3"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26388,9 +26034,9 @@ func (e *Spend3Executor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkS3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26443,16 +26089,16 @@ func (e *Spend3Executor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "spend".
-func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -26461,7 +26107,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runS1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26481,7 +26127,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
+		v1o, abort := e.runS2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26501,7 +26147,7 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	var v2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
+		v2o, abort := e.runS3(ctx, v1, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -26525,31 +26171,19 @@ func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujoge
 	return v2, nil
 }
 
-// run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26575,10 +26209,10 @@ type StateRetryExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "logflake".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLogflake  flujoimpl.StepCounters
+	brkLogflake  *runtime.Breaker
+	monLogflake  *runtime.StepMonitor
 }
 
 // scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
@@ -26619,7 +26253,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLogflake, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchStateRetryExecutor, resetscratchStateRetryExecutor); err != nil {
@@ -26633,7 +26267,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("logflake")
+	e.monLogflake = e.monitor.Step("logflake")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -26654,28 +26288,28 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "logflake",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
-				w.Log = flujogenCopy1(st.Log)
+				w.Log = flujogenCopySliceString(st.Log)
 				out, err := flujotest.LogThenFlake(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "logflake",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkLogflake,
+		Monitor:  e.monLogflake,
+		Counters: &e.cntLogflake,
 	}
 	return e, nil
 }
@@ -26692,7 +26326,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -26727,7 +26361,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLogflake(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -26774,9 +26408,9 @@ func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "logflake")
+	e.cntLogflake.AddTo(s.Steps, "logflake")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkLogflake.Counters()
 		st := s.Steps["logflake"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -26880,7 +26514,7 @@ func (e *StateRetryExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLogflake.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -26933,13 +26567,9 @@ func (e *StateRetryExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -26965,10 +26595,10 @@ type TimesOutExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
+	monBlock  *runtime.StepMonitor
 }
 
 // scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
@@ -27009,7 +26639,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTimesOutExecutor, resetscratchTimesOutExecutor); err != nil {
@@ -27023,7 +26653,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("block")
+	e.monBlock = e.monitor.Step("block")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27044,22 +26674,22 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Monitor:  e.monBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -27073,7 +26703,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27098,7 +26728,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -27144,9 +26774,9 @@ func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "block")
+	e.cntBlock.AddTo(s.Steps, "block")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkBlock.Counters()
 		st := s.Steps["block"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27250,7 +26880,7 @@ func (e *TimesOutExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -27303,13 +26933,9 @@ func (e *TimesOutExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -27335,48 +26961,48 @@ type TwoFansExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "l1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
-	mon2 *runtime.StepMonitor
+	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL1  flujoimpl.StepCounters
+	brkL1  *runtime.Breaker
+	monL1  *runtime.StepMonitor
 
 	// Step "r1".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
-	mon3 *runtime.StepMonitor
+	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR1  flujoimpl.StepCounters
+	brkR1  *runtime.Breaker
+	monR1  *runtime.StepMonitor
 
 	// Step "l2".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
-	mon5 *runtime.StepMonitor
+	stepL2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL2  flujoimpl.StepCounters
+	brkL2  *runtime.Breaker
+	monL2  *runtime.StepMonitor
 
 	// Step "r2".
-	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
-	mon6 *runtime.StepMonitor
+	stepR2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR2  flujoimpl.StepCounters
+	brkR2  *runtime.Breaker
+	monR2  *runtime.StepMonitor
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
 type scratchTwoFansExecutor struct {
-	p1 scratchTwoFansExecutor1
-	p4 scratchTwoFansExecutor4
+	parFan1 scratchTwoFansExecutorFan1
+	parFan2 scratchTwoFansExecutorFan2
 }
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
-		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	*u = scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: u.p1.done},
-		p4: scratchTwoFansExecutor4{done: u.p4.done},
+		parFan1: scratchTwoFansExecutorFan1{done: u.parFan1.done},
+		parFan2: scratchTwoFansExecutorFan2{done: u.parFan2.done},
 	}
 }
 
@@ -27408,16 +27034,16 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL1, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR1, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL2, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR2, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchTwoFansExecutor, resetscratchTwoFansExecutor); err != nil {
@@ -27431,10 +27057,10 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon2 = e.monitor.Step("l1")
-	e.mon3 = e.monitor.Step("r1")
-	e.mon5 = e.monitor.Step("l2")
-	e.mon6 = e.monitor.Step("r2")
+	e.monL1 = e.monitor.Step("l1")
+	e.monR1 = e.monitor.Step("r1")
+	e.monL2 = e.monitor.Step("l2")
+	e.monR2 = e.monitor.Step("r2")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -27455,69 +27081,69 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "l1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon2,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkL1,
+		Monitor:  e.monL1,
+		Counters: &e.cntL1,
+	}
+	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "r1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon3,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR1,
+		Monitor:  e.monR1,
+		Counters: &e.cntR1,
+	}
+	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "l2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Monitor: e.mon5,
-	}
-	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "r2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon6,
+		Attempts: 2,
+		Breaker:  e.brkL2,
+		Monitor:  e.monL2,
+		Counters: &e.cntL2,
+	}
+	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "r2",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR2,
+		Monitor:  e.monR2,
+		Counters: &e.cntR2,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -27534,7 +27160,7 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -27559,7 +27185,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTwo(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -27605,9 +27231,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt2.AddTo(s.Steps, "l1")
+	e.cntL1.AddTo(s.Steps, "l1")
 	{
-		bc := e.brk2.Counters()
+		bc := e.brkL1.Counters()
 		st := s.Steps["l1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27616,9 +27242,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l1"] = st
 	}
-	e.cnt3.AddTo(s.Steps, "r1")
+	e.cntR1.AddTo(s.Steps, "r1")
 	{
-		bc := e.brk3.Counters()
+		bc := e.brkR1.Counters()
 		st := s.Steps["r1"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27627,9 +27253,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["r1"] = st
 	}
-	e.cnt5.AddTo(s.Steps, "l2")
+	e.cntL2.AddTo(s.Steps, "l2")
 	{
-		bc := e.brk5.Counters()
+		bc := e.brkL2.Counters()
 		st := s.Steps["l2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27638,9 +27264,9 @@ func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["l2"] = st
 	}
-	e.cnt6.AddTo(s.Steps, "r2")
+	e.cntR2.AddTo(s.Steps, "r2")
 	{
-		bc := e.brk6.Counters()
+		bc := e.brkR2.Counters()
 		st := s.Steps["r2"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -27744,10 +27370,10 @@ func (e *TwoFansExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkL2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkR2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -27800,16 +27426,16 @@ func (e *TwoFansExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the Pipeline "two".
-func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runTwo runs the Pipeline "two".
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "two".
-func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyTwo is the composition of "two".
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.record {
@@ -27818,7 +27444,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v0 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
+		v0o, abort := e.runFan1(ctx, in, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27838,7 +27464,7 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	var v1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
+		v1o, abort := e.runFan2(ctx, v0, r, &cr)
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
@@ -27862,18 +27488,18 @@ func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujog
 	return v1, nil
 }
 
-// run1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
-type scratchTwoFansExecutor1 struct {
+// scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -27885,15 +27511,15 @@ type scratchTwoFansExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
 	u := e.scratch.Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan1.owner = u
+	return &u.parFan1
 }
 
-// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
@@ -27902,11 +27528,11 @@ func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan1".
-func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan1 is the composition of "fan1".
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor1()
+	sc := e.getscratchTwoFansExecutorFan1()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -27920,7 +27546,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -27936,7 +27562,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -27993,7 +27619,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan1(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -28005,36 +27631,28 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the Parallel "fan2".
-func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := e.clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body4(cctx, in, r, res)
+	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(e.clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
-type scratchTwoFansExecutor4 struct {
+// scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -28046,15 +27664,15 @@ type scratchTwoFansExecutor4 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
 	u := e.scratch.Get()
-	u.p4.owner = u
-	return &u.p4
+	u.parFan2.owner = u
+	return &u.parFan2
 }
 
-// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
@@ -28063,11 +27681,11 @@ func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body4 is the composition of "fan2".
-func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan2 is the composition of "fan2".
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor4()
+	sc := e.getscratchTwoFansExecutorFan2()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.track.EnterChild()
@@ -28081,7 +27699,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -28097,7 +27715,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -28154,7 +27772,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join4(sc.o0, sc.o1)
+	out, jerr := e.joinFan2(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -28166,22 +27784,14 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k6.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28207,10 +27817,10 @@ type ValidatedExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
+	monDraft  *runtime.StepMonitor
 }
 
 // scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
@@ -28251,7 +27861,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchValidatedExecutor, resetscratchValidatedExecutor); err != nil {
@@ -28265,7 +27875,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("draft")
+	e.monDraft = e.monitor.Step("draft")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28286,22 +27896,22 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon0,
+		Attempts: 3,
+		Breaker:  e.brkDraft,
+		Monitor:  e.monDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -28315,7 +27925,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28340,7 +27950,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28386,9 +27996,9 @@ func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "draft")
+	e.cntDraft.AddTo(s.Steps, "draft")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkDraft.Counters()
 		st := s.Steps["draft"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28492,7 +28102,7 @@ func (e *ValidatedExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28545,13 +28155,9 @@ func (e *ValidatedExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -28577,16 +28183,16 @@ type WithFailedFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "failtoo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFailtoo  flujoimpl.StepCounters
+	brkFailtoo  *runtime.Breaker
+	monFailtoo  *runtime.StepMonitor
 }
 
 // scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
@@ -28627,10 +28233,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFailtoo, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor); err != nil {
@@ -28644,8 +28250,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("failtoo")
+	e.monFail = e.monitor.Step("fail")
+	e.monFailtoo = e.monitor.Step("failtoo")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -28666,37 +28272,37 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "failtoo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.FailToo(ctx, in)
 			},
-			Name: "failtoo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkFailtoo,
+		Monitor:  e.monFailtoo,
+		Counters: &e.cntFailtoo,
 	}
 	return e, nil
 }
@@ -28710,7 +28316,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -28735,7 +28341,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -28781,9 +28387,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28792,9 +28398,9 @@ func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "failtoo")
+	e.cntFailtoo.AddTo(s.Steps, "failtoo")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkFailtoo.Counters()
 		st := s.Steps["failtoo"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -28898,8 +28504,8 @@ func (e *WithFailedFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) e
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFailtoo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -28952,14 +28558,14 @@ func (e *WithFailedFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "failtoo".
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runFailtoo(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -28967,22 +28573,14 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -29008,16 +28606,16 @@ type WithFallbackExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
-	mon0 *runtime.StepMonitor
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
+	monFail  *runtime.StepMonitor
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
-	mon1 *runtime.StepMonitor
+	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
+	monRescue  *runtime.StepMonitor
 }
 
 // scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
@@ -29058,10 +28656,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor); err != nil {
@@ -29075,8 +28673,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	if e.monitor, err = runtime.NewMonitor(runtime.MonitorOptions{SlowThreshold: time.Duration(int64(1000000000)), DegradationThreshold: 0.2, WindowInterval: time.Duration(int64(60000000000))}); err != nil {
 		return fail(err)
 	}
-	e.mon0 = e.monitor.Step("fail")
-	e.mon1 = e.monitor.Step("rescue")
+	e.monFail = e.monitor.Step("fail")
+	e.monRescue = e.monitor.Step("rescue")
 	if e.telemetry, err = runtime.NewTelemetry(runtime.TelemetryOptions{BatchSize: 10, FlushInterval: time.Duration(int64(30000000000)), Sink: set.Sink, Logger: set.Logger}); err != nil {
 		return fail(err)
 	}
@@ -29097,37 +28695,37 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		Telemetry:  e.telemetry,
 		Track:      &e.track,
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Monitor: e.mon0,
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Monitor:  e.monFail,
+		Counters: &e.cntFail,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Rescue(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Monitor: e.mon1,
+		Attempts: 2,
+		Breaker:  e.brkRescue,
+		Monitor:  e.monRescue,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -29141,7 +28739,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -29166,7 +28764,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -29212,9 +28810,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 	}
 	tc := e.telemetry.Counters()
 	s.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped, SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: e.telemetry.BatchSize(), FlushIntervalSeconds: e.telemetry.FlushInterval().Seconds()}
-	e.cnt0.AddTo(s.Steps, "fail")
+	e.cntFail.AddTo(s.Steps, "fail")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkFail.Counters()
 		st := s.Steps["fail"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29223,9 +28821,9 @@ func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
 		st.CircuitBreaker.State = max(st.CircuitBreaker.State, bc.State.StatsState())
 		s.Steps["fail"] = st
 	}
-	e.cnt1.AddTo(s.Steps, "rescue")
+	e.cntRescue.AddTo(s.Steps, "rescue")
 	{
-		bc := e.brk1.Counters()
+		bc := e.brkRescue.Counters()
 		st := s.Steps["rescue"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -29329,8 +28927,8 @@ func (e *WithFallbackExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
-		_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	return nil
 }
@@ -29383,14 +28981,14 @@ func (e *WithFallbackExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "rescue".
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -29398,22 +28996,14 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
@@ -30571,15 +30161,15 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 	return m
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v flujotest.State) flujotest.State {
+// flujogenCopyState returns a deep copy of v.
+func flujogenCopyState(v flujotest.State) flujotest.State {
 	c := v
-	c.Log = flujogenCopy1(v.Log)
+	c.Log = flujogenCopySliceString(v.Log)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}

@@ -96,10 +96,10 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "lookup".
-	k0     flujoimpl.Step[hashing.Key, int]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[hashing.Key, int]
+	stepLookup  flujoimpl.Step[hashing.Key, int]
+	cntLookup   flujoimpl.StepCounters
+	brkLookup   *runtime.Breaker
+	cacheLookup *runtime.ResultCacheK[hashing.Key, int]
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -140,7 +140,7 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLookup, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchLookerExecutor, resetscratchLookerExecutor); err != nil {
@@ -156,7 +156,7 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCacheK[hashing.Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLookup, err = runtime.NewResultCacheK[hashing.Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -178,21 +178,21 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		Track:       &e.track,
 		Untimed:     true,
 	}
-	e.k0 = flujoimpl.Step[hashing.Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    e.cache0,
-		Counters: &e.cnt0,
+	e.stepLookup = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lookup",
 			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
 				return hashing.Lookup(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in hashing.Key) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashKey(e.seed, in).Sum64(), true
 			},
-			Name: "lookup",
 		},
+		Attempts: 2,
+		Breaker:  e.brkLookup,
+		Cache:    e.cacheLookup,
+		Counters: &e.cntLookup,
 	}
 	return e, nil
 }
@@ -206,7 +206,7 @@ func (e *LookerExecutor) Execute(ctx context.Context, in hashing.Key) (int, erro
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLookup(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -230,7 +230,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLookup(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -270,8 +270,8 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt0.AddTo(s.Steps, "lookup")
-	cs := e.cache0.Stats()
+	e.cntLookup.AddTo(s.Steps, "lookup")
+	cs := e.cacheLookup.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["lookup"]
 		st.Cache.Evictions += cs.Evictions
@@ -287,7 +287,7 @@ func (e *LookerExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkLookup.Counters()
 		st := s.Steps["lookup"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -378,11 +378,11 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkLookup.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheLookup.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
@@ -395,12 +395,12 @@ func (e *LookerExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheLookup.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheLookup.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -422,8 +422,8 @@ func (e *LookerExecutor) closeComponents(ctx context.Context) error {
 	if e.resources != nil {
 		errs = append(errs, e.resources.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheLookup != nil {
+		e.cacheLookup.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -445,12 +445,9 @@ func (e *LookerExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLookup runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LookerExecutor) runLookup(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepLookup.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -474,9 +471,9 @@ type PlainExecutor struct {
 	resources  *runtime.ResourceManager
 
 	// Step "plain".
-	k0   flujoimpl.Step[hashing.Key, int]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepPlain flujoimpl.Step[hashing.Key, int]
+	cntPlain  flujoimpl.StepCounters
+	brkPlain  *runtime.Breaker
 }
 
 // scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
@@ -517,7 +514,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPlain, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchPlainExecutor, resetscratchPlainExecutor); err != nil {
@@ -546,17 +543,17 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		Track:      &e.track,
 		Untimed:    true,
 	}
-	e.k0 = flujoimpl.Step[hashing.Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPlain = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "plain",
 			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
 				return hashing.Lookup(ctx, in)
 			},
-			Name: "plain",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkPlain,
+		Counters: &e.cntPlain,
 	}
 	return e, nil
 }
@@ -570,7 +567,7 @@ func (e *PlainExecutor) Execute(ctx context.Context, in hashing.Key) (int, error
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPlain(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -594,7 +591,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPlain(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -634,9 +631,9 @@ func (e *PlainExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt0.AddTo(s.Steps, "plain")
+	e.cntPlain.AddTo(s.Steps, "plain")
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkPlain.Counters()
 		st := s.Steps["plain"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -724,7 +721,7 @@ func (e *PlainExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkPlain.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
 		e.limiter.SetLimit(*m)
@@ -777,12 +774,9 @@ func (e *PlainExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPlain runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PlainExecutor) runPlain(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepPlain.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -809,10 +803,10 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock // cache expiry against the system clock
 
 	// Step "search".
-	k0     flujoimpl.Step[hashing.Query, hashing.Result]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[hashing.Result]
+	stepSearch  flujoimpl.Step[hashing.Query, hashing.Result]
+	cntSearch   flujoimpl.StepCounters
+	brkSearch   *runtime.Breaker
+	cacheSearch *runtime.ResultCache[hashing.Result]
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -853,7 +847,7 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	if e.classifier, err = runtime.NewErrorClassifier(50, 3); err != nil {
 		return fail(err)
 	}
-	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSearch, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.scratch, err = runtime.NewPool(50, 0.9, newscratchSearcherExecutor, resetscratchSearcherExecutor); err != nil {
@@ -869,7 +863,7 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[hashing.Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheSearch, err = runtime.NewResultCache[hashing.Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -891,22 +885,22 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		Track:       &e.track,
 		Untimed:     true,
 	}
-	e.k0 = flujoimpl.Step[hashing.Query, hashing.Result]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepSearch = flujoimpl.Step[hashing.Query, hashing.Result]{
 		Leaf: &flujoimpl.Leaf[hashing.Query, hashing.Result]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "search",
 			Call: func(ctx context.Context, in hashing.Query, _ any) (hashing.Result, error) {
 				return hashing.Search(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in hashing.Query) (uint64, bool) {
-				return flujogenHash1(e.seed, in).Sum64(), true
+				return flujogenHashQuery(e.seed, in).Sum64(), true
 			},
-			Name: "search",
+			CopyOut: flujogenCopyResult,
 		},
+		Attempts: 2,
+		Breaker:  e.brkSearch,
+		Cache:    flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cacheSearch},
+		Counters: &e.cntSearch,
 	}
 	return e, nil
 }
@@ -920,7 +914,7 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in hashing.Query) (hashi
 	var r flujogenRun[struct{}]
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSearch(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(hashing.Result), abort
@@ -944,7 +938,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSearch(ctx, in, &r, &res)
 	e.record(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -984,8 +978,8 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		s.CPU.UsagePercent = snap.CPUPercent
 	}
-	e.cnt0.AddTo(s.Steps, "search")
-	cs := e.cache0.Stats()
+	e.cntSearch.AddTo(s.Steps, "search")
+	cs := e.cacheSearch.Stats()
 	if cs.Hits+cs.Misses > 0 {
 		st := s.Steps["search"]
 		st.Cache.Evictions += cs.Evictions
@@ -1001,7 +995,7 @@ func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
 		s.Cache.Capacity += cs.Capacity
 	}
 	{
-		bc := e.brk0.Counters()
+		bc := e.brkSearch.Counters()
 		st := s.Steps["search"]
 		st.CircuitBreaker.Calls += bc.Calls
 		st.CircuitBreaker.Failures += bc.Failures
@@ -1092,11 +1086,11 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 	e.slowNs.Store(int64(cfg.SlowExecutionThreshold()))
 	_ = e.resources.SetThresholds(cfg.MemoryPressureThresholdMb, cfg.CPUUsageThresholdPercent) // valid: Import checked them
 	if renew {
-		_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
+		_ = e.brkSearch.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second})
 	}
 	if prev := e.cfg.Load(); cfg.CacheMaxSize != prev.CacheMaxSize || cfg.CacheTTLSeconds != prev.CacheTTLSeconds {
 		ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
-		_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
+		_ = e.cacheSearch.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked them
 		e.coarse.Need(ttl)
 	}
 	if m, o := cfg.MaxConcurrentExecutions, e.cfg.Load().MaxConcurrentExecutions; m != nil && *m <= e.limiter.Max() && (o == nil || *m != *o) {
@@ -1109,12 +1103,12 @@ func (e *SearcherExecutor) applyLive(cfg runtime.OptimizationConfig) error {
 func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		if e.cachesShrunk.Swap(false) {
-			e.cache0.RestoreCapacity()
+			e.cacheSearch.RestoreCapacity()
 		}
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheSearch.Shrink(0.5)
 	e.scratch.Shrink()
 }
 
@@ -1136,8 +1130,8 @@ func (e *SearcherExecutor) closeComponents(ctx context.Context) error {
 	if e.resources != nil {
 		errs = append(errs, e.resources.Close(ctx))
 	}
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheSearch != nil {
+		e.cacheSearch.Close()
 	}
 	e.coarse.Close()
 	return errors.Join(errs...)
@@ -1159,23 +1153,20 @@ func (e *SearcherExecutor) record(ns int64, ok bool) {
 	}
 }
 
-// run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
-	return e.k0.Run(ctx, &e.env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSearch runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *SearcherExecutor) runSearch(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
+	return e.stepSearch.Run(ctx, &e.env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v hashing.Result) hashing.Result {
+// flujogenCopyResult returns a deep copy of v.
+func flujogenCopyResult(v hashing.Result) hashing.Result {
 	c := v
-	c.Hits = flujogenCopy1(v.Hits)
+	c.Hits = flujogenCopySliceString(v.Hits)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -1184,15 +1175,15 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v hashing.Key) runtime.Hash {
+// flujogenHashKey adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashKey(h runtime.Hash, v hashing.Key) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.N))
 	return h
 }
 
-// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash1(h runtime.Hash, v hashing.Query) runtime.Hash {
+// flujogenHashQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashQuery(h runtime.Hash, v hashing.Query) runtime.Hash {
 	h = h.AddString(v.Text)
 	h = h.AddInt(int64(v.Limit))
 	h = h.AddFloat(v.Score)
