@@ -58,6 +58,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	var b []jen.Code
 	switch n.Kind {
 	case analysis.KindPipeline:
+		pg.g.emitSeqChild(f)
 		b = pg.pipelineBody(n)
 	case analysis.KindLoop:
 		b = pg.loopBody(f, n)
@@ -76,6 +77,26 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 // path of the run's error needs.
 const childRecord = "if r.record || !cr.Success { res.Steps = append(res.Steps, cr) }"
 
+// emitSeqChild emits, once per file, flujogenSeqChild: what a Pipeline
+// does with the result of each step it ran, so that each step of a
+// sequence costs the sequence a few lines.
+func (g *generator) emitSeqChild(f *jen.File) {
+	if g.seqChild {
+		return
+	}
+	g.seqChild = true
+	f.Comment("flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).")
+	f.Func().Id("flujogenSeqChild").Params(jen.Id("res").Op(",").Id("cr").Op("*").Add(qf("StepResult")), jen.Id("record").Bool(), jen.Id("abort").Error()).Params(jen.Id("stop").Bool(), jen.Id("err").Error()).Block(
+		c("if record || !cr.Success { res.Steps = append(res.Steps, *cr) }"),
+		c("res.Cost += cr.Cost"),
+		c("res.Tokens += cr.Tokens"),
+		c("res.Latency += cr.Latency"),
+		c("if abort != nil {\nres.Err = abort\nreturn true, abort\n}"),
+		c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn true, nil\n}"),
+		c("return false, nil"),
+	)
+}
+
 func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 	b := []jen.Code{
 		c("res.Name = " + strq(n.Name)),
@@ -83,18 +104,13 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		c(fmt.Sprintf("if r.record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
 	}
 	prev := "in"
-	for i, ch := range n.Children {
-		v := fmt.Sprintf("v%d", i)
+	for _, ch := range n.Children {
+		v := "out" + pg.name(ch)
 		b = append(b, jen.Block(
 			c("var cr {}", qf("StepResult")),
-			c(v+"o, abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &cr)"),
-			c(childRecord),
-			c("res.Cost += cr.Cost"),
-			c("res.Tokens += cr.Tokens"),
-			c("res.Latency += cr.Latency"),
-			c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", pg.out(n)),
-			c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", pg.out(n)),
-			c(v+" = "+v+"o"),
+			c("o, abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &cr)"),
+			c("if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {\nreturn *new({}), abort\n}", pg.out(n)),
+			c(v+" = o"),
 		))
 		b = append(b[:len(b)-1], c("var "+v+" {}", pg.out(ch)), b[len(b)-1])
 		prev = v

@@ -746,6 +746,25 @@ func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujogenRu
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyOrders is the composition of "orders".
 func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
 	res.Name = "orders"
@@ -753,71 +772,38 @@ func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenR
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 []Row
+	var outParse []Row
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runParse(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runParse(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Report), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Report), nil
-		}
-		v0 = v0o
+		outParse = o
 	}
-	var v1 []Record
+	var outRows []Record
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runRows(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runRows(ctx, outParse, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Report), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Report), nil
-		}
-		v1 = v1o
+		outRows = o
 	}
-	var v2 Report
+	var outSummarise Report
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runSummarise(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSummarise(ctx, outRows, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Report), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Report), nil
-		}
-		v2 = v2o
+		outSummarise = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outSummarise
 	}
-	return v2, nil
+	return outSummarise, nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -955,71 +941,38 @@ func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[str
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 Draft
+	var outDraft Draft
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runDraft(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runDraft(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Record), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Record), nil
-		}
-		v0 = v0o
+		outDraft = o
 	}
-	var v1 Draft
+	var outNormalise Draft
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runNormalise(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runNormalise(ctx, outDraft, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Record), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Record), nil
-		}
-		v1 = v1o
+		outNormalise = o
 	}
-	var v2 Record
+	var outComplete Record
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runComplete(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runComplete(ctx, outNormalise, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Record), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Record), nil
-		}
-		v2 = v2o
+		outComplete = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outComplete
 	}
-	return v2, nil
+	return outComplete, nil
 }
 
 // runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1277,51 +1230,29 @@ func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[s
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 string
+	var outCountryCode string
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runCountryCode(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runCountryCode(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Country), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Country), nil
-		}
-		v0 = v0o
+		outCountryCode = o
 	}
-	var v1 Country
+	var outLookupCountry Country
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runLookupCountry(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runLookupCountry(ctx, outCountryCode, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Country), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Country), nil
-		}
-		v1 = v1o
+		outLookupCountry = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outLookupCountry
 	}
-	return v1, nil
+	return outLookupCountry, nil
 }
 
 // runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

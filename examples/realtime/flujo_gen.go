@@ -524,6 +524,25 @@ func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujogen
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyAnswer is the composition of "answer".
 func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
@@ -531,71 +550,38 @@ func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoge
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 Query
+	var outParse Query
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runParse(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runParse(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Reply), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Reply), nil
-		}
-		v0 = v0o
+		outParse = o
 	}
-	var v1 Prompt
+	var outRetrieve Prompt
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runRetrieve(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runRetrieve(ctx, outParse, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Reply), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Reply), nil
-		}
-		v1 = v1o
+		outRetrieve = o
 	}
-	var v2 Reply
+	var outGenerate Reply
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runGenerate(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runGenerate(ctx, outRetrieve, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Reply), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Reply), nil
-		}
-		v2 = v2o
+		outGenerate = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outGenerate
 	}
-	return v2, nil
+	return outGenerate, nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).

@@ -701,6 +701,25 @@ func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRu
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyTriage is the composition of "triage".
 func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
@@ -708,71 +727,38 @@ func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenR
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 Classification
+	var outClassify Classification
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runClassify(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runClassify(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Routed), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Routed), nil
-		}
-		v0 = v0o
+		outClassify = o
 	}
-	var v1 Enriched
+	var outEnrich Enriched
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runEnrich(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runEnrich(ctx, outClassify, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Routed), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Routed), nil
-		}
-		v1 = v1o
+		outEnrich = o
 	}
-	var v2 Routed
+	var outRoute Routed
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runRoute(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runRoute(ctx, outEnrich, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Routed), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Routed), nil
-		}
-		v2 = v2o
+		outRoute = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outRoute
 	}
-	return v2, nil
+	return outRoute, nil
 }
 
 // runClassify runs "classify" and, when it fails, its fallback "classify-cheap".

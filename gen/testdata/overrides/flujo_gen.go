@@ -630,6 +630,25 @@ func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujogenRun
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyFulfil is the composition of "fulfil".
 func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
 	res.Name = "fulfil"
@@ -637,111 +656,56 @@ func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRu
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 5)
 	}
-	var v0 Order
+	var outPrice Order
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runPrice(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runPrice(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v0 = v0o
+		outPrice = o
 	}
-	var v1 Order
+	var outQuote Order
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runQuote(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runQuote(ctx, outPrice, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v1 = v1o
+		outQuote = o
 	}
-	var v2 Order
+	var outShip Order
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runShip(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runShip(ctx, outQuote, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v2 = v2o
+		outShip = o
 	}
-	var v3 Order
+	var outPack Order
 	{
 		var cr flujo.StepResult
-		v3o, abort := e.runPack(ctx, v2, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runPack(ctx, outShip, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v3 = v3o
+		outPack = o
 	}
-	var v4 Order
+	var outNotify Order
 	{
 		var cr flujo.StepResult
-		v4o, abort := e.runNotify(ctx, v3, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runNotify(ctx, outPack, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v4 = v4o
+		outNotify = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v4
+		res.Output = outNotify
 	}
-	return v4, nil
+	return outNotify, nil
 }
 
 // runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).

@@ -471,6 +471,25 @@ func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujogenRun
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyDoubler is the composition of "doubler".
 func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "doubler"
@@ -478,51 +497,29 @@ func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRu
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 int
+	var outDouble int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runDouble(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runDouble(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v0 = v0o
+		outDouble = o
 	}
-	var v1 int
+	var outInc int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runInc(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runInc(ctx, outDouble, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v1 = v1o
+		outInc = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outInc
 	}
-	return v1, nil
+	return outInc, nil
 }
 
 // runDouble runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

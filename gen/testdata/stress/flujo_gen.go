@@ -4017,6 +4017,25 @@ func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujogenRun[S
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyLseq is the composition of "lseq".
 func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lseq"
@@ -4024,51 +4043,29 @@ func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 Item
+	var outSeed Item
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runSeed(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSeed(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v0 = v0o
+		outSeed = o
 	}
-	var v1 Item
+	var outLfan Item
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runLfan(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runLfan(ctx, outSeed, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v1 = v1o
+		outLfan = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outLfan
 	}
-	return v1, nil
+	return outLfan, nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -9342,51 +9339,29 @@ func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 Item
+	var outSeed Item
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runSeed(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSeed(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v0 = v0o
+		outSeed = o
 	}
-	var v1 Item
+	var outQfan Item
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runQfan(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runQfan(ctx, outSeed, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v1 = v1o
+		outQfan = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outQfan
 	}
-	return v1, nil
+	return outQfan, nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -485,6 +485,25 @@ func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujogenRun[struct{
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyOne is the composition of "one".
 func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
@@ -492,31 +511,20 @@ func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var v0 int
+	var outInc int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runInc(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runInc(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v0 = v0o
+		outInc = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v0
+		res.Output = outInc
 	}
-	return v0, nil
+	return outInc, nil
 }
 
 // runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

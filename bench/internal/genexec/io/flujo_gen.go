@@ -508,6 +508,25 @@ func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujogenRun[str
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyBurst is the composition of "burst".
 func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
@@ -515,71 +534,38 @@ func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[st
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 int
+	var outA int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runA(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v0 = v0o
+		outA = o
 	}
-	var v1 int
+	var outB int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runB(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v1 = v1o
+		outB = o
 	}
-	var v2 int
+	var outC int
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runC(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runC(ctx, outB, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v2 = v2o
+		outC = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outC
 	}
-	return v2, nil
+	return outC, nil
 }
 
 // runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

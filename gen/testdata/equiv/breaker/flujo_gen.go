@@ -10342,6 +10342,25 @@ func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotes
 	return out, abort
 }
 
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
 // bodyFailfirst is the composition of "failfirst".
 func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
@@ -10349,51 +10368,29 @@ func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujote
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFail flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runFail(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFail(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new([]string), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new([]string), nil
-		}
-		v0 = v0o
+		outFail = o
 	}
-	var v1 []string
+	var outTags []string
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runTags(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runTags(ctx, outFail, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new([]string), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new([]string), nil
-		}
-		v1 = v1o
+		outTags = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outTags
 	}
-	return v1, nil
+	return outTags, nil
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -11409,51 +11406,29 @@ func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runA1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runB(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -12200,51 +12175,29 @@ func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Jo
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runA1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runB(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -13627,51 +13580,29 @@ func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runA1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runB(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -14400,51 +14331,29 @@ func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runA1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runB(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -15165,51 +15074,29 @@ func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *fl
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runA1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runB(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -18545,51 +18432,29 @@ func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *fl
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFirst flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runFirst(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFirst(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFirst = o
 	}
-	var v1 flujotest.Job
+	var outInner flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runInner(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runInner(ctx, outFirst, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outInner = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outInner
 	}
-	return v1, nil
+	return outInner, nil
 }
 
 // runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -18612,51 +18477,29 @@ func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *fl
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outSecond flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runSecond(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSecond(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outSecond = o
 	}
-	var v1 flujotest.Job
+	var outThird flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runThird(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runThird(ctx, outSecond, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outThird = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outThird
 	}
-	return v1, nil
+	return outThird, nil
 }
 
 // runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -19451,31 +19294,20 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujo
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var v0 flujotest.Job
+	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runFan(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFan = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v0
+		res.Output = outFan
 	}
-	return v0, nil
+	return outFan, nil
 }
 
 // runFan runs the Parallel "fan".
@@ -21626,31 +21458,20 @@ func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.J
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var v0 flujotest.Job
+	var outPanicdeep flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runPanicdeep(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runPanicdeep(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outPanicdeep = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v0
+		res.Output = outPanicdeep
 	}
-	return v0, nil
+	return outPanicdeep, nil
 }
 
 // runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -24155,51 +23976,29 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runFan(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFan = o
 	}
-	var v1 flujotest.Job
+	var outAfter flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runAfter(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runAfter(ctx, outFan, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outAfter = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outAfter
 	}
-	return v1, nil
+	return outAfter, nil
 }
 
 // runFan runs the Parallel "fan".
@@ -25789,71 +25588,38 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 flujotest.Job
+	var outS1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runS1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runS1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outS1 = o
 	}
-	var v1 flujotest.Job
+	var outS2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runS2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runS2(ctx, outS1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outS2 = o
 	}
-	var v2 flujotest.Job
+	var outS3 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.runS3(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runS3(ctx, outS2, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v2 = v2o
+		outS3 = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outS3
 	}
-	return v2, nil
+	return outS3, nil
 }
 
 // runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
@@ -27123,51 +26889,29 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFan1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.runFan1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFan1 = o
 	}
-	var v1 flujotest.Job
+	var outFan2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.runFan2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan2(ctx, outFan1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outFan2 = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outFan2
 	}
-	return v1, nil
+	return outFan2, nil
 }
 
 // runFan1 runs the Parallel "fan1".
