@@ -28,7 +28,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 			c("defer cancel()"),
 		)
 	}
-	body = append(body, c("out, abort := e."+bodyName(n)+"(cctx, in, r, res)"))
+	body = append(body, c("out, abort := e."+pg.bodyName(n)+"(cctx, in, r, res)"))
 	if o.Timeout > 0 {
 		body = append(body, c(`if abort != nil && ctx.Err() == nil && cctx.Err() != nil && !{}(abort) {
 	abort = nil
@@ -58,6 +58,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	var b []jen.Code
 	switch n.Kind {
 	case analysis.KindPipeline:
+		pg.g.emitSeqChild(f)
 		b = pg.pipelineBody(n)
 	case analysis.KindLoop:
 		b = pg.loopBody(f, n)
@@ -68,13 +69,33 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 	case analysis.KindMap:
 		b = pg.mapBody(n)
 	}
-	pg.method(f, n, bodyName(n), fmt.Sprintf("%s is the composition of %q.", bodyName(n), n.Name), b)
+	pg.method(f, n, pg.bodyName(n), fmt.Sprintf("%s is the composition of %q.", pg.bodyName(n), n.Name), b)
 }
 
 // childRecord appends a child's result to res.Steps: always in recorded
 // runs, and in fast runs only when it failed, which is all the failure
 // path of the run's error needs.
 const childRecord = "if r.record || !cr.Success { res.Steps = append(res.Steps, cr) }"
+
+// emitSeqChild emits, once per file, flujogenSeqChild: what a Pipeline
+// does with the result of each step it ran, so that each step of a
+// sequence costs the sequence a few lines.
+func (g *generator) emitSeqChild(f *jen.File) {
+	if g.seqChild {
+		return
+	}
+	g.seqChild = true
+	f.Comment("flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).")
+	f.Func().Id("flujogenSeqChild").Params(jen.Id("res").Op(",").Id("cr").Op("*").Add(qf("StepResult")), jen.Id("record").Bool(), jen.Id("abort").Error()).Params(jen.Id("stop").Bool(), jen.Id("err").Error()).Block(
+		c("if record || !cr.Success { res.Steps = append(res.Steps, *cr) }"),
+		c("res.Cost += cr.Cost"),
+		c("res.Tokens += cr.Tokens"),
+		c("res.Latency += cr.Latency"),
+		c("if abort != nil {\nres.Err = abort\nreturn true, abort\n}"),
+		c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn true, nil\n}"),
+		c("return false, nil"),
+	)
+}
 
 func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 	b := []jen.Code{
@@ -83,18 +104,13 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		c(fmt.Sprintf("if r.record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
 	}
 	prev := "in"
-	for i, ch := range n.Children {
-		v := fmt.Sprintf("v%d", i)
+	for _, ch := range n.Children {
+		v := "out" + pg.name(ch)
 		b = append(b, jen.Block(
 			c("var cr {}", qf("StepResult")),
-			c(v+"o, abort := e."+runName(ch)+"(ctx, "+prev+", r, &cr)"),
-			c(childRecord),
-			c("res.Cost += cr.Cost"),
-			c("res.Tokens += cr.Tokens"),
-			c("res.Latency += cr.Latency"),
-			c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", pg.out(n)),
-			c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", pg.out(n)),
-			c(v+" = "+v+"o"),
+			c("o, abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &cr)"),
+			c("if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {\nreturn *new({}), abort\n}", pg.out(n)),
+			c(v+" = o"),
 		))
 		b = append(b[:len(b)-1], c("var "+v+" {}", pg.out(ch)), b[len(b)-1])
 		prev = v
@@ -106,7 +122,7 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 	body := n.Children[0]
 	T := pg.out(n)
-	until := fmt.Sprintf("until%d", n.ID)
+	until := pg.untilName(n)
 	f.Comment(until + " asks the exit condition of loop " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(until).Params(jen.Id("v").Add(T.Clone())).Params(jen.Id("done").Bool(), jen.Id("err").Error()).Block(
 		pg.recoverInto(n.Name, "done, err = false, "),
@@ -119,7 +135,7 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 		jen.For(jen.Id("i").Op(":=").Lit(1), jen.Id("i").Op("<=").Lit(max), jen.Id("i").Op("++")).Block(
 			pg.ctxErr(n, "cerr := ", "; cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", T.Clone()),
 			c("var cr {}", qf("StepResult")),
-			c("nv, abort := e."+runName(body)+"(ctx, v, r, &cr)"),
+			c("nv, abort := e."+pg.runName(body)+"(ctx, v, r, &cr)"),
 			c("res.Attempts = i"),
 			c(childRecord),
 			c("res.Cost += cr.Cost"),
@@ -145,7 +161,7 @@ func (pg *pipelineGen) recoverInto(name, assign string, args ...jen.Code) jen.Co
 }
 
 func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
-	choose := fmt.Sprintf("choose%d", n.ID)
+	choose := pg.chooseName(n)
 	f.Comment(choose + " asks the chooser of branch " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(choose).Params(jen.Id("in").Add(pg.in(n))).Params(jen.Id("key").String(), jen.Id("err").Error()).Block(
 		pg.recoverInto(n.Name, "key, err = \"\", "),
@@ -154,10 +170,10 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 	out := pg.out(n)
 	cases := []jen.Code{}
 	for i, k := range n.Branch.Keys {
-		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = e."+runName(n.Children[i])+"(ctx, in, r, &cr)")))
+		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = e."+pg.runName(n.Children[i])+"(ctx, in, r, &cr)")))
 	}
 	if d := n.Options.Default; d != nil {
-		cases = append(cases, jen.Default().Block(c("o, abort = e."+runName(d)+"(ctx, in, r, &cr)")))
+		cases = append(cases, jen.Default().Block(c("o, abort = e."+pg.runName(d)+"(ctx, in, r, &cr)")))
 	} else {
 		cases = append(cases, jen.Default().Block(
 			c("nerr := &{}{Branch: "+strq(n.Name)+", Key: key}", qf("NoBranchError")),
@@ -185,17 +201,10 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 	}
 }
 
-// scratchName is the type of a Parallel's working space.
-func (pg *pipelineGen) scratchName(n *analysis.Node) string {
-	return fmt.Sprintf("scratch%s%d", pg.X, n.ID)
-}
-
 // scratchUnion is the type of the pooled working space: one field per
 // Parallel, so that an executor keeps one pool whatever its pipeline, as
 // the ExecutorCore does, and the pool's counters and gauges are the same.
 func (pg *pipelineGen) scratchUnion() string { return "scratch" + pg.X }
-
-func partName(n *analysis.Node) string { return fmt.Sprintf("p%d", n.ID) }
 
 // emitScratchUnion emits the pooled working space type and its
 // constructor and reset functions, when scratch space is pooled.
@@ -207,9 +216,9 @@ func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
 	var fields []jen.Code
 	var mk, keep []string
 	for _, n := range pg.scratchPools() {
-		fields = append(fields, jen.Id(partName(n)).Id(pg.scratchName(n)))
-		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan int, %d)},", partName(n), pg.scratchName(n), len(n.Children)))
-		keep = append(keep, fmt.Sprintf("%s: %s{done: u.%s.done},", partName(n), pg.scratchName(n), partName(n)))
+		fields = append(fields, jen.Id(pg.partName(n)).Id(pg.scratchName(n)))
+		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan int, %d)},", pg.partName(n), pg.scratchName(n), len(n.Children)))
+		keep = append(keep, fmt.Sprintf("%s: %s{done: u.%s.done},", pg.partName(n), pg.scratchName(n), pg.partName(n)))
 	}
 	f.Commentf("%s is the pooled working space of the Parallel runs of %s, one field per Parallel.", u, pg.X)
 	f.Type().Id(u).Struct(fields...)
@@ -247,7 +256,7 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	f.Type().Id(name).Struct(fields...)
 	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
 	if pg.pooled() {
-		get = []jen.Code{c("u := e.scratch.Load().Get()"), c("u." + partName(n) + ".owner = u"), c("return &u." + partName(n))}
+		get = []jen.Code{c("u := e.scratch.Load().Get()"), c("u." + pg.partName(n) + ".owner = u"), c("return &u." + pg.partName(n))}
 	}
 	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
@@ -407,7 +416,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		b = append(b,
 			c("e.svc.Track.EnterChild()"),
 			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
-				i, i, i, strq(br.Name), i, i, i, runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
+				i, i, i, strq(br.Name), i, i, i, pg.runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
 		)
 	}
 	abandon := ""
@@ -466,7 +475,7 @@ case <-{}(ctx):
 		b = append(b, c("if failed >= 0 {\nfr := &sc.results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
 			jen.Qual("fmt", "Sprintf"), out.Clone()))
 	}
-	join := fmt.Sprintf("join%d", n.ID)
+	join := pg.joinName(n)
 	params := []jen.Code{}
 	args := ""
 	for i := range n.Children {
@@ -517,7 +526,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	conc := n.Options.Concurrency
 	seq := c(`for i := range in {
 	ab := error(nil)
-	outs[i], ab = e.` + runName(body) + `(ctx, in[i], r, &results[i])
+	outs[i], ab = e.` + pg.runName(body) + `(ctx, in[i], r, &results[i])
 	finished[i] = true
 	if ab != nil {
 		abort = ab
@@ -589,7 +598,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 				return
 			}
 			cur, cr = i, *new({})
-			o, ab := e.`+runName(body)+`(mctx, in[i], r, &cr)
+			o, ab := e.`+pg.runName(body)+`(mctx, in[i], r, &cr)
 			cur = -1
 			record(i, &cr, o, ab)
 		}

@@ -157,7 +157,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("r := {}{eng: e.svc.Engine()}", jen.Id("flujogenRun").Types(pg.stateType())),
 	}
 	exec = append(exec, stateInit...)
-	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
+	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"), endRun)
 	exec = append(exec,
 		c("if abort != nil { return *new({}), abort }", out.Clone()),
 		c("if !res.Success { return *new({}), {}(res) }", out.Clone(), qi("FailedRunError")),
@@ -180,7 +180,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	} else {
 		er = append(er, c("if _, err := {}(limits); err != nil { return nil, err }", qr("RunBudget")))
 	}
-	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+runName(root)+"(ctx, in, &r, &res)"), endRun)
+	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"), endRun)
 	er = append(er,
 		c("pr := &{}{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}", qf("PipelineResult")),
 	)

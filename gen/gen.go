@@ -220,6 +220,11 @@ type generator struct {
 	// equals are the deep-equality functions needed, by type key.
 	equals     map[string]string
 	equalOrder []string
+	// typeIdents name the model's types in helper function names, by key
+	// (see typeIdent).
+	typeIdents map[string]string
+	// seqChild reports that flujogenSeqChild has been emitted.
+	seqChild bool
 	// target is the import path of the generated file's package.
 	target string
 }

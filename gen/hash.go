@@ -31,7 +31,7 @@ func (g *generator) hashFunc(key, pos string) string {
 	if g.hashes == nil {
 		g.hashes = map[string]string{}
 	}
-	name := fmt.Sprintf("flujogenHash%d", len(g.hashes))
+	name := "flujogenHash" + g.typeIdent(key)
 	g.hashes[key] = name
 	g.hashOrder = append(g.hashOrder, key)
 	return name

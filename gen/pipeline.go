@@ -39,6 +39,8 @@ type pipelineGen struct {
 	// scoped holds the nodes that may run under a pooled cancel scope:
 	// the descendants of a Parallel or Map whose scope is reused.
 	underScope map[*analysis.Node]bool
+	// names are the nodes' identifier stems (see nodeNames).
+	names map[*analysis.Node]string
 }
 
 // leafPlan is a leaf step's effective settings: the declaration's options
@@ -222,14 +224,6 @@ func (pg *pipelineGen) stateType() *jen.Statement {
 func (pg *pipelineGen) in(n *analysis.Node) *jen.Statement  { return pg.g.typ(n.In.Type, n.Pos) }
 func (pg *pipelineGen) out(n *analysis.Node) *jen.Statement { return pg.g.typ(n.Out.Type, n.Pos) }
 
-func runName(n *analysis.Node) string   { return fmt.Sprintf("run%d", n.ID) }
-func stepName(n *analysis.Node) string  { return fmt.Sprintf("step%d", n.ID) }
-func bodyName(n *analysis.Node) string  { return fmt.Sprintf("body%d", n.ID) }
-func callName(n *analysis.Node) string  { return fmt.Sprintf("call%d", n.ID) }
-func brkName(n *analysis.Node) string   { return fmt.Sprintf("brk%d", n.ID) }
-func cacheName(n *analysis.Node) string { return fmt.Sprintf("cache%d", n.ID) }
-func cntName(n *analysis.Node) string   { return fmt.Sprintf("cnt%d", n.ID) }
-
 // method starts a node method: func (e *X) name(ctx, in, r, res) (Out, error).
 func (pg *pipelineGen) method(f *jen.File, n *analysis.Node, name, doc string, body []jen.Code) {
 	f.Comment(doc)
@@ -246,9 +240,9 @@ func (pg *pipelineGen) emitNode(f *jen.File, n *analysis.Node) {
 	if n == nil {
 		return
 	}
-	inner := runName(n)
+	inner := pg.runName(n)
 	if n.Options.Fallback != nil {
-		inner = stepName(n)
+		inner = pg.stepName(n)
 		pg.emitFallback(f, n, inner)
 	}
 	if n.Kind.Leaf() {
@@ -270,18 +264,18 @@ func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary strin
 	fb := n.Options.Fallback
 	rescued := c("return fout, nil")
 	if lp := pg.leafPlan(n); lp != nil && lp.cache {
-		rescued = c("e." + kstepName(n) + ".CacheFallback(&r.eng.Env, in, fout)\nreturn fout, nil")
+		rescued = c("e." + pg.kstepName(n) + ".CacheFallback(&r.eng.Env, in, fout)\nreturn fout, nil")
 	}
 	body := []jen.Code{
 		c("out, abort := e." + primary + "(ctx, in, r, res)"),
 		c("if abort != nil || res.Success { return out, abort }"),
 		c("var fb {}", qf("StepResult")),
-		c("fout, abort := e." + runName(fb) + "(ctx, in, r, &fb)"),
+		c("fout, abort := e." + pg.runName(fb) + "(ctx, in, r, &fb)"),
 		c("{}(res, fb, abort != nil)", qi("Fallback")),
 		c("if abort != nil || !fb.Success { return *new({}), abort }", pg.out(n)),
 		rescued,
 	}
-	pg.method(f, n, runName(n), fmt.Sprintf("%s runs %q and, when it fails, its fallback %q.", runName(n), n.Name, fb.Name), body)
+	pg.method(f, n, pg.runName(n), fmt.Sprintf("%s runs %q and, when it fails, its fallback %q.", pg.runName(n), n.Name, fb.Name), body)
 }
 
 // timed reports whether step boundaries read the clock outside recorded
@@ -329,16 +323,18 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if lp.timeout > 0 {
 		doc += fmt.Sprintf(", timeout %v per attempt", lp.timeout)
 	}
-	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+kstepName(n)+".Run(ctx, &r.eng.Env, in, {}, res)", pg.frame())})
+	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+pg.kstepName(n)+".Run(ctx, &r.eng.Env, in, {}, res)", pg.frame())})
 }
 
 // frame is the kernel frame of the run r.
 func (pg *pipelineGen) frame() jen.Code {
-	fr := jen.Dict{jen.Id("State"): jen.Id("r.state"), jen.Id("Record"): jen.Id("r.record")}
+	fr := newLiteral("State", "Budget", "Record")
+	fr.set("State", jen.Id("r.state"))
 	if pg.usage {
-		fr[jen.Id("Budget")] = jen.Id("r.budget")
+		fr.set("Budget", jen.Id("r.budget"))
 	}
-	return qi("Frame").Values(fr)
+	fr.set("Record", jen.Id("r.record"))
+	return qi("Frame").Values(fr.items()...)
 }
 
 // leafInit returns the statement that builds the kernel step of the leaf
@@ -347,12 +343,13 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 	g, n := pg.g, lp.n
 	in, out := pg.in(n), pg.out(n)
 	o := n.Options
-	leaf := jen.Dict{jen.Id("Name"): jen.Lit(n.Name)}
+	leaf := newLiteral(leafFields...)
+	leaf.set("Name", jen.Lit(n.Name))
 	fn := g.fn(n.Step.Func)
 	ctxIn := []jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}
 	switch n.Kind {
 	case analysis.KindStep:
-		leaf[jen.Id("Call")] = jen.Func().Params(append(ctxIn, jen.Id("_").Any())...).Params(out.Clone(), jen.Error()).Block(c("return {}(ctx, in)", fn))
+		leaf.set("Call", jen.Func().Params(append(ctxIn, jen.Id("_").Any())...).Params(out.Clone(), jen.Error()).Block(c("return {}(ctx, in)", fn)))
 	case analysis.KindStepS:
 		// The private copy holds the fields the step may write.
 		all, fields := true, []string(nil)
@@ -363,67 +360,107 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 		fork := append([]jen.Code{c("st := s.(*{})", pg.stateType())}, pg.stateCopy("w", "st", names, whole, n.Pos)...)
 		if lp.timeout > 0 {
 			// An attempt that may be abandoned works on a copy of its own.
-			leaf[jen.Id("Call")] = jen.Func().Params(append(ctxIn, jen.Id("w").Any())...).Params(out.Clone(), jen.Error()).Block(c("return {}(ctx, in, w.(*{}))", fn, pg.stateType()))
-			leaf[jen.Id("Fork")] = jen.Func().Params(jen.Id("s").Any()).Any().Block(append(fork, c("return &w"))...)
-			leaf[jen.Id("Join")] = jen.Func().Params(jen.Id("s"), jen.Id("w").Any()).Block(c("*s.(*{}) = *w.(*{})", pg.stateType(), pg.stateType()))
+			leaf.set("Call", jen.Func().Params(append(ctxIn, jen.Id("w").Any())...).Params(out.Clone(), jen.Error()).Block(c("return {}(ctx, in, w.(*{}))", fn, pg.stateType())))
+			leaf.set("Fork", jen.Func().Params(jen.Id("s").Any()).Any().Block(append(fork, c("return &w"))...))
+			leaf.set("Join", jen.Func().Params(jen.Id("s"), jen.Id("w").Any()).Block(c("*s.(*{}) = *w.(*{})", pg.stateType(), pg.stateType())))
 		} else {
-			leaf[jen.Id("Attempt")] = jen.Func().Params(append(ctxIn, jen.Id("s").Any())...).Params(out.Clone(), jen.Error()).Block(append(fork,
-				c("out, err := {}(ctx, in, &w)", fn), c("if err == nil { *st = w }"), c("return out, err"))...)
+			leaf.set("Attempt", jen.Func().Params(append(ctxIn, jen.Id("s").Any())...).Params(out.Clone(), jen.Error()).Block(append(fork,
+				c("out, err := {}(ctx, in, &w)", fn), c("if err == nil { *st = w }"), c("return out, err"))...))
 		}
 	case analysis.KindFunc:
-		leaf[jen.Id("Call")] = jen.Func().Params(jen.Id("_").Qual("context", "Context"), jen.Id("in").Add(in.Clone()), jen.Id("_").Any()).Params(out.Clone(), jen.Error()).Block(c("return {}(in), nil", fn))
+		leaf.set("Call", jen.Func().Params(jen.Id("_").Qual("context", "Context"), jen.Id("in").Add(in.Clone()), jen.Id("_").Any()).Params(out.Clone(), jen.Error()).Block(c("return {}(in), nil", fn)))
 	}
 	if o.BackoffMax > 0 || o.BackoffInitial > 0 {
-		leaf[jen.Id("Backoff")] = c("{}{Initial: {}, Max: {}, Multiplier: 2}", qr("Backoff"), durationLit(o.BackoffInitial), durationLit(o.BackoffMax))
+		leaf.set("Backoff", c("{}{Initial: {}, Max: {}, Multiplier: 2}", qr("Backoff"), durationLit(o.BackoffInitial), durationLit(o.BackoffMax)))
 	}
 	if len(o.Validate) > 0 {
 		vs := make([]jen.Code, len(o.Validate))
 		for i, v := range o.Validate {
 			vs[i] = g.fn(v)
 		}
-		leaf[jen.Id("Validators")] = jen.Index().Func().Params(out.Clone()).Error().Values(vs...)
+		leaf.set("Validators", jen.Index().Func().Params(out.Clone()).Error().Values(vs...))
 	}
 	if n.Step.OutReportsUsage {
-		leaf[jen.Id("Usage")] = jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()"))
+		leaf.set("Usage", jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()")))
 	}
 	counts := qf("CountsAsBreakerFailure")
 	if o.BreakerCounts != nil {
 		counts = g.fn(*o.BreakerCounts)
 	}
-	leaf[jen.Id("BreakerCounts")] = counts
-	step := jen.Dict{
-		jen.Id("Attempts"): jen.Lit(lp.attempts),
-		jen.Id("Counters"): jen.Op("&").Id("e." + cntName(n)),
-	}
+	leaf.set("BreakerCounts", counts)
+	step := newLiteral(stepFields...)
+	step.set("Attempts", jen.Lit(lp.attempts))
+	step.set("Counters", jen.Op("&").Id("e."+pg.cntName(n)))
 	if lp.timeout > 0 {
-		step[jen.Id("Timeout")] = durationLit(lp.timeout)
+		step.set("Timeout", durationLit(lp.timeout))
 	}
 	if lp.breaker {
-		step[jen.Id("Breaker")] = jen.Id("e." + brkName(n))
+		step.set("Breaker", jen.Id("e."+pg.brkName(n)))
 	}
 	if slot > 0 {
-		step[jen.Id("Slot")] = jen.Lit(slot)
+		step.set("Slot", jen.Lit(slot))
 	}
 	if lp.cache {
 		if lp.hashFn != "" {
-			leaf[jen.Id("Key")] = jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return " + lp.hashFn + "(e.seed, in).Sum64(), true"))
+			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return "+lp.hashFn+"(e.seed, in).Sum64(), true")))
 		} else {
-			leaf[jen.Id("Key")] = jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return {}("+strq(n.Step.Fingerprint)+", in)", qi("JSONKey")))
+			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return {}("+strq(n.Step.Fingerprint)+", in)", qi("JSONKey"))))
 		}
 		if lp.copyFn != "" {
-			leaf[jen.Id("CopyOut")] = jen.Id(lp.copyFn)
+			leaf.set("CopyOut", jen.Id(lp.copyFn))
 		}
 		if lp.keyed {
-			step[jen.Id("Cache")] = jen.Id("e." + cacheName(n))
+			step.set("Cache", jen.Id("e."+pg.cacheName(n)))
 		} else {
-			step[jen.Id("Cache")] = qi("UnkeyedCache").Types(in.Clone(), out.Clone()).Values(jen.Dict{jen.Id("C"): jen.Id("e." + cacheName(n))})
+			step.set("Cache", qi("UnkeyedCache").Types(in.Clone(), out.Clone()).Values(jen.Id("C").Op(":").Id("e."+pg.cacheName(n))))
 		}
 	}
-	step[jen.Id("Leaf")] = jen.Op("&").Add(qi("Leaf").Types(in.Clone(), out.Clone())).Values(leaf)
-	return jen.Id("e." + kstepName(n)).Op("=").Add(qi("Step").Types(in.Clone(), out.Clone())).Values(step)
+	step.set("Leaf", jen.Op("&").Add(qi("Leaf").Types(in.Clone(), out.Clone())).Add(leaf.block()))
+	return jen.Id("e." + pg.kstepName(n)).Op("=").Add(qi("Step").Types(in.Clone(), out.Clone())).Add(step.block())
 }
 
-func kstepName(n *analysis.Node) string { return fmt.Sprintf("k%d", n.ID) }
+// leafFields and stepFields are the fields of the kernel's Leaf and Step,
+// in the order the kernel declares them: generated literals list them in
+// that order, so that setting one option adds or changes one line.
+var (
+	leafFields = []string{"Name", "Call", "Fork", "Join", "Attempt", "Backoff", "Validators", "Usage", "BreakerCounts", "Key", "CopyOut"}
+	stepFields = []string{"Leaf", "Attempts", "Timeout", "Breaker", "Monitor", "Slot", "Cache", "Counters"}
+)
+
+// literal holds a struct literal's fields and emits them in a fixed order
+// (jen.Dict sorts its keys).
+type literal struct {
+	order []string
+	vals  map[string]jen.Code
+}
+
+func newLiteral(order ...string) *literal {
+	return &literal{order: order, vals: map[string]jen.Code{}}
+}
+
+// set sets the field k, which must be one of the literal's fields.
+func (l *literal) set(k string, v jen.Code) {
+	if !contains(l.order, k) {
+		panic("gen: literal has no field " + k)
+	}
+	l.vals[k] = v
+}
+
+// items returns the set fields as key: value, in order.
+func (l *literal) items() []jen.Code {
+	var out []jen.Code
+	for _, k := range l.order {
+		if v, ok := l.vals[k]; ok {
+			out = append(out, jen.Id(k).Op(":").Add(v))
+		}
+	}
+	return out
+}
+
+// block renders the literal's braces with one field a line.
+func (l *literal) block() jen.Code {
+	return jen.Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, l.items()...)
+}
 
 // copyCall returns the call of the deep-copy function fn on expr, or expr
 // when no copy is needed.

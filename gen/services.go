@@ -52,13 +52,13 @@ func (pg *pipelineGen) fields() []jen.Code {
 	}
 	for _, lp := range pg.leaves {
 		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
-			jen.Id(kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
-			jen.Id(cntName(lp.n)).Add(qi("StepCounters")))
+			jen.Id(pg.kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
+			jen.Id(pg.cntName(lp.n)).Add(qi("StepCounters")))
 		if lp.breaker {
-			fields = append(fields, jen.Id(brkName(lp.n)).Op("*").Add(qr("Breaker")))
+			fields = append(fields, jen.Id(pg.brkName(lp.n)).Op("*").Add(qr("Breaker")))
 		}
 		if lp.cache {
-			fields = append(fields, jen.Id(cacheName(lp.n)).Add(pg.cacheType(lp)))
+			fields = append(fields, jen.Id(pg.cacheName(lp.n)).Add(pg.cacheType(lp)))
 		}
 	}
 	return fields
@@ -82,7 +82,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	for _, lp := range pg.leaves {
 		if lp.breaker {
 			b = append(b, check(fmt.Sprintf("e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock})",
-				brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
+				pg.brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
 		}
 	}
 	if len(pg.caches) > 0 {
@@ -106,7 +106,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			if codec != "" {
 				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
 			}
-			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
+			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", pg.cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
 			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
@@ -176,7 +176,7 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 			if lp.ownRecovery {
 				recovery = durationLit(lp.recovery)
 			}
-			renew = append(renew, c("_ = e."+brkName(lp.n)+".Renew({}{FailureThreshold: {}, RecoveryTimeout: {}})", qr("BreakerSettings"), threshold, recovery))
+			renew = append(renew, c("_ = e."+pg.brkName(lp.n)+".Renew({}{FailureThreshold: {}, RecoveryTimeout: {}})", qr("BreakerSettings"), threshold, recovery))
 		}
 		commit = append(commit, jen.If(jen.Id("renew")).Block(renew...))
 	}
@@ -191,7 +191,7 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 			if lp.ownTTL {
 				t = durationLit(lp.cacheTTL)
 			}
-			rebuild = append(rebuild, c("_ = e."+cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, {}) // valid: Import checked it", t))
+			rebuild = append(rebuild, c("_ = e."+pg.cacheName(lp.n)+".Rebuild(cfg.CacheMaxSize, {}) // valid: Import checked it", t))
 		}
 		rebuild = append(rebuild, c("e.coarse.Need(ttl)"))
 		commit = append(commit, jen.If(jen.Id("rebuild")).Block(rebuild...))
@@ -218,14 +218,14 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	var stats []jen.Code
 	for _, lp := range pg.leaves {
 		name := strq(lp.n.Name)
-		stats = append(stats, c("e."+cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
+		stats = append(stats, c("e."+pg.cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
 		if lp.breaker {
-			stats = append(stats, c("{}(s.Steps, "+name+", e."+brkName(lp.n)+")", qi("AddBreaker")))
+			stats = append(stats, c("{}(s.Steps, "+name+", e."+pg.brkName(lp.n)+")", qi("AddBreaker")))
 		}
 		if lp.cache {
 			// A cache counts from its first lookup, as the ExecutorCore
 			// builds a step's cache then.
-			stats = append(stats, c("if cs := e."+cacheName(lp.n)+".Stats(); cs.Hits+cs.Misses > 0 { {}(s, "+name+", cs) }", qi("AddCache")))
+			stats = append(stats, c("if cs := e."+pg.cacheName(lp.n)+".Stats(); cs.Hits+cs.Misses > 0 { {}(s, "+name+", cs) }", qi("AddCache")))
 		}
 	}
 	if len(pg.caches) > 0 {
@@ -240,7 +240,7 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	// closeParts: the caches and what they share.
 	var closing []jen.Code
 	for _, lp := range pg.caches {
-		closing = append(closing, c("if e."+cacheName(lp.n)+" != nil { e."+cacheName(lp.n)+".Close() }"))
+		closing = append(closing, c("if e."+pg.cacheName(lp.n)+" != nil { e."+pg.cacheName(lp.n)+".Close() }"))
 	}
 	if len(pg.caches) > 0 {
 		closing = append(closing, c("if e.coarse != nil { e.coarse.Close() }"))
@@ -254,8 +254,8 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	if pg.shrinks() {
 		var shrink, restore []jen.Code
 		for _, lp := range pg.caches {
-			shrink = append(shrink, c("e."+cacheName(lp.n)+".Shrink(0.5)"))
-			restore = append(restore, c("e."+cacheName(lp.n)+".RestoreCapacity()"))
+			shrink = append(shrink, c("e."+pg.cacheName(lp.n)+".Shrink(0.5)"))
+			restore = append(restore, c("e."+pg.cacheName(lp.n)+".RestoreCapacity()"))
 		}
 		if pg.pooled() {
 			shrink = append(shrink, c("e.scratch.Load().Shrink()"))

@@ -228,7 +228,7 @@ func (pg *pipelineGen) conflictCheck(f *jen.File, n *analysis.Node, bs []branchS
 		names[i] = strq(ch.Name)
 	}
 	branchNames := fmt.Sprintf("[%d]string{%s}", len(names), strings.Join(names, ", "))
-	method := fmt.Sprintf("conflicts%d", n.ID)
+	method := pg.conflictsName(n)
 	body := []jen.Code{c(fmt.Sprintf("var first [%d]int // per field, the first branch that changed it, plus one", len(fields)))}
 	seen := make([]bool, len(fields))
 	for i, b := range bs {
@@ -291,7 +291,7 @@ func (g *generator) equalExpr(key, a, b, pos string) string {
 	if g.equals == nil {
 		g.equals = map[string]string{}
 	}
-	name := fmt.Sprintf("flujogenEqual%d", len(g.equals))
+	name := "flujogenEqual" + g.typeIdent(key)
 	g.equals[key] = name
 	g.equalOrder = append(g.equalOrder, key)
 	return name + "(" + a + ", " + b + ")"

@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -127,7 +126,7 @@ func (g *generator) copyFunc(key, pos string) string {
 	if g.copies == nil {
 		g.copies = map[string]string{}
 	}
-	name := fmt.Sprintf("flujogenCopy%d", len(g.copies))
+	name := "flujogenCopy" + g.typeIdent(key)
 	g.copies[key] = name
 	g.copyOrder = append(g.copyOrder, key)
 	g.checkCopyable(key, pos, map[string]bool{})

@@ -50,60 +50,60 @@ type OrdersExecutor struct {
 	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "parse".
-	k1   flujoimpl.Step[string, []Row]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepParse flujoimpl.Step[string, []Row]
+	cntParse  flujoimpl.StepCounters
+	brkParse  *runtime.Breaker
 
 	// Step "draft".
-	k4   flujoimpl.Step[Row, Draft]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepDraft flujoimpl.Step[Row, Draft]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
 
 	// Step "normalise-pass".
-	k6   flujoimpl.Step[Draft, Draft]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
+	stepNormalisePass flujoimpl.Step[Draft, Draft]
+	cntNormalisePass  flujoimpl.StepCounters
+	brkNormalisePass  *runtime.Breaker
 
 	// Step "quarantine".
-	k7   flujoimpl.Step[Draft, Draft]
-	cnt7 flujoimpl.StepCounters
-	brk7 *runtime.Breaker
+	stepQuarantine flujoimpl.Step[Draft, Draft]
+	cntQuarantine  flujoimpl.StepCounters
+	brkQuarantine  *runtime.Breaker
 
 	// Step "fields".
-	k9   flujoimpl.Step[Draft, Record]
-	cnt9 flujoimpl.StepCounters
-	brk9 *runtime.Breaker
+	stepFields flujoimpl.Step[Draft, Record]
+	cntFields  flujoimpl.StepCounters
+	brkFields  *runtime.Breaker
 
 	// Step "country-code".
-	k11   flujoimpl.Step[Draft, string]
-	cnt11 flujoimpl.StepCounters
-	brk11 *runtime.Breaker
+	stepCountryCode flujoimpl.Step[Draft, string]
+	cntCountryCode  flujoimpl.StepCounters
+	brkCountryCode  *runtime.Breaker
 
 	// Step "lookup-country".
-	k12     flujoimpl.Step[string, Country]
-	cnt12   flujoimpl.StepCounters
-	brk12   *runtime.Breaker
-	cache12 *runtime.ResultCacheK[string, Country]
+	stepLookupCountry  flujoimpl.Step[string, Country]
+	cntLookupCountry   flujoimpl.StepCounters
+	brkLookupCountry   *runtime.Breaker
+	cacheLookupCountry *runtime.ResultCacheK[string, Country]
 
 	// Step "summarise".
-	k13   flujoimpl.Step[[]Record, Report]
-	cnt13 flujoimpl.StepCounters
-	brk13 *runtime.Breaker
+	stepSummarise flujoimpl.Step[[]Record, Report]
+	cntSummarise  flujoimpl.StepCounters
+	brkSummarise  *runtime.Breaker
 }
 
 // scratchOrdersExecutor is the pooled working space of the Parallel runs of OrdersExecutor, one field per Parallel.
 type scratchOrdersExecutor struct {
-	p8 scratchOrdersExecutor8
+	parComplete scratchOrdersExecutorComplete
 }
 
 func newscratchOrdersExecutor() scratchOrdersExecutor {
 	return scratchOrdersExecutor{
-		p8: scratchOrdersExecutor8{done: make(chan int, 2)},
+		parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)},
 	}
 }
 func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
 	*u = scratchOrdersExecutor{
-		p8: scratchOrdersExecutor8{done: u.p8.done},
+		parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done},
 	}
 }
 
@@ -126,35 +126,35 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkParse, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("normalise-pass", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkNormalisePass, err = runtime.NewBreaker("normalise-pass", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk7, err = runtime.NewBreaker("quarantine", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQuarantine, err = runtime.NewBreaker("quarantine", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk9, err = runtime.NewBreaker("fields", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFields, err = runtime.NewBreaker("fields", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk11, err = runtime.NewBreaker("country-code", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCountryCode, err = runtime.NewBreaker("country-code", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk12, err = runtime.NewBreaker("lookup-country", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLookupCountry, err = runtime.NewBreaker("lookup-country", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk13, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSummarise, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache12, err = runtime.NewResultCacheK[string, Country](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLookupCountry, err = runtime.NewResultCacheK[string, Country](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -178,112 +178,112 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[string, []Row]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepParse = flujoimpl.Step[string, []Row]{
 		Leaf: &flujoimpl.Leaf[string, []Row]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "parse",
 			Call: func(ctx context.Context, in string, _ any) ([]Row, error) {
 				return ParseCSV(ctx, in)
 			},
-			Name: "parse",
-		},
-	}
-	e.k4 = flujoimpl.Step[Row, Draft]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Row, Draft]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkParse,
+		Counters: &e.cntParse,
+	}
+	e.stepDraft = flujoimpl.Step[Row, Draft]{
+		Leaf: &flujoimpl.Leaf[Row, Draft]{
+			Name: "draft",
 			Call: func(_ context.Context, in Row, _ any) (Draft, error) {
 				return NewDraft(in), nil
 			},
-			Name: "draft",
-		},
-		Slot: 1,
-	}
-	e.k6 = flujoimpl.Step[Draft, Draft]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkDraft,
+		Slot:     1,
+		Counters: &e.cntDraft,
+	}
+	e.stepNormalisePass = flujoimpl.Step[Draft, Draft]{
+		Leaf: &flujoimpl.Leaf[Draft, Draft]{
+			Name: "normalise-pass",
 			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
 				return NormalisePass(in), nil
 			},
-			Name: "normalise-pass",
-		},
-		Slot: 2,
-	}
-	e.k7 = flujoimpl.Step[Draft, Draft]{
-		Attempts: 2,
-		Breaker:  e.brk7,
-		Counters: &e.cnt7,
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkNormalisePass,
+		Slot:     2,
+		Counters: &e.cntNormalisePass,
+	}
+	e.stepQuarantine = flujoimpl.Step[Draft, Draft]{
+		Leaf: &flujoimpl.Leaf[Draft, Draft]{
+			Name: "quarantine",
 			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
 				return Quarantine(in), nil
 			},
-			Name: "quarantine",
-		},
-		Slot: 3,
-	}
-	e.k9 = flujoimpl.Step[Draft, Record]{
-		Attempts: 2,
-		Breaker:  e.brk9,
-		Counters: &e.cnt9,
-		Leaf: &flujoimpl.Leaf[Draft, Record]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkQuarantine,
+		Slot:     3,
+		Counters: &e.cntQuarantine,
+	}
+	e.stepFields = flujoimpl.Step[Draft, Record]{
+		Leaf: &flujoimpl.Leaf[Draft, Record]{
+			Name: "fields",
 			Call: func(_ context.Context, in Draft, _ any) (Record, error) {
 				return RecordFields(in), nil
 			},
-			Name: "fields",
-		},
-		Slot: 4,
-	}
-	e.k11 = flujoimpl.Step[Draft, string]{
-		Attempts: 2,
-		Breaker:  e.brk11,
-		Counters: &e.cnt11,
-		Leaf: &flujoimpl.Leaf[Draft, string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFields,
+		Slot:     4,
+		Counters: &e.cntFields,
+	}
+	e.stepCountryCode = flujoimpl.Step[Draft, string]{
+		Leaf: &flujoimpl.Leaf[Draft, string]{
+			Name: "country-code",
 			Call: func(_ context.Context, in Draft, _ any) (string, error) {
 				return CountryCode(in), nil
 			},
-			Name: "country-code",
-		},
-		Slot: 5,
-	}
-	e.k12 = flujoimpl.Step[string, Country]{
-		Attempts: 2,
-		Breaker:  e.brk12,
-		Cache:    e.cache12,
-		Counters: &e.cnt12,
-		Leaf: &flujoimpl.Leaf[string, Country]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkCountryCode,
+		Slot:     5,
+		Counters: &e.cntCountryCode,
+	}
+	e.stepLookupCountry = flujoimpl.Step[string, Country]{
+		Leaf: &flujoimpl.Leaf[string, Country]{
+			Name: "lookup-country",
 			Call: func(ctx context.Context, in string, _ any) (Country, error) {
 				return LookupCountry(ctx, in)
 			},
-			Key: func(in string) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "lookup-country",
-		},
-		Slot: 6,
-	}
-	e.k13 = flujoimpl.Step[[]Record, Report]{
-		Attempts: 2,
-		Breaker:  e.brk13,
-		Counters: &e.cnt13,
-		Leaf: &flujoimpl.Leaf[[]Record, Report]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in string) (uint64, bool) {
+				return flujogenHashString(e.seed, in).Sum64(), true
+			},
+		},
+		Attempts: 2,
+		Breaker:  e.brkLookupCountry,
+		Slot:     6,
+		Cache:    e.cacheLookupCountry,
+		Counters: &e.cntLookupCountry,
+	}
+	e.stepSummarise = flujoimpl.Step[[]Record, Report]{
+		Leaf: &flujoimpl.Leaf[[]Record, Report]{
+			Name: "summarise",
 			Call: func(_ context.Context, in []Record, _ any) (Report, error) {
 				return Summarise(in), nil
 			},
-			Name: "summarise",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 7,
+		Attempts: 2,
+		Breaker:  e.brkSummarise,
+		Slot:     7,
+		Counters: &e.cntSummarise,
 	}
 	return e, nil
 }
@@ -297,7 +297,7 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOrders(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Report), abort
@@ -321,7 +321,7 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOrders(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -409,17 +409,17 @@ func (e *OrdersExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk11.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk12.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk13.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkParse.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkNormalisePass.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQuarantine.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFields.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkCountryCode.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLookupCountry.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSummarise.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache12.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheLookupCountry.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -427,33 +427,33 @@ func (e *OrdersExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *OrdersExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "parse")
-	flujoimpl.AddBreaker(s.Steps, "parse", e.brk1)
-	e.cnt4.AddTo(s.Steps, "draft")
-	flujoimpl.AddBreaker(s.Steps, "draft", e.brk4)
-	e.cnt6.AddTo(s.Steps, "normalise-pass")
-	flujoimpl.AddBreaker(s.Steps, "normalise-pass", e.brk6)
-	e.cnt7.AddTo(s.Steps, "quarantine")
-	flujoimpl.AddBreaker(s.Steps, "quarantine", e.brk7)
-	e.cnt9.AddTo(s.Steps, "fields")
-	flujoimpl.AddBreaker(s.Steps, "fields", e.brk9)
-	e.cnt11.AddTo(s.Steps, "country-code")
-	flujoimpl.AddBreaker(s.Steps, "country-code", e.brk11)
-	e.cnt12.AddTo(s.Steps, "lookup-country")
-	flujoimpl.AddBreaker(s.Steps, "lookup-country", e.brk12)
-	if cs := e.cache12.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntParse.AddTo(s.Steps, "parse")
+	flujoimpl.AddBreaker(s.Steps, "parse", e.brkParse)
+	e.cntDraft.AddTo(s.Steps, "draft")
+	flujoimpl.AddBreaker(s.Steps, "draft", e.brkDraft)
+	e.cntNormalisePass.AddTo(s.Steps, "normalise-pass")
+	flujoimpl.AddBreaker(s.Steps, "normalise-pass", e.brkNormalisePass)
+	e.cntQuarantine.AddTo(s.Steps, "quarantine")
+	flujoimpl.AddBreaker(s.Steps, "quarantine", e.brkQuarantine)
+	e.cntFields.AddTo(s.Steps, "fields")
+	flujoimpl.AddBreaker(s.Steps, "fields", e.brkFields)
+	e.cntCountryCode.AddTo(s.Steps, "country-code")
+	flujoimpl.AddBreaker(s.Steps, "country-code", e.brkCountryCode)
+	e.cntLookupCountry.AddTo(s.Steps, "lookup-country")
+	flujoimpl.AddBreaker(s.Steps, "lookup-country", e.brkLookupCountry)
+	if cs := e.cacheLookupCountry.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lookup-country", cs)
 	}
-	e.cnt13.AddTo(s.Steps, "summarise")
-	flujoimpl.AddBreaker(s.Steps, "summarise", e.brk13)
+	e.cntSummarise.AddTo(s.Steps, "summarise")
+	flujoimpl.AddBreaker(s.Steps, "summarise", e.brkSummarise)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *OrdersExecutor) closeParts() {
-	if e.cache12 != nil {
-		e.cache12.Close()
+	if e.cacheLookupCountry != nil {
+		e.cacheLookupCountry.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -464,116 +464,99 @@ func (e *OrdersExecutor) closeParts() {
 func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache12.RestoreCapacity()
+		e.cacheLookupCountry.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache12.Shrink(0.5)
+	e.cacheLookupCountry.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "orders".
-func (e *OrdersExecutor) run0(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+// runOrders runs the Pipeline "orders".
+func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOrders(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "orders".
-func (e *OrdersExecutor) body0(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyOrders is the composition of "orders".
+func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
 	res.Name = "orders"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 []Row
+	var outParse []Row
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runParse(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Report), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Report), nil
-		}
-		v0 = v0o
+		outParse = o
 	}
-	var v1 []Record
+	var outRows []Record
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runRows(ctx, outParse, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Report), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Report), nil
-		}
-		v1 = v1o
+		outRows = o
 	}
-	var v2 Report
+	var outSummarise Report
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run13(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSummarise(ctx, outRows, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Report), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Report), nil
-		}
-		v2 = v2o
+		outSummarise = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outSummarise
 	}
-	return v2, nil
+	return outSummarise, nil
 }
 
-// run1 runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run1(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
+	return e.stepParse.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the Map "rows".
-func (e *OrdersExecutor) run2(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
+// runRows runs the Map "rows".
+func (e *OrdersExecutor) runRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyRows(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body2 is the composition of "rows".
-func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
+// bodyRows is the composition of "rows".
+func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
 	res.Name = "rows"
 	res.Attempts = 1
 	outs := make([]Record, len(in))
@@ -585,7 +568,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run3(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runRow(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -637,7 +620,7 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run3(mctx, in[i], r, &cr)
+					o, ab := e.runRow(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -677,104 +660,68 @@ func (e *OrdersExecutor) body2(ctx context.Context, in []Row, r *flujogenRun[str
 	return outs, nil
 }
 
-// run3 runs the Pipeline "row".
-func (e *OrdersExecutor) run3(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// runRow runs the Pipeline "row".
+func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	cctx := ctx
-	out, abort := e.body3(cctx, in, r, res)
+	out, abort := e.bodyRow(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body3 is the composition of "row".
-func (e *OrdersExecutor) body3(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// bodyRow is the composition of "row".
+func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "row"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 Draft
+	var outDraft Draft
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run4(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runDraft(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Record), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Record), nil
-		}
-		v0 = v0o
+		outDraft = o
 	}
-	var v1 Draft
+	var outNormalise Draft
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run5(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runNormalise(ctx, outDraft, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Record), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Record), nil
-		}
-		v1 = v1o
+		outNormalise = o
 	}
-	var v2 Record
+	var outComplete Record
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run8(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runComplete(ctx, outNormalise, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Record), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Record), nil
-		}
-		v2 = v2o
+		outComplete = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outComplete
 	}
-	return v2, nil
+	return outComplete, nil
 }
 
-// run4 runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run4(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run5 runs "normalise" and, when it fails, its fallback "quarantine".
-func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	out, abort := e.step5(ctx, in, r, res)
+// runNormalise runs "normalise" and, when it fails, its fallback "quarantine".
+func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	out, abort := e.primaryNormalise(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run7(ctx, in, r, &fb)
+	fout, abort := e.runQuarantine(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Draft), abort
@@ -782,18 +729,18 @@ func (e *OrdersExecutor) run5(ctx context.Context, in Draft, r *flujogenRun[stru
 	return fout, nil
 }
 
-// step5 runs the Loop "normalise".
-func (e *OrdersExecutor) step5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+// primaryNormalise runs the Loop "normalise".
+func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body5(cctx, in, r, res)
+	out, abort := e.bodyNormalise(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// until5 asks the exit condition of loop "normalise", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) until5(v Draft) (done bool, err error) {
+// untilNormalise asks the exit condition of loop "normalise", turning a panic into a *flujo.PanicError.
+func (e *OrdersExecutor) untilNormalise(v Draft) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "normalise", Value: p, Stack: debug.Stack()}
@@ -802,8 +749,8 @@ func (e *OrdersExecutor) until5(v Draft) (done bool, err error) {
 	return IsClean(v), nil
 }
 
-// body5 is the composition of "normalise".
-func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+// bodyNormalise is the composition of "normalise".
+func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
 	res.Name = "normalise"
 	v := in
 	for i := 1; i <= 4; i++ {
@@ -812,7 +759,7 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Draft), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run6(ctx, v, r, &cr)
+		nv, abort := e.runNormalisePass(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -828,7 +775,7 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 			return *new(Draft), nil
 		}
 		v = nv
-		done, perr := e.until5(v)
+		done, perr := e.untilNormalise(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(Draft), nil
@@ -846,34 +793,28 @@ func (e *OrdersExecutor) body5(ctx context.Context, in Draft, r *flujogenRun[str
 	return *new(Draft), nil
 }
 
-// run6 runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run6(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k6.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runNormalisePass runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runNormalisePass(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepNormalisePass.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run7 runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run7(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.k7.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQuarantine runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepQuarantine.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run8 runs the Parallel "complete".
-func (e *OrdersExecutor) run8(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// runComplete runs the Parallel "complete".
+func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body8(cctx, in, r, res)
+	out, abort := e.bodyComplete(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchOrdersExecutor8 is the working space of one run of parallel "complete".
-type scratchOrdersExecutor8 struct {
+// scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
+type scratchOrdersExecutorComplete struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -885,15 +826,15 @@ type scratchOrdersExecutor8 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchOrdersExecutor8 returns working space for parallel "complete".
-func (e *OrdersExecutor) getscratchOrdersExecutor8() *scratchOrdersExecutor8 {
+// getscratchOrdersExecutorComplete returns working space for parallel "complete".
+func (e *OrdersExecutor) getscratchOrdersExecutorComplete() *scratchOrdersExecutorComplete {
 	u := e.scratch.Load().Get()
-	u.p8.owner = u
-	return &u.p8
+	u.parComplete.owner = u
+	return &u.parComplete
 }
 
-// join8 calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) join8(a0 Record, a1 Country) (out Record, err error) {
+// joinComplete calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
+func (e *OrdersExecutor) joinComplete(a0 Record, a1 Country) (out Record, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Record), &flujo.PanicError{Step: "complete", Value: p, Stack: debug.Stack()}
@@ -902,11 +843,11 @@ func (e *OrdersExecutor) join8(a0 Record, a1 Country) (out Record, err error) {
 	return AttachCountry(a0, a1), nil
 }
 
-// body8 is the composition of "complete".
-func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// bodyComplete is the composition of "complete".
+func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "complete"
 	res.Attempts = 1
-	sc := e.getscratchOrdersExecutor8()
+	sc := e.getscratchOrdersExecutorComplete()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -921,7 +862,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run9(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runFields(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -937,7 +878,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run10(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -991,7 +932,7 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Record), nil
 	}
-	out, jerr := e.join8(sc.o0, sc.o1)
+	out, jerr := e.joinComplete(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Record), nil
@@ -1003,102 +944,68 @@ func (e *OrdersExecutor) body8(ctx context.Context, in Draft, r *flujogenRun[str
 	return out, nil
 }
 
-// run9 runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run9(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	return e.k9.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFields runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+	return e.stepFields.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run10 runs the Pipeline "geo".
-func (e *OrdersExecutor) run10(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+// runGeo runs the Pipeline "geo".
+func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
 	cctx := ctx
-	out, abort := e.body10(cctx, in, r, res)
+	out, abort := e.bodyGeo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body10 is the composition of "geo".
-func (e *OrdersExecutor) body10(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+// bodyGeo is the composition of "geo".
+func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "geo"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 string
+	var outCountryCode string
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run11(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runCountryCode(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Country), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Country), nil
-		}
-		v0 = v0o
+		outCountryCode = o
 	}
-	var v1 Country
+	var outLookupCountry Country
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run12(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runLookupCountry(ctx, outCountryCode, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Country), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Country), nil
-		}
-		v1 = v1o
+		outLookupCountry = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outLookupCountry
 	}
-	return v1, nil
+	return outLookupCountry, nil
 }
 
-// run11 runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run11(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.k11.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runCountryCode(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
+	return e.stepCountryCode.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run12 runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run12(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	return e.k12.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLookupCountry runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runLookupCountry(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+	return e.stepLookupCountry.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run13 runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) run13(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	return e.k13.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSummarise runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OrdersExecutor) runSummarise(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+	return e.stepSummarise.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v string) runtime.Hash {
+// flujogenHashString adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashString(h runtime.Hash, v string) runtime.Hash {
 	h = h.AddString(v)
 	return h
 }

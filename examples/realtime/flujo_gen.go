@@ -39,19 +39,19 @@ type AnswerExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchAnswerExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "parse".
-	k1   flujoimpl.Step[Question, Query]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepParse flujoimpl.Step[Question, Query]
+	cntParse  flujoimpl.StepCounters
+	brkParse  *runtime.Breaker
 
 	// Step "retrieve".
-	k2   flujoimpl.Step[Query, Prompt]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepRetrieve flujoimpl.Step[Query, Prompt]
+	cntRetrieve  flujoimpl.StepCounters
+	brkRetrieve  *runtime.Breaker
 
 	// Step "generate".
-	k3   flujoimpl.Step[Prompt, Reply]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepGenerate flujoimpl.Step[Prompt, Reply]
+	cntGenerate  flujoimpl.StepCounters
+	brkGenerate  *runtime.Breaker
 }
 
 // scratchAnswerExecutor is the pooled working space of the Parallel runs of AnswerExecutor, one field per Parallel.
@@ -88,13 +88,13 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkParse, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("retrieve", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkRetrieve, err = runtime.NewBreaker("retrieve", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("generate", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkGenerate, err = runtime.NewBreaker("generate", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -114,48 +114,48 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Question, Query]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepParse = flujoimpl.Step[Question, Query]{
 		Leaf: &flujoimpl.Leaf[Question, Query]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "parse",
 			Call: func(ctx context.Context, in Question, _ any) (Query, error) {
 				return ParseQuestion(ctx, in)
 			},
-			Name: "parse",
-		},
-	}
-	e.k2 = flujoimpl.Step[Query, Prompt]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Query, Prompt]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkParse,
+		Counters: &e.cntParse,
+	}
+	e.stepRetrieve = flujoimpl.Step[Query, Prompt]{
+		Leaf: &flujoimpl.Leaf[Query, Prompt]{
+			Name: "retrieve",
 			Call: func(_ context.Context, in Query, _ any) (Prompt, error) {
 				return Retrieve(in), nil
 			},
-			Name: "retrieve",
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Prompt, Reply]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkRetrieve,
+		Slot:     1,
+		Counters: &e.cntRetrieve,
+	}
+	e.stepGenerate = flujoimpl.Step[Prompt, Reply]{
+		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
+			Name: "generate",
 			Call: func(ctx context.Context, in Prompt, _ any) (Reply, error) {
 				return Generate(ctx, in)
 			},
-			Name: "generate",
+			Validators: []func(Reply) error{ValidReply},
 			Usage: func(o Reply) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(Reply) error{ValidReply},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    2,
-		Timeout: time.Duration(int64(200000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(200000000)),
+		Breaker:  e.brkGenerate,
+		Slot:     2,
+		Counters: &e.cntGenerate,
 	}
 	return e, nil
 }
@@ -169,7 +169,7 @@ func (e *AnswerExecutor) Execute(ctx context.Context, in Question) (Reply, error
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runAnswer(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Reply), abort
@@ -194,7 +194,7 @@ func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ..
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runAnswer(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -280,21 +280,21 @@ func (e *AnswerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkParse.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkRetrieve.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkGenerate.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *AnswerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "parse")
-	flujoimpl.AddBreaker(s.Steps, "parse", e.brk1)
-	e.cnt2.AddTo(s.Steps, "retrieve")
-	flujoimpl.AddBreaker(s.Steps, "retrieve", e.brk2)
-	e.cnt3.AddTo(s.Steps, "generate")
-	flujoimpl.AddBreaker(s.Steps, "generate", e.brk3)
+	e.cntParse.AddTo(s.Steps, "parse")
+	flujoimpl.AddBreaker(s.Steps, "parse", e.brkParse)
+	e.cntRetrieve.AddTo(s.Steps, "retrieve")
+	flujoimpl.AddBreaker(s.Steps, "retrieve", e.brkRetrieve)
+	e.cntGenerate.AddTo(s.Steps, "generate")
+	flujoimpl.AddBreaker(s.Steps, "generate", e.brkGenerate)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -309,111 +309,85 @@ func (e *AnswerExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "answer".
-func (e *AnswerExecutor) run0(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+// runAnswer runs the Pipeline "answer".
+func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyAnswer(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "answer".
-func (e *AnswerExecutor) body0(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyAnswer is the composition of "answer".
+func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 Query
+	var outParse Query
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runParse(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Reply), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Reply), nil
-		}
-		v0 = v0o
+		outParse = o
 	}
-	var v1 Prompt
+	var outRetrieve Prompt
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runRetrieve(ctx, outParse, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Reply), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Reply), nil
-		}
-		v1 = v1o
+		outRetrieve = o
 	}
-	var v2 Reply
+	var outGenerate Reply
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runGenerate(ctx, outRetrieve, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Reply), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Reply), nil
-		}
-		v2 = v2o
+		outGenerate = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outGenerate
 	}
-	return v2, nil
+	return outGenerate, nil
 }
 
-// run1 runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) run1(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Query, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).
+func (e *AnswerExecutor) runParse(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Query, error) {
+	return e.stepParse.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the func "retrieve": 2 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) run2(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Prompt, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRetrieve runs the func "retrieve": 2 attempt(s), circuit breaker (threshold 3, recovery 30s).
+func (e *AnswerExecutor) runRetrieve(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Prompt, error) {
+	return e.stepRetrieve.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "generate": 2 attempt(s), circuit breaker (threshold 3, recovery 30s), timeout 200ms per attempt.
-func (e *AnswerExecutor) run3(ctx context.Context, in Prompt, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runGenerate runs the step "generate": 2 attempt(s), circuit breaker (threshold 3, recovery 30s), timeout 200ms per attempt.
+func (e *AnswerExecutor) runGenerate(ctx context.Context, in Prompt, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+	return e.stepGenerate.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }

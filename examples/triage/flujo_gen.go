@@ -48,54 +48,54 @@ type TriageExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchTriageExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "classify".
-	k1   flujoimpl.Step[Ticket, Classification]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepClassify flujoimpl.Step[Ticket, Classification]
+	cntClassify  flujoimpl.StepCounters
+	brkClassify  *runtime.Breaker
 
 	// Step "classify-cheap".
-	k2   flujoimpl.Step[Ticket, Classification]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepClassifyCheap flujoimpl.Step[Ticket, Classification]
+	cntClassifyCheap  flujoimpl.StepCounters
+	brkClassifyCheap  *runtime.Breaker
 
 	// Step "crm".
-	k4   flujoimpl.Step[Classification, CustomerContext]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepCrm flujoimpl.Step[Classification, CustomerContext]
+	cntCrm  flujoimpl.StepCounters
+	brkCrm  *runtime.Breaker
 
 	// Step "sentiment".
-	k5   flujoimpl.Step[Classification, Sentiment]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepSentiment flujoimpl.Step[Classification, Sentiment]
+	cntSentiment  flujoimpl.StepCounters
+	brkSentiment  *runtime.Breaker
 
 	// Step "queue".
-	k7   flujoimpl.Step[Enriched, Routed]
-	cnt7 flujoimpl.StepCounters
-	brk7 *runtime.Breaker
+	stepQueue flujoimpl.Step[Enriched, Routed]
+	cntQueue  flujoimpl.StepCounters
+	brkQueue  *runtime.Breaker
 
 	// Step "page".
-	k8   flujoimpl.Step[Enriched, Routed]
-	cnt8 flujoimpl.StepCounters
-	brk8 *runtime.Breaker
+	stepPage flujoimpl.Step[Enriched, Routed]
+	cntPage  flujoimpl.StepCounters
+	brkPage  *runtime.Breaker
 
 	// Step "backlog".
-	k9   flujoimpl.Step[Enriched, Routed]
-	cnt9 flujoimpl.StepCounters
-	brk9 *runtime.Breaker
+	stepBacklog flujoimpl.Step[Enriched, Routed]
+	cntBacklog  flujoimpl.StepCounters
+	brkBacklog  *runtime.Breaker
 }
 
 // scratchTriageExecutor is the pooled working space of the Parallel runs of TriageExecutor, one field per Parallel.
 type scratchTriageExecutor struct {
-	p3 scratchTriageExecutor3
+	parEnrich scratchTriageExecutorEnrich
 }
 
 func newscratchTriageExecutor() scratchTriageExecutor {
 	return scratchTriageExecutor{
-		p3: scratchTriageExecutor3{done: make(chan int, 2)},
+		parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)},
 	}
 }
 func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{
-		p3: scratchTriageExecutor3{done: u.p3.done},
+		parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done},
 	}
 }
 
@@ -117,25 +117,25 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("classify", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkClassify, err = runtime.NewBreaker("classify", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("classify-cheap", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkClassifyCheap, err = runtime.NewBreaker("classify-cheap", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("crm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCrm, err = runtime.NewBreaker("crm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("sentiment", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSentiment, err = runtime.NewBreaker("sentiment", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk7, err = runtime.NewBreaker("queue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQueue, err = runtime.NewBreaker("queue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk8, err = runtime.NewBreaker("page", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPage, err = runtime.NewBreaker("page", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk9, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBacklog, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -155,115 +155,115 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Ticket, Classification]{
-		Attempts: 3,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepClassify = flujoimpl.Step[Ticket, Classification]{
 		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "classify",
 			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
 				return Classify(ctx, in)
 			},
-			Name: "classify",
+			Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
+			Validators: []func(Classification) error{ValidClassification},
 			Usage: func(o Classification) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(Classification) error{ValidClassification},
-		},
-	}
-	e.k2 = flujoimpl.Step[Ticket, Classification]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 3,
+		Breaker:  e.brkClassify,
+		Counters: &e.cntClassify,
+	}
+	e.stepClassifyCheap = flujoimpl.Step[Ticket, Classification]{
+		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
+			Name: "classify-cheap",
 			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
 				return ClassifyCheap(ctx, in)
 			},
-			Name: "classify-cheap",
+			Validators: []func(Classification) error{ValidClassification},
 			Usage: func(o Classification) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(Classification) error{ValidClassification},
-		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[Classification, CustomerContext]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkClassifyCheap,
+		Slot:     1,
+		Counters: &e.cntClassifyCheap,
+	}
+	e.stepCrm = flujoimpl.Step[Classification, CustomerContext]{
+		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
+			Name: "crm",
 			Call: func(ctx context.Context, in Classification, _ any) (CustomerContext, error) {
 				return LookupCRM(ctx, in)
 			},
-			Name: "crm",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    2,
-		Timeout: time.Duration(int64(200000000)),
-	}
-	e.k5 = flujoimpl.Step[Classification, Sentiment]{
 		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
+		Timeout:  time.Duration(int64(200000000)),
+		Breaker:  e.brkCrm,
+		Slot:     2,
+		Counters: &e.cntCrm,
+	}
+	e.stepSentiment = flujoimpl.Step[Classification, Sentiment]{
 		Leaf: &flujoimpl.Leaf[Classification, Sentiment]{
+			Name: "sentiment",
 			Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
 				st := s.(*TriageState)
 				w := *st
-				w.Flags = flujogenCopy1(st.Flags)
+				w.Flags = flujogenCopySliceString(st.Flags)
 				out, err := ScoreSentiment(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "sentiment",
 			Usage: func(o Sentiment) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 3,
-	}
-	e.k7 = flujoimpl.Step[Enriched, Routed]{
-		Attempts: 2,
-		Breaker:  e.brk7,
-		Counters: &e.cnt7,
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkSentiment,
+		Slot:     3,
+		Counters: &e.cntSentiment,
+	}
+	e.stepQueue = flujoimpl.Step[Enriched, Routed]{
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			Name: "queue",
 			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
 				return Enqueue(ctx, in)
 			},
-			Name: "queue",
-		},
-		Slot: 4,
-	}
-	e.k8 = flujoimpl.Step[Enriched, Routed]{
-		Attempts: 2,
-		Breaker:  e.brk8,
-		Counters: &e.cnt8,
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkQueue,
+		Slot:     4,
+		Counters: &e.cntQueue,
+	}
+	e.stepPage = flujoimpl.Step[Enriched, Routed]{
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			Name: "page",
 			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
 				return PageOnCall(ctx, in)
 			},
-			Name: "page",
-		},
-		Slot: 5,
-	}
-	e.k9 = flujoimpl.Step[Enriched, Routed]{
-		Attempts: 2,
-		Breaker:  e.brk9,
-		Counters: &e.cnt9,
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkPage,
+		Slot:     5,
+		Counters: &e.cntPage,
+	}
+	e.stepBacklog = flujoimpl.Step[Enriched, Routed]{
+		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
+			Name: "backlog",
 			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
 				return Backlog(ctx, in)
 			},
-			Name: "backlog",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 6,
+		Attempts: 2,
+		Breaker:  e.brkBacklog,
+		Slot:     6,
+		Counters: &e.cntBacklog,
 	}
 	return e, nil
 }
@@ -280,7 +280,7 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 		r.state = new(TriageState)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTriage(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Routed), abort
@@ -315,7 +315,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTriage(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -402,33 +402,33 @@ func (e *TriageExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk7.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk8.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk9.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkClassify.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkClassifyCheap.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkCrm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSentiment.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQueue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPage.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkBacklog.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *TriageExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "classify")
-	flujoimpl.AddBreaker(s.Steps, "classify", e.brk1)
-	e.cnt2.AddTo(s.Steps, "classify-cheap")
-	flujoimpl.AddBreaker(s.Steps, "classify-cheap", e.brk2)
-	e.cnt4.AddTo(s.Steps, "crm")
-	flujoimpl.AddBreaker(s.Steps, "crm", e.brk4)
-	e.cnt5.AddTo(s.Steps, "sentiment")
-	flujoimpl.AddBreaker(s.Steps, "sentiment", e.brk5)
-	e.cnt7.AddTo(s.Steps, "queue")
-	flujoimpl.AddBreaker(s.Steps, "queue", e.brk7)
-	e.cnt8.AddTo(s.Steps, "page")
-	flujoimpl.AddBreaker(s.Steps, "page", e.brk8)
-	e.cnt9.AddTo(s.Steps, "backlog")
-	flujoimpl.AddBreaker(s.Steps, "backlog", e.brk9)
+	e.cntClassify.AddTo(s.Steps, "classify")
+	flujoimpl.AddBreaker(s.Steps, "classify", e.brkClassify)
+	e.cntClassifyCheap.AddTo(s.Steps, "classify-cheap")
+	flujoimpl.AddBreaker(s.Steps, "classify-cheap", e.brkClassifyCheap)
+	e.cntCrm.AddTo(s.Steps, "crm")
+	flujoimpl.AddBreaker(s.Steps, "crm", e.brkCrm)
+	e.cntSentiment.AddTo(s.Steps, "sentiment")
+	flujoimpl.AddBreaker(s.Steps, "sentiment", e.brkSentiment)
+	e.cntQueue.AddTo(s.Steps, "queue")
+	flujoimpl.AddBreaker(s.Steps, "queue", e.brkQueue)
+	e.cntPage.AddTo(s.Steps, "page")
+	flujoimpl.AddBreaker(s.Steps, "page", e.brkPage)
+	e.cntBacklog.AddTo(s.Steps, "backlog")
+	flujoimpl.AddBreaker(s.Steps, "backlog", e.brkBacklog)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -443,96 +443,82 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "triage".
-func (e *TriageExecutor) run0(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// runTriage runs the Pipeline "triage".
+func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTriage(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "triage".
-func (e *TriageExecutor) body0(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyTriage is the composition of "triage".
+func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 Classification
+	var outClassify Classification
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runClassify(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Routed), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Routed), nil
-		}
-		v0 = v0o
+		outClassify = o
 	}
-	var v1 Enriched
+	var outEnrich Enriched
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runEnrich(ctx, outClassify, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Routed), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Routed), nil
-		}
-		v1 = v1o
+		outEnrich = o
 	}
-	var v2 Routed
+	var outRoute Routed
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run6(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runRoute(ctx, outEnrich, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Routed), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Routed), nil
-		}
-		v2 = v2o
+		outRoute = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outRoute
 	}
-	return v2, nil
+	return outRoute, nil
 }
 
-// run1 runs "classify" and, when it fails, its fallback "classify-cheap".
-func (e *TriageExecutor) run1(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	out, abort := e.step1(ctx, in, r, res)
+// runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
+func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+	out, abort := e.primaryClassify(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run2(ctx, in, r, &fb)
+	fout, abort := e.runClassifyCheap(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Classification), abort
@@ -540,36 +526,28 @@ func (e *TriageExecutor) run1(ctx context.Context, in Ticket, r *flujogenRun[Tri
 	return fout, nil
 }
 
-// step1 runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) step1(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryClassify runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) primaryClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+	return e.stepClassify.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run2(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runClassifyCheap runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+	return e.stepClassifyCheap.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the Parallel "enrich".
-func (e *TriageExecutor) run3(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+// runEnrich runs the Parallel "enrich".
+func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body3(cctx, in, r, res)
+	out, abort := e.bodyEnrich(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTriageExecutor3 is the working space of one run of parallel "enrich".
-type scratchTriageExecutor3 struct {
+// scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
+type scratchTriageExecutorEnrich struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -582,15 +560,15 @@ type scratchTriageExecutor3 struct {
 	w1       TriageState
 }
 
-// getscratchTriageExecutor3 returns working space for parallel "enrich".
-func (e *TriageExecutor) getscratchTriageExecutor3() *scratchTriageExecutor3 {
+// getscratchTriageExecutorEnrich returns working space for parallel "enrich".
+func (e *TriageExecutor) getscratchTriageExecutorEnrich() *scratchTriageExecutorEnrich {
 	u := e.scratch.Load().Get()
-	u.p3.owner = u
-	return &u.p3
+	u.parEnrich.owner = u
+	return &u.parEnrich
 }
 
-// join3 calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) join3(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
+// joinEnrich calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
+func (e *TriageExecutor) joinEnrich(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Enriched), &flujo.PanicError{Step: "enrich", Value: p, Stack: debug.Stack()}
@@ -599,11 +577,11 @@ func (e *TriageExecutor) join3(a0 CustomerContext, a1 Sentiment) (out Enriched, 
 	return JoinEnrichment(a0, a1), nil
 }
 
-// body3 is the composition of "enrich".
-func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+// bodyEnrich is the composition of "enrich".
+func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
 	res.Name = "enrich"
 	res.Attempts = 1
-	sc := e.getscratchTriageExecutor3()
+	sc := e.getscratchTriageExecutorEnrich()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -618,13 +596,13 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run4(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
-	sc.w1.Flags = flujogenCopy1(r.state.Flags)
+	sc.w1.Flags = flujogenCopySliceString(r.state.Flags)
 	sc.r1.state = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
@@ -637,7 +615,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run5(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -691,7 +669,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Enriched), nil
 	}
-	out, jerr := e.join3(sc.o0, sc.o1)
+	out, jerr := e.joinEnrich(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Enriched), nil
@@ -699,7 +677,7 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	if sc.results[1].Success && sc.w1.Sentiment != r.state.Sentiment {
 		r.state.Sentiment = sc.w1.Sentiment
 	}
-	if sc.results[1].Success && !flujogenEqual0(sc.w1.Flags, r.state.Flags) {
+	if sc.results[1].Success && !flujogenEqualSliceString(sc.w1.Flags, r.state.Flags) {
 		r.state.Flags = sc.w1.Flags
 	}
 	res.Success = true
@@ -709,36 +687,28 @@ func (e *TriageExecutor) body3(ctx context.Context, in Classification, r *flujog
 	return out, nil
 }
 
-// run4 runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
-func (e *TriageExecutor) run4(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCrm runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
+func (e *TriageExecutor) runCrm(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
+	return e.stepCrm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run5(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSentiment runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
+	return e.stepSentiment.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the Branch "route".
-func (e *TriageExecutor) run6(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// runRoute runs the Branch "route".
+func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body6(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose6 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) choose6(in Enriched) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *TriageExecutor) chooseRoute(in Enriched) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -747,11 +717,11 @@ func (e *TriageExecutor) choose6(in Enriched) (key string, err error) {
 	return ChooseQueue(in), nil
 }
 
-// body6 is the composition of "route".
-func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+// bodyRoute is the composition of "route".
+func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose6(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(Routed), nil
@@ -762,11 +732,11 @@ func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[
 	var abort error
 	switch key {
 	case "normal":
-		o, abort = e.run7(ctx, in, r, &cr)
+		o, abort = e.runQueue(ctx, in, r, &cr)
 	case "urgent":
-		o, abort = e.run8(ctx, in, r, &cr)
+		o, abort = e.runPage(ctx, in, r, &cr)
 	default:
-		o, abort = e.run9(ctx, in, r, &cr)
+		o, abort = e.runBacklog(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -787,42 +757,30 @@ func (e *TriageExecutor) body6(ctx context.Context, in Enriched, r *flujogenRun[
 	return o, nil
 }
 
-// run7 runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run7(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k7.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQueue runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runQueue(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepQueue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run8 runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run8(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k8.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPage runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runPage(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepPage.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run9 runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) run9(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.k9.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBacklog runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TriageExecutor) runBacklog(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepBacklog.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v TriageState) TriageState {
+// flujogenCopyTriageState returns a deep copy of v.
+func flujogenCopyTriageState(v TriageState) TriageState {
 	c := v
-	c.Flags = flujogenCopy1(v.Flags)
+	c.Flags = flujogenCopySliceString(v.Flags)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -831,8 +789,8 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenEqual0 reports whether a and b are the same value, as runtime.SameValue does.
-func flujogenEqual0(a, b []string) bool {
+// flujogenEqualSliceString reports whether a and b are the same value, as runtime.SameValue does.
+func flujogenEqualSliceString(a, b []string) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
 	}

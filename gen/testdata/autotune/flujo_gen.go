@@ -37,15 +37,15 @@ type TunedExecutor struct {
 	coarse       *runtime.CoarseClock                               // cache expiry against the system clock
 
 	// Step "square".
-	k1     flujoimpl.Step[int, int]
-	cnt1   flujoimpl.StepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCacheK[int, int]
+	stepSquare  flujoimpl.Step[int, int]
+	cntSquare   flujoimpl.StepCounters
+	brkSquare   *runtime.Breaker
+	cacheSquare *runtime.ResultCacheK[int, int]
 
 	// Step "inc".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepInc flujoimpl.Step[int, int]
+	cntInc  flujoimpl.StepCounters
+	brkInc  *runtime.Breaker
 }
 
 // scratchTunedExecutor is the pooled working space of the Parallel runs of TunedExecutor, one field per Parallel.
@@ -84,17 +84,17 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("square", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSquare, err = runtime.NewBreaker("square", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache1, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheSquare, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -118,34 +118,34 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Cache:    e.cache1,
-		Counters: &e.cnt1,
+	e.stepSquare = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "square",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Square(ctx, in)
 			},
-			Key: func(in int) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "square",
-		},
-	}
-	e.k2 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[int, int]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in int) (uint64, bool) {
+				return flujogenHashInt(e.seed, in).Sum64(), true
+			},
+		},
+		Attempts: 2,
+		Breaker:  e.brkSquare,
+		Cache:    e.cacheSquare,
+		Counters: &e.cntSquare,
+	}
+	e.stepInc = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "inc",
 			Call: func(_ context.Context, in int, _ any) (int, error) {
 				return Inc(in), nil
 			},
-			Name: "inc",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkInc,
+		Slot:     1,
+		Counters: &e.cntInc,
 	}
 	return e, nil
 }
@@ -159,7 +159,7 @@ func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTuned(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -183,7 +183,7 @@ func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTuned(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -271,11 +271,11 @@ func (e *TunedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSquare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheSquare.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -283,21 +283,21 @@ func (e *TunedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *TunedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "square")
-	flujoimpl.AddBreaker(s.Steps, "square", e.brk1)
-	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntSquare.AddTo(s.Steps, "square")
+	flujoimpl.AddBreaker(s.Steps, "square", e.brkSquare)
+	if cs := e.cacheSquare.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "square", cs)
 	}
-	e.cnt2.AddTo(s.Steps, "inc")
-	flujoimpl.AddBreaker(s.Steps, "inc", e.brk2)
+	e.cntInc.AddTo(s.Steps, "inc")
+	flujoimpl.AddBreaker(s.Steps, "inc", e.brkInc)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *TunedExecutor) closeParts() {
-	if e.cache1 != nil {
-		e.cache1.Close()
+	if e.cacheSquare != nil {
+		e.cacheSquare.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -308,94 +308,85 @@ func (e *TunedExecutor) closeParts() {
 func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache1.RestoreCapacity()
+		e.cacheSquare.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
+	e.cacheSquare.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "tuned".
-func (e *TunedExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runTuned runs the Pipeline "tuned".
+func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTuned(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "tuned".
-func (e *TunedExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyTuned is the composition of "tuned".
+func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "tuned"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 int
+	var outSquare int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSquare(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v0 = v0o
+		outSquare = o
 	}
-	var v1 int
+	var outInc int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runInc(ctx, outSquare, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v1 = v1o
+		outInc = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outInc
 	}
-	return v1, nil
+	return outInc, nil
 }
 
-// run1 runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSquare runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TunedExecutor) runSquare(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepSquare.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TunedExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v int) runtime.Hash {
+// flujogenHashInt adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashInt(h runtime.Hash, v int) runtime.Hash {
 	h = h.AddInt(int64(v))
 	return h
 }

@@ -7,9 +7,9 @@ import "github.com/flujo/flujo/runtime"
 // The generated hash functions, for the tests that hold them to the
 // runtime's canonical order.
 var (
-	HashPrivate = flujogenHash0
-	HashKey     = flujogenHash1
-	HashQuery   = flujogenHash2
+	HashPrivate = flujogenHashPrivate
+	HashKey     = flujogenHashKey
+	HashQuery   = flujogenHashQuery
 )
 
 // Hashes returns the sums of v under h with the generated function of its

@@ -38,10 +38,10 @@ type GreeterExecutor struct {
 	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "greet".
-	k0     flujoimpl.Step[Private, string]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[Private, string]
+	stepGreet  flujoimpl.Step[Private, string]
+	cntGreet   flujoimpl.StepCounters
+	brkGreet   *runtime.Breaker
+	cacheGreet *runtime.ResultCacheK[Private, string]
 }
 
 // scratchGreeterExecutor is the pooled working space of the Parallel runs of GreeterExecutor, one field per Parallel.
@@ -73,14 +73,14 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkGreet, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCacheK[Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheGreet, err = runtime.NewResultCacheK[Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -104,21 +104,21 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[Private, string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    e.cache0,
-		Counters: &e.cnt0,
+	e.stepGreet = flujoimpl.Step[Private, string]{
 		Leaf: &flujoimpl.Leaf[Private, string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "greet",
 			Call: func(ctx context.Context, in Private, _ any) (string, error) {
 				return Greet(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Private) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashPrivate(e.seed, in).Sum64(), true
 			},
-			Name: "greet",
 		},
+		Attempts: 2,
+		Breaker:  e.brkGreet,
+		Cache:    e.cacheGreet,
+		Counters: &e.cntGreet,
 	}
 	return e, nil
 }
@@ -132,7 +132,7 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runGreet(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(string), abort
@@ -156,7 +156,7 @@ func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ..
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runGreet(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -244,10 +244,10 @@ func (e *GreeterExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkGreet.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheGreet.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -255,9 +255,9 @@ func (e *GreeterExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *GreeterExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "greet")
-	flujoimpl.AddBreaker(s.Steps, "greet", e.brk0)
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntGreet.AddTo(s.Steps, "greet")
+	flujoimpl.AddBreaker(s.Steps, "greet", e.brkGreet)
+	if cs := e.cacheGreet.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "greet", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -266,8 +266,8 @@ func (e *GreeterExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *GreeterExecutor) closeParts() {
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheGreet != nil {
+		e.cacheGreet.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -278,20 +278,17 @@ func (e *GreeterExecutor) closeParts() {
 func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache0.RestoreCapacity()
+		e.cacheGreet.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheGreet.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GreeterExecutor) run0(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runGreet runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GreeterExecutor) runGreet(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
+	return e.stepGreet.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -303,10 +300,10 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "lookup".
-	k0     flujoimpl.Step[Key, int]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[Key, int]
+	stepLookup  flujoimpl.Step[Key, int]
+	cntLookup   flujoimpl.StepCounters
+	brkLookup   *runtime.Breaker
+	cacheLookup *runtime.ResultCacheK[Key, int]
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -338,14 +335,14 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLookup, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCacheK[Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLookup, err = runtime.NewResultCacheK[Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -369,21 +366,21 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    e.cache0,
-		Counters: &e.cnt0,
+	e.stepLookup = flujoimpl.Step[Key, int]{
 		Leaf: &flujoimpl.Leaf[Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lookup",
 			Call: func(ctx context.Context, in Key, _ any) (int, error) {
 				return Lookup(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Key) (uint64, bool) {
-				return flujogenHash1(e.seed, in).Sum64(), true
+				return flujogenHashKey(e.seed, in).Sum64(), true
 			},
-			Name: "lookup",
 		},
+		Attempts: 2,
+		Breaker:  e.brkLookup,
+		Cache:    e.cacheLookup,
+		Counters: &e.cntLookup,
 	}
 	return e, nil
 }
@@ -397,7 +394,7 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLookup(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -421,7 +418,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...fluj
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLookup(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -509,10 +506,10 @@ func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLookup.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheLookup.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -520,9 +517,9 @@ func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LookerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "lookup")
-	flujoimpl.AddBreaker(s.Steps, "lookup", e.brk0)
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntLookup.AddTo(s.Steps, "lookup")
+	flujoimpl.AddBreaker(s.Steps, "lookup", e.brkLookup)
+	if cs := e.cacheLookup.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lookup", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -531,8 +528,8 @@ func (e *LookerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *LookerExecutor) closeParts() {
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheLookup != nil {
+		e.cacheLookup.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -543,20 +540,17 @@ func (e *LookerExecutor) closeParts() {
 func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache0.RestoreCapacity()
+		e.cacheLookup.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheLookup.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LookerExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLookup runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LookerExecutor) runLookup(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepLookup.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -565,9 +559,9 @@ type PlainExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchPlainExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "plain".
-	k0   flujoimpl.Step[Key, int]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepPlain flujoimpl.Step[Key, int]
+	cntPlain  flujoimpl.StepCounters
+	brkPlain  *runtime.Breaker
 }
 
 // scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
@@ -599,7 +593,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPlain, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -619,17 +613,17 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPlain = flujoimpl.Step[Key, int]{
 		Leaf: &flujoimpl.Leaf[Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "plain",
 			Call: func(ctx context.Context, in Key, _ any) (int, error) {
 				return Lookup(ctx, in)
 			},
-			Name: "plain",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkPlain,
+		Counters: &e.cntPlain,
 	}
 	return e, nil
 }
@@ -643,7 +637,7 @@ func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPlain(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -667,7 +661,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPlain(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -752,15 +746,15 @@ func (e *PlainExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPlain.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *PlainExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "plain")
-	flujoimpl.AddBreaker(s.Steps, "plain", e.brk0)
+	e.cntPlain.AddTo(s.Steps, "plain")
+	flujoimpl.AddBreaker(s.Steps, "plain", e.brkPlain)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -775,12 +769,9 @@ func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PlainExecutor) run0(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPlain runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PlainExecutor) runPlain(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepPlain.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -792,10 +783,10 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "search".
-	k0     flujoimpl.Step[Query, Result]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[Result]
+	stepSearch  flujoimpl.Step[Query, Result]
+	cntSearch   flujoimpl.StepCounters
+	brkSearch   *runtime.Breaker
+	cacheSearch *runtime.ResultCache[Result]
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -827,14 +818,14 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSearch, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheSearch, err = runtime.NewResultCache[Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -858,22 +849,22 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[Query, Result]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepSearch = flujoimpl.Step[Query, Result]{
 		Leaf: &flujoimpl.Leaf[Query, Result]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "search",
 			Call: func(ctx context.Context, in Query, _ any) (Result, error) {
 				return Search(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Query) (uint64, bool) {
-				return flujogenHash2(e.seed, in).Sum64(), true
+				return flujogenHashQuery(e.seed, in).Sum64(), true
 			},
-			Name: "search",
+			CopyOut: flujogenCopyResult,
 		},
+		Attempts: 2,
+		Breaker:  e.brkSearch,
+		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch},
+		Counters: &e.cntSearch,
 	}
 	return e, nil
 }
@@ -887,7 +878,7 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSearch(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Result), abort
@@ -911,7 +902,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSearch(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -999,10 +990,10 @@ func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSearch.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheSearch.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -1010,9 +1001,9 @@ func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *SearcherExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "search")
-	flujoimpl.AddBreaker(s.Steps, "search", e.brk0)
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntSearch.AddTo(s.Steps, "search")
+	flujoimpl.AddBreaker(s.Steps, "search", e.brkSearch)
+	if cs := e.cacheSearch.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "search", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -1021,8 +1012,8 @@ func (e *SearcherExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *SearcherExecutor) closeParts() {
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheSearch != nil {
+		e.cacheSearch.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -1033,31 +1024,28 @@ func (e *SearcherExecutor) closeParts() {
 func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache0.RestoreCapacity()
+		e.cacheSearch.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheSearch.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *SearcherExecutor) run0(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSearch runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *SearcherExecutor) runSearch(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
+	return e.stepSearch.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v Result) Result {
+// flujogenCopyResult returns a deep copy of v.
+func flujogenCopyResult(v Result) Result {
 	c := v
-	c.Hits = flujogenCopy1(v.Hits)
+	c.Hits = flujogenCopySliceString(v.Hits)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -1066,22 +1054,22 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v Private) runtime.Hash {
+// flujogenHashPrivate adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashPrivate(h runtime.Hash, v Private) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddString(v.secret)
 	return h
 }
 
-// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash1(h runtime.Hash, v Key) runtime.Hash {
+// flujogenHashKey adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashKey(h runtime.Hash, v Key) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.N))
 	return h
 }
 
-// flujogenHash2 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash2(h runtime.Hash, v Query) runtime.Hash {
+// flujogenHashQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashQuery(h runtime.Hash, v Query) runtime.Hash {
 	h = h.AddString(v.Text)
 	h = h.AddInt(int64(v.Limit))
 	h = h.AddFloat(v.Score)

@@ -40,30 +40,30 @@ type FulfilExecutor struct {
 	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "price".
-	k1   flujoimpl.Step[Order, Order]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepPrice flujoimpl.Step[Order, Order]
+	cntPrice  flujoimpl.StepCounters
+	brkPrice  *runtime.Breaker
 
 	// Step "quote".
-	k2   flujoimpl.Step[Order, Order]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQuote flujoimpl.Step[Order, Order]
+	cntQuote  flujoimpl.StepCounters
+	brkQuote  *runtime.Breaker
 
 	// Step "ship".
-	k3     flujoimpl.Step[Order, Order]
-	cnt3   flujoimpl.StepCounters
-	brk3   *runtime.Breaker
-	cache3 *runtime.ResultCacheK[Order, Order]
+	stepShip  flujoimpl.Step[Order, Order]
+	cntShip   flujoimpl.StepCounters
+	brkShip   *runtime.Breaker
+	cacheShip *runtime.ResultCacheK[Order, Order]
 
 	// Step "pack".
-	k4   flujoimpl.Step[Order, Order]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepPack flujoimpl.Step[Order, Order]
+	cntPack  flujoimpl.StepCounters
+	brkPack  *runtime.Breaker
 
 	// Step "notify".
-	k5   flujoimpl.Step[Order, Order]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepNotify flujoimpl.Step[Order, Order]
+	cntNotify  flujoimpl.StepCounters
+	brkNotify  *runtime.Breaker
 }
 
 // scratchFulfilExecutor is the pooled working space of the Parallel runs of FulfilExecutor, one field per Parallel.
@@ -97,26 +97,26 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("price", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkPrice, err = runtime.NewBreaker("price", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("quote", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkQuote, err = runtime.NewBreaker("quote", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("ship", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkShip, err = runtime.NewBreaker("ship", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("pack", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
+	if e.brkPack, err = runtime.NewBreaker("pack", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("notify", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
+	if e.brkNotify, err = runtime.NewBreaker("notify", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache3, err = runtime.NewResultCacheK[Order, Order](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheShip, err = runtime.NewResultCacheK[Order, Order](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
@@ -140,74 +140,74 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Order, Order]{
-		Attempts: 4,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPrice = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "price",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Price(ctx, in)
 			},
-			Name: "price",
-		},
-	}
-	e.k2 = flujoimpl.Step[Order, Order]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 4,
+		Breaker:  e.brkPrice,
+		Counters: &e.cntPrice,
+	}
+	e.stepQuote = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "quote",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Quote(ctx, in)
 			},
-			Name: "quote",
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Order, Order]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Cache:    e.cache3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkQuote,
+		Slot:     1,
+		Counters: &e.cntQuote,
+	}
+	e.stepShip = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "ship",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Ship(ctx, in)
 			},
-			Key: func(in Order) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "ship",
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[Order, Order]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Order) (uint64, bool) {
+				return flujogenHashOrder(e.seed, in).Sum64(), true
+			},
+		},
+		Attempts: 2,
+		Breaker:  e.brkShip,
+		Slot:     2,
+		Cache:    e.cacheShip,
+		Counters: &e.cntShip,
+	}
+	e.stepPack = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "pack",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Pack(ctx, in)
 			},
-			Name: "pack",
-		},
-		Slot:    3,
-		Timeout: time.Duration(int64(5000000)),
-	}
-	e.k5 = flujoimpl.Step[Order, Order]{
-		Attempts: 1,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[Order, Order]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkPack,
+		Slot:     3,
+		Counters: &e.cntPack,
+	}
+	e.stepNotify = flujoimpl.Step[Order, Order]{
+		Leaf: &flujoimpl.Leaf[Order, Order]{
+			Name: "notify",
 			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
 				return Notify(ctx, in)
 			},
-			Name: "notify",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 4,
+		Attempts: 1,
+		Breaker:  e.brkNotify,
+		Slot:     4,
+		Counters: &e.cntNotify,
 	}
 	return e, nil
 }
@@ -221,7 +221,7 @@ func (e *FulfilExecutor) Execute(ctx context.Context, in Order) (Order, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFulfil(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Order), abort
@@ -245,7 +245,7 @@ func (e *FulfilExecutor) ExecuteResult(ctx context.Context, in Order, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFulfil(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -333,14 +333,14 @@ func (e *FulfilExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000))})
+			_ = e.brkPrice.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQuote.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkShip.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPack.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkNotify.Renew(runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000))})
 		}
 		if rebuild {
-			_ = e.cache3.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
+			_ = e.cacheShip.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -348,27 +348,27 @@ func (e *FulfilExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FulfilExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "price")
-	flujoimpl.AddBreaker(s.Steps, "price", e.brk1)
-	e.cnt2.AddTo(s.Steps, "quote")
-	flujoimpl.AddBreaker(s.Steps, "quote", e.brk2)
-	e.cnt3.AddTo(s.Steps, "ship")
-	flujoimpl.AddBreaker(s.Steps, "ship", e.brk3)
-	if cs := e.cache3.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntPrice.AddTo(s.Steps, "price")
+	flujoimpl.AddBreaker(s.Steps, "price", e.brkPrice)
+	e.cntQuote.AddTo(s.Steps, "quote")
+	flujoimpl.AddBreaker(s.Steps, "quote", e.brkQuote)
+	e.cntShip.AddTo(s.Steps, "ship")
+	flujoimpl.AddBreaker(s.Steps, "ship", e.brkShip)
+	if cs := e.cacheShip.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "ship", cs)
 	}
-	e.cnt4.AddTo(s.Steps, "pack")
-	flujoimpl.AddBreaker(s.Steps, "pack", e.brk4)
-	e.cnt5.AddTo(s.Steps, "notify")
-	flujoimpl.AddBreaker(s.Steps, "notify", e.brk5)
+	e.cntPack.AddTo(s.Steps, "pack")
+	flujoimpl.AddBreaker(s.Steps, "pack", e.brkPack)
+	e.cntNotify.AddTo(s.Steps, "notify")
+	flujoimpl.AddBreaker(s.Steps, "notify", e.brkNotify)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *FulfilExecutor) closeParts() {
-	if e.cache3 != nil {
-		e.cache3.Close()
+	if e.cacheShip != nil {
+		e.cacheShip.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -379,178 +379,127 @@ func (e *FulfilExecutor) closeParts() {
 func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache3.RestoreCapacity()
+		e.cacheShip.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache3.Shrink(0.5)
+	e.cacheShip.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "fulfil".
-func (e *FulfilExecutor) run0(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+// runFulfil runs the Pipeline "fulfil".
+func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFulfil(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "fulfil".
-func (e *FulfilExecutor) body0(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyFulfil is the composition of "fulfil".
+func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
 	res.Name = "fulfil"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 5)
 	}
-	var v0 Order
+	var outPrice Order
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runPrice(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v0 = v0o
+		outPrice = o
 	}
-	var v1 Order
+	var outQuote Order
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runQuote(ctx, outPrice, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v1 = v1o
+		outQuote = o
 	}
-	var v2 Order
+	var outShip Order
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runShip(ctx, outQuote, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v2 = v2o
+		outShip = o
 	}
-	var v3 Order
+	var outPack Order
 	{
 		var cr flujo.StepResult
-		v3o, abort := e.run4(ctx, v2, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runPack(ctx, outShip, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v3 = v3o
+		outPack = o
 	}
-	var v4 Order
+	var outNotify Order
 	{
 		var cr flujo.StepResult
-		v4o, abort := e.run5(ctx, v3, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runNotify(ctx, outPack, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Order), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Order), nil
-		}
-		v4 = v4o
+		outNotify = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v4
+		res.Output = outNotify
 	}
-	return v4, nil
+	return outNotify, nil
 }
 
-// run1 runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) run1(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
+func (e *FulfilExecutor) runPrice(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepPrice.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) run2(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQuote runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
+func (e *FulfilExecutor) runQuote(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepQuote.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run3 runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) run3(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runShip runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
+func (e *FulfilExecutor) runShip(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepShip.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run4 runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
-func (e *FulfilExecutor) run4(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPack runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
+func (e *FulfilExecutor) runPack(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepPack.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run5 runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FulfilExecutor) run5(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runNotify runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
+func (e *FulfilExecutor) runNotify(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepNotify.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v Order) runtime.Hash {
+// flujogenHashOrder adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashOrder(h runtime.Hash, v Order) runtime.Hash {
 	h = h.AddString(v.ID)
 	h = h.AddInt(int64(v.PriceFailures))
 	h = h.AddBool(v.Block)

@@ -49,39 +49,39 @@ type LoudConflictExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
 }
 
 // scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
 type scratchLoudConflictExecutor struct {
-	p0 scratchLoudConflictExecutor0
+	parLfan scratchLoudConflictExecutorLfan
 }
 
 func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
 	return scratchLoudConflictExecutor{
-		p0: scratchLoudConflictExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
 	*u = scratchLoudConflictExecutor{
-		p0: scratchLoudConflictExecutor0{done: u.p0.done},
+		parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -105,16 +105,16 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -134,11 +134,9 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -148,18 +146,18 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -169,46 +167,48 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Slot:     1,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Slot:     2,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    3,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Slot:     3,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -225,7 +225,7 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -260,7 +260,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -347,24 +347,24 @@ func (e *LoudConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
-	e.cnt2.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
-	e.cnt4.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	e.cntLa.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
+	e.cntLb.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
+	e.cntLr.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
+	e.cntLc.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -379,18 +379,18 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudConflictExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudConflictExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudConflictExecutor0 struct {
+// scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudConflictExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -406,15 +406,15 @@ type scratchLoudConflictExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudConflictExecutor0 returns working space for parallel "lfan".
-func (e *LoudConflictExecutor) getscratchLoudConflictExecutor0() *scratchLoudConflictExecutor0 {
+// getscratchLoudConflictExecutorLfan returns working space for parallel "lfan".
+func (e *LoudConflictExecutor) getscratchLoudConflictExecutorLfan() *scratchLoudConflictExecutorLfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudConflictExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -423,11 +423,11 @@ func (e *LoudConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err e
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudConflictExecutor0()
+	sc := e.getscratchLoudConflictExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -444,7 +444,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -462,7 +462,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -478,7 +478,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -532,7 +532,7 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -550,23 +550,19 @@ func (e *LoudConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -574,31 +570,19 @@ func (e *LoudConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudConflictExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudConflictExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudConflictExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -607,39 +591,39 @@ type LoudIgnoreExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
 }
 
 // scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
 type scratchLoudIgnoreExecutor struct {
-	p0 scratchLoudIgnoreExecutor0
+	parLfan scratchLoudIgnoreExecutorLfan
 }
 
 func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
 	return scratchLoudIgnoreExecutor{
-		p0: scratchLoudIgnoreExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
 	*u = scratchLoudIgnoreExecutor{
-		p0: scratchLoudIgnoreExecutor0{done: u.p0.done},
+		parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -663,16 +647,16 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -692,11 +676,9 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -706,18 +688,18 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -727,46 +709,48 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Slot:     1,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Slot:     2,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    3,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Slot:     3,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -783,7 +767,7 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -818,7 +802,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -905,24 +889,24 @@ func (e *LoudIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
-	e.cnt2.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
-	e.cnt4.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	e.cntLa.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
+	e.cntLb.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
+	e.cntLr.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
+	e.cntLc.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -937,18 +921,18 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudIgnoreExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudIgnoreExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudIgnoreExecutor0 struct {
+// scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudIgnoreExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -964,15 +948,15 @@ type scratchLoudIgnoreExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudIgnoreExecutor0 returns working space for parallel "lfan".
-func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutor0() *scratchLoudIgnoreExecutor0 {
+// getscratchLoudIgnoreExecutorLfan returns working space for parallel "lfan".
+func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutorLfan() *scratchLoudIgnoreExecutorLfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudIgnoreExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -981,11 +965,11 @@ func (e *LoudIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err err
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudIgnoreExecutor0()
+	sc := e.getscratchLoudIgnoreExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -1002,7 +986,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -1020,7 +1004,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -1036,7 +1020,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -1081,7 +1065,7 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		res.Err = abort
 		return *new(Item), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -1099,23 +1083,19 @@ func (e *LoudIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -1123,31 +1103,19 @@ func (e *LoudIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudIgnoreExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudIgnoreExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudIgnoreExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1156,39 +1124,39 @@ type LoudKeepFirstExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
 }
 
 // scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
 type scratchLoudKeepFirstExecutor struct {
-	p0 scratchLoudKeepFirstExecutor0
+	parLfan scratchLoudKeepFirstExecutorLfan
 }
 
 func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
 	return scratchLoudKeepFirstExecutor{
-		p0: scratchLoudKeepFirstExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
 	*u = scratchLoudKeepFirstExecutor{
-		p0: scratchLoudKeepFirstExecutor0{done: u.p0.done},
+		parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -1212,16 +1180,16 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -1241,11 +1209,9 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -1255,18 +1221,18 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -1276,46 +1242,48 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Slot:     1,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Slot:     2,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    3,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Slot:     3,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -1332,7 +1300,7 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -1367,7 +1335,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1454,24 +1422,24 @@ func (e *LoudKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
-	e.cnt2.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
-	e.cnt4.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	e.cntLa.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
+	e.cntLb.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
+	e.cntLr.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
+	e.cntLc.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -1486,18 +1454,18 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudKeepFirstExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudKeepFirstExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudKeepFirstExecutor0 struct {
+// scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudKeepFirstExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -1513,15 +1481,15 @@ type scratchLoudKeepFirstExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudKeepFirstExecutor0 returns working space for parallel "lfan".
-func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutor0() *scratchLoudKeepFirstExecutor0 {
+// getscratchLoudKeepFirstExecutorLfan returns working space for parallel "lfan".
+func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutorLfan() *scratchLoudKeepFirstExecutorLfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudKeepFirstExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -1530,11 +1498,11 @@ func (e *LoudKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err 
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudKeepFirstExecutor0()
+	sc := e.getscratchLoudKeepFirstExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -1551,7 +1519,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -1569,7 +1537,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -1585,7 +1553,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -1639,7 +1607,7 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -1657,23 +1625,19 @@ func (e *LoudKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -1681,31 +1645,19 @@ func (e *LoudKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRu
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudKeepFirstExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudKeepFirstExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudKeepFirstExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1717,10 +1669,10 @@ type LoudMapExecutor struct {
 	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "lm".
-	k1     flujoimpl.Step[Item, Item]
-	cnt1   flujoimpl.StepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCache[Item]
+	stepLm  flujoimpl.Step[Item, Item]
+	cntLm   flujoimpl.StepCounters
+	brkLm   *runtime.Breaker
+	cacheLm *runtime.ResultCache[Item]
 }
 
 // scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
@@ -1753,14 +1705,14 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLm, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache1, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLm, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -1784,25 +1736,25 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache1},
-		Counters: &e.cnt1,
+	e.stepLm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lm",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudM(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "lm",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHashItem(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopyItem,
 		},
+		Attempts: 1,
+		Breaker:  e.brkLm,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm},
+		Counters: &e.cntLm,
 	}
 	return e, nil
 }
@@ -1816,7 +1768,7 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLmap(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
@@ -1841,7 +1793,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLmap(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1930,10 +1882,10 @@ func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheLm.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -1941,9 +1893,9 @@ func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "lm")
-	flujoimpl.AddBreaker(s.Steps, "lm", e.brk1)
-	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntLm.AddTo(s.Steps, "lm")
+	flujoimpl.AddBreaker(s.Steps, "lm", e.brkLm)
+	if cs := e.cacheLm.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lm", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -1952,8 +1904,8 @@ func (e *LoudMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *LoudMapExecutor) closeParts() {
-	if e.cache1 != nil {
-		e.cache1.Close()
+	if e.cacheLm != nil {
+		e.cacheLm.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -1964,26 +1916,26 @@ func (e *LoudMapExecutor) closeParts() {
 func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache1.RestoreCapacity()
+		e.cacheLm.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
+	e.cacheLm.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "lmap".
-func (e *LoudMapExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// runLmap runs the Map "lmap".
+func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLmap(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "lmap".
-func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// bodyLmap is the composition of "lmap".
+func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "lmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -1995,7 +1947,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runLm(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -2047,7 +1999,7 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runLm(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -2087,13 +2039,9 @@ func (e *LoudMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[s
 	return outs, nil
 }
 
-// run1 runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepLm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2102,39 +2050,39 @@ type LoudNoMergeExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
 }
 
 // scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
 type scratchLoudNoMergeExecutor struct {
-	p0 scratchLoudNoMergeExecutor0
+	parLfan scratchLoudNoMergeExecutorLfan
 }
 
 func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
 	return scratchLoudNoMergeExecutor{
-		p0: scratchLoudNoMergeExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
 	*u = scratchLoudNoMergeExecutor{
-		p0: scratchLoudNoMergeExecutor0{done: u.p0.done},
+		parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -2158,16 +2106,16 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -2187,11 +2135,9 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2201,18 +2147,18 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2222,46 +2168,48 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Slot:     1,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Slot:     2,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    3,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Slot:     3,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -2278,7 +2226,7 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -2313,7 +2261,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2400,24 +2348,24 @@ func (e *LoudNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
-	e.cnt2.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
-	e.cnt4.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	e.cntLa.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
+	e.cntLb.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
+	e.cntLr.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
+	e.cntLc.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -2432,18 +2380,18 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudNoMergeExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudNoMergeExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudNoMergeExecutor0 struct {
+// scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudNoMergeExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -2459,15 +2407,15 @@ type scratchLoudNoMergeExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudNoMergeExecutor0 returns working space for parallel "lfan".
-func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutor0() *scratchLoudNoMergeExecutor0 {
+// getscratchLoudNoMergeExecutorLfan returns working space for parallel "lfan".
+func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutorLfan() *scratchLoudNoMergeExecutorLfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudNoMergeExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -2476,11 +2424,11 @@ func (e *LoudNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err er
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudNoMergeExecutor0()
+	sc := e.getscratchLoudNoMergeExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -2497,7 +2445,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -2515,7 +2463,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -2531,7 +2479,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -2585,7 +2533,7 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -2597,23 +2545,19 @@ func (e *LoudNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -2621,31 +2565,19 @@ func (e *LoudNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudNoMergeExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudNoMergeExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudNoMergeExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2657,40 +2589,40 @@ type LoudSeqExecutor struct {
 	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "seed".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepSeed flujoimpl.Step[Item, Item]
+	cntSeed  flujoimpl.StepCounters
+	brkSeed  *runtime.Breaker
 
 	// Step "la".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
 
 	// Step "lb".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
 
 	// Step "lc".
-	k5     flujoimpl.Step[Item, Item]
-	cnt5   flujoimpl.StepCounters
-	brk5   *runtime.Breaker
-	cache5 *runtime.ResultCache[Item]
+	stepLc  flujoimpl.Step[Item, Item]
+	cntLc   flujoimpl.StepCounters
+	brkLc   *runtime.Breaker
+	cacheLc *runtime.ResultCache[Item]
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
 type scratchLoudSeqExecutor struct {
-	p2 scratchLoudSeqExecutor2
+	parLfan scratchLoudSeqExecutorLfan
 }
 
 func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
 	return scratchLoudSeqExecutor{
-		p2: scratchLoudSeqExecutor2{done: make(chan int, 3)},
+		parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
 	*u = scratchLoudSeqExecutor{
-		p2: scratchLoudSeqExecutor2{done: u.p2.done},
+		parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -2714,23 +2646,23 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -2754,11 +2686,9 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "seed",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2768,18 +2698,18 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "seed",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkSeed,
+		Counters: &e.cntSeed,
 	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2789,19 +2719,19 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkLa,
+		Slot:     1,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -2811,35 +2741,37 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k5 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk5,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache5},
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Slot:     2,
+		Counters: &e.cntLb,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHashItem(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopyItem,
 		},
-		Slot:    3,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Slot:     3,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc},
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -2856,7 +2788,7 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLseq(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -2891,7 +2823,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLseq(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -2981,13 +2913,13 @@ func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheLc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -2995,15 +2927,15 @@ func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "seed")
-	flujoimpl.AddBreaker(s.Steps, "seed", e.brk1)
-	e.cnt3.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brk3)
-	e.cnt4.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brk4)
-	e.cnt5.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brk5)
-	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntSeed.AddTo(s.Steps, "seed")
+	flujoimpl.AddBreaker(s.Steps, "seed", e.brkSeed)
+	e.cntLa.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
+	e.cntLb.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
+	e.cntLc.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
+	if cs := e.cacheLc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -3012,8 +2944,8 @@ func (e *LoudSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *LoudSeqExecutor) closeParts() {
-	if e.cache5 != nil {
-		e.cache5.Close()
+	if e.cacheLc != nil {
+		e.cacheLc.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -3024,97 +2956,90 @@ func (e *LoudSeqExecutor) closeParts() {
 func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache5.RestoreCapacity()
+		e.cacheLc.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache5.Shrink(0.5)
+	e.cacheLc.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "lseq".
-func (e *LoudSeqExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLseq runs the Pipeline "lseq".
+func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLseq(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "lseq".
-func (e *LoudSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyLseq is the composition of "lseq".
+func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lseq"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 Item
+	var outSeed Item
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSeed(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v0 = v0o
+		outSeed = o
 	}
-	var v1 Item
+	var outLfan Item
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runLfan(ctx, outSeed, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v1 = v1o
+		outLfan = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outLfan
 	}
-	return v1, nil
+	return outLfan, nil
 }
 
-// run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepSeed.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Parallel "lfan".
-func (e *LoudSeqExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudSeqExecutor2 is the working space of one run of parallel "lfan".
-type scratchLoudSeqExecutor2 struct {
+// scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudSeqExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -3130,15 +3055,15 @@ type scratchLoudSeqExecutor2 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudSeqExecutor2 returns working space for parallel "lfan".
-func (e *LoudSeqExecutor) getscratchLoudSeqExecutor2() *scratchLoudSeqExecutor2 {
+// getscratchLoudSeqExecutorLfan returns working space for parallel "lfan".
+func (e *LoudSeqExecutor) getscratchLoudSeqExecutorLfan() *scratchLoudSeqExecutorLfan {
 	u := e.scratch.Load().Get()
-	u.p2.owner = u
-	return &u.p2
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join2 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudSeqExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -3147,11 +3072,11 @@ func (e *LoudSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error)
 	return Join3(a0, a1, a2), nil
 }
 
-// body2 is the composition of "lfan".
-func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudSeqExecutor2()
+	sc := e.getscratchLoudSeqExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3168,7 +3093,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -3186,7 +3111,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -3202,7 +3127,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -3256,7 +3181,7 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -3274,31 +3199,19 @@ func (e *LoudSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[Sta
 	return out, nil
 }
 
-// run3 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudSeqExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudSeqExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3307,39 +3220,39 @@ type LoudUpdateExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLa flujoimpl.Step[Item, Item]
+	cntLa  flujoimpl.StepCounters
+	brkLa  *runtime.Breaker
 
 	// Step "lb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepLb flujoimpl.Step[Item, Item]
+	cntLb  flujoimpl.StepCounters
+	brkLb  *runtime.Breaker
 
 	// Step "lr".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepLr flujoimpl.Step[Item, Item]
+	cntLr  flujoimpl.StepCounters
+	brkLr  *runtime.Breaker
 
 	// Step "lc".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepLc flujoimpl.Step[Item, Item]
+	cntLc  flujoimpl.StepCounters
+	brkLc  *runtime.Breaker
 }
 
 // scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
 type scratchLoudUpdateExecutor struct {
-	p0 scratchLoudUpdateExecutor0
+	parLfan scratchLoudUpdateExecutorLfan
 }
 
 func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
 	return scratchLoudUpdateExecutor{
-		p0: scratchLoudUpdateExecutor0{done: make(chan int, 3)},
+		parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
 	*u = scratchLoudUpdateExecutor{
-		p0: scratchLoudUpdateExecutor0{done: u.p0.done},
+		parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done},
 	}
 }
 
@@ -3363,16 +3276,16 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -3392,11 +3305,9 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "la",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -3406,18 +3317,18 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "la",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkLa,
+		Counters: &e.cntLa,
+	}
+	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -3427,46 +3338,48 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "lb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkLb,
+		Slot:     1,
+		Counters: &e.cntLb,
+	}
+	e.stepLr = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lr",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return Rescue(ctx, in)
 			},
-			Name: "lr",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLr,
+		Slot:     2,
+		Counters: &e.cntLr,
+	}
+	e.stepLc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "lc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return LoudC(ctx, in)
 			},
-			Name: "lc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    3,
-		Timeout: time.Duration(int64(20000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(20000000)),
+		Breaker:  e.brkLc,
+		Slot:     3,
+		Counters: &e.cntLc,
 	}
 	return e, nil
 }
@@ -3483,7 +3396,7 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -3518,7 +3431,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3605,24 +3518,24 @@ func (e *LoudUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brk1)
-	e.cnt2.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brk3)
-	e.cnt4.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brk4)
+	e.cntLa.AddTo(s.Steps, "la")
+	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
+	e.cntLb.AddTo(s.Steps, "lb")
+	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
+	e.cntLr.AddTo(s.Steps, "lr")
+	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
+	e.cntLc.AddTo(s.Steps, "lc")
+	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -3637,18 +3550,18 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "lfan".
-func (e *LoudUpdateExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchLoudUpdateExecutor0 is the working space of one run of parallel "lfan".
-type scratchLoudUpdateExecutor0 struct {
+// scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
+type scratchLoudUpdateExecutorLfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -3664,15 +3577,15 @@ type scratchLoudUpdateExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudUpdateExecutor0 returns working space for parallel "lfan".
-func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutor0() *scratchLoudUpdateExecutor0 {
+// getscratchLoudUpdateExecutorLfan returns working space for parallel "lfan".
+func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutorLfan() *scratchLoudUpdateExecutorLfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parLfan.owner = u
+	return &u.parLfan
 }
 
-// join0 calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
+func (e *LoudUpdateExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
@@ -3681,11 +3594,11 @@ func (e *LoudUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err err
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "lfan".
-func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyLfan is the composition of "lfan".
+func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudUpdateExecutor0()
+	sc := e.getscratchLoudUpdateExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3702,7 +3615,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -3720,7 +3633,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -3736,7 +3649,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run4(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -3790,7 +3703,7 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -3808,23 +3721,19 @@ func (e *LoudUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[
 	return out, nil
 }
 
-// run1 runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.step2(ctx, in, r, res)
+// runLb runs "lb" and, when it fails, its fallback "lr".
+func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run3(ctx, in, r, &fb)
+	fout, abort := e.runLr(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(Item), abort
@@ -3832,31 +3741,19 @@ func (e *LoudUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[S
 	return fout, nil
 }
 
-// step2 runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) step2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudUpdateExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LoudUpdateExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudUpdateExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
+func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3865,31 +3762,31 @@ type MapFanExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qc".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	// Step "qm".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQm flujoimpl.Step[Item, Item]
+	cntQm  flujoimpl.StepCounters
+	brkQm  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMapFanExecutor is the pooled working space of the Parallel runs of MapFanExecutor, one field per Parallel.
 type scratchMapFanExecutor struct {
-	p1 scratchMapFanExecutor1
+	parInner scratchMapFanExecutorInner
 }
 
 func newscratchMapFanExecutor() scratchMapFanExecutor {
 	return scratchMapFanExecutor{
-		p1: scratchMapFanExecutor1{done: make(chan int, 2)},
+		parInner: scratchMapFanExecutorInner{done: make(chan int, 2)},
 	}
 }
 func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
 	*u = scratchMapFanExecutor{
-		p1: scratchMapFanExecutor1{done: u.p1.done},
+		parInner: scratchMapFanExecutorInner{done: u.parInner.done},
 	}
 }
 
@@ -3913,10 +3810,10 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -3936,36 +3833,36 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Counters: &e.cntQc,
+	}
+	e.stepQm = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qm",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietM(ctx, in)
 			},
-			Name: "qm",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkQm,
+		Slot:     1,
+		Counters: &e.cntQm,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -3982,7 +3879,7 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
@@ -4007,7 +3904,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4093,18 +3990,18 @@ func (e *MapFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *MapFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk2)
-	e.cnt3.AddTo(s.Steps, "qm")
-	flujoimpl.AddBreaker(s.Steps, "qm", e.brk3)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
+	e.cntQm.AddTo(s.Steps, "qm")
+	flujoimpl.AddBreaker(s.Steps, "qm", e.brkQm)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -4119,18 +4016,18 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "mfan".
-func (e *MapFanExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// runMfan runs the Map "mfan".
+func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "mfan".
-func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// bodyMfan is the composition of "mfan".
+func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "mfan"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -4142,7 +4039,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runInner(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -4193,7 +4090,7 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runInner(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -4236,18 +4133,18 @@ func (e *MapFanExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[st
 	return outs, nil
 }
 
-// run1 runs the Parallel "inner".
-func (e *MapFanExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+// runInner runs the Parallel "inner".
+func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMapFanExecutor1 is the working space of one run of parallel "inner".
-type scratchMapFanExecutor1 struct {
+// scratchMapFanExecutorInner is the working space of one run of parallel "inner".
+type scratchMapFanExecutorInner struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -4259,15 +4156,15 @@ type scratchMapFanExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchMapFanExecutor1 returns working space for parallel "inner".
-func (e *MapFanExecutor) getscratchMapFanExecutor1() *scratchMapFanExecutor1 {
+// getscratchMapFanExecutorInner returns working space for parallel "inner".
+func (e *MapFanExecutor) getscratchMapFanExecutorInner() *scratchMapFanExecutorInner {
 	u := e.scratch.Load().Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parInner.owner = u
+	return &u.parInner
 }
 
-// join1 calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
-func (e *MapFanExecutor) join1(a0 Item, a1 Item) (out Item, err error) {
+// joinInner calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
+func (e *MapFanExecutor) joinInner(a0 Item, a1 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "inner", Value: p, Stack: debug.Stack()}
@@ -4276,11 +4173,11 @@ func (e *MapFanExecutor) join1(a0 Item, a1 Item) (out Item, err error) {
 	return Join2(a0, a1), nil
 }
 
-// body1 is the composition of "inner".
-func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+// bodyInner is the composition of "inner".
+func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	sc := e.getscratchMapFanExecutor1()
+	sc := e.getscratchMapFanExecutorInner()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -4294,7 +4191,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQc(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4310,7 +4207,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQm(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4367,7 +4264,7 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinInner(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -4379,22 +4276,14 @@ func (e *MapFanExecutor) body1(ctx context.Context, in Item, r *flujogenRun[stru
 	return out, nil
 }
 
-// run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) run2(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFanExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) run3(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4403,36 +4292,36 @@ type QuietConflictExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietConflictExecutor is the pooled working space of the Parallel runs of QuietConflictExecutor, one field per Parallel.
 type scratchQuietConflictExecutor struct {
-	p0 scratchQuietConflictExecutor0
+	parQfan scratchQuietConflictExecutorQfan
 }
 
 func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
 	return scratchQuietConflictExecutor{
-		p0: scratchQuietConflictExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
 	*u = scratchQuietConflictExecutor{
-		p0: scratchQuietConflictExecutor0{done: u.p0.done},
+		parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -4456,13 +4345,13 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -4482,11 +4371,9 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -4496,18 +4383,18 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -4517,29 +4404,31 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Slot:     1,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Slot:     2,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -4559,7 +4448,7 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -4594,7 +4483,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4681,21 +4570,21 @@ func (e *QuietConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
-	e.cnt2.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQb.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -4710,18 +4599,18 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietConflictExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietConflictExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietConflictExecutor0 struct {
+// scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietConflictExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -4737,15 +4626,15 @@ type scratchQuietConflictExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietConflictExecutor0 returns working space for parallel "qfan".
-func (e *QuietConflictExecutor) getscratchQuietConflictExecutor0() *scratchQuietConflictExecutor0 {
+// getscratchQuietConflictExecutorQfan returns working space for parallel "qfan".
+func (e *QuietConflictExecutor) getscratchQuietConflictExecutorQfan() *scratchQuietConflictExecutorQfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietConflictExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -4754,11 +4643,11 @@ func (e *QuietConflictExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err 
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietConflictExecutor0()
+	sc := e.getscratchQuietConflictExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -4774,7 +4663,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -4792,7 +4681,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4808,7 +4697,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -4865,7 +4754,7 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -4883,31 +4772,19 @@ func (e *QuietConflictExecutor) body0(ctx context.Context, in Item, r *flujogenR
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietConflictExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietConflictExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4916,36 +4793,36 @@ type QuietIgnoreExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietIgnoreExecutor is the pooled working space of the Parallel runs of QuietIgnoreExecutor, one field per Parallel.
 type scratchQuietIgnoreExecutor struct {
-	p0 scratchQuietIgnoreExecutor0
+	parQfan scratchQuietIgnoreExecutorQfan
 }
 
 func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
 	return scratchQuietIgnoreExecutor{
-		p0: scratchQuietIgnoreExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
 	*u = scratchQuietIgnoreExecutor{
-		p0: scratchQuietIgnoreExecutor0{done: u.p0.done},
+		parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -4969,13 +4846,13 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -4995,11 +4872,9 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -5009,18 +4884,18 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -5030,29 +4905,31 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Slot:     1,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Slot:     2,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -5072,7 +4949,7 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -5107,7 +4984,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5194,21 +5071,21 @@ func (e *QuietIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
-	e.cnt2.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQb.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -5223,18 +5100,18 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietIgnoreExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietIgnoreExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietIgnoreExecutor0 struct {
+// scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietIgnoreExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -5250,15 +5127,15 @@ type scratchQuietIgnoreExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietIgnoreExecutor0 returns working space for parallel "qfan".
-func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutor0() *scratchQuietIgnoreExecutor0 {
+// getscratchQuietIgnoreExecutorQfan returns working space for parallel "qfan".
+func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutorQfan() *scratchQuietIgnoreExecutorQfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietIgnoreExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -5267,11 +5144,11 @@ func (e *QuietIgnoreExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err er
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietIgnoreExecutor0()
+	sc := e.getscratchQuietIgnoreExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -5287,7 +5164,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5305,7 +5182,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5321,7 +5198,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5369,7 +5246,7 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Err = abort
 		return *new(Item), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -5387,31 +5264,19 @@ func (e *QuietIgnoreExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietIgnoreExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietIgnoreExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5420,36 +5285,36 @@ type QuietKeepFirstExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietKeepFirstExecutor is the pooled working space of the Parallel runs of QuietKeepFirstExecutor, one field per Parallel.
 type scratchQuietKeepFirstExecutor struct {
-	p0 scratchQuietKeepFirstExecutor0
+	parQfan scratchQuietKeepFirstExecutorQfan
 }
 
 func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
 	return scratchQuietKeepFirstExecutor{
-		p0: scratchQuietKeepFirstExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
 	*u = scratchQuietKeepFirstExecutor{
-		p0: scratchQuietKeepFirstExecutor0{done: u.p0.done},
+		parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -5473,13 +5338,13 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -5499,11 +5364,9 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -5513,18 +5376,18 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -5534,29 +5397,31 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Slot:     1,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Slot:     2,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -5576,7 +5441,7 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -5611,7 +5476,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5698,21 +5563,21 @@ func (e *QuietKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
-	e.cnt2.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQb.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -5727,18 +5592,18 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietKeepFirstExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietKeepFirstExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietKeepFirstExecutor0 struct {
+// scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietKeepFirstExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -5754,15 +5619,15 @@ type scratchQuietKeepFirstExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietKeepFirstExecutor0 returns working space for parallel "qfan".
-func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutor0() *scratchQuietKeepFirstExecutor0 {
+// getscratchQuietKeepFirstExecutorQfan returns working space for parallel "qfan".
+func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutorQfan() *scratchQuietKeepFirstExecutorQfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietKeepFirstExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -5771,11 +5636,11 @@ func (e *QuietKeepFirstExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietKeepFirstExecutor0()
+	sc := e.getscratchQuietKeepFirstExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -5791,7 +5656,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -5809,7 +5674,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -5825,7 +5690,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -5882,7 +5747,7 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -5900,31 +5765,19 @@ func (e *QuietKeepFirstExecutor) body0(ctx context.Context, in Item, r *flujogen
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietKeepFirstExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietKeepFirstExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5933,9 +5786,9 @@ type QuietMapExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qm".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQm flujoimpl.Step[Item, Item]
+	cntQm  flujoimpl.StepCounters
+	brkQm  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5970,7 +5823,7 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -5990,20 +5843,20 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "qm",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietM(ctx, in)
 			},
-			Name: "qm",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkQm,
+		Counters: &e.cntQm,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -6020,7 +5873,7 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQmap(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]Item), abort
@@ -6045,7 +5898,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQmap(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6131,15 +5984,15 @@ func (e *QuietMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qm")
-	flujoimpl.AddBreaker(s.Steps, "qm", e.brk1)
+	e.cntQm.AddTo(s.Steps, "qm")
+	flujoimpl.AddBreaker(s.Steps, "qm", e.brkQm)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -6154,18 +6007,18 @@ func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "qmap".
-func (e *QuietMapExecutor) run0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// runQmap runs the Map "qmap".
+func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQmap(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "qmap".
-func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+// bodyQmap is the composition of "qmap".
+func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "qmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -6177,7 +6030,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runQm(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -6228,7 +6081,7 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runQm(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -6271,13 +6124,9 @@ func (e *QuietMapExecutor) body0(ctx context.Context, in []Item, r *flujogenRun[
 	return outs, nil
 }
 
-// run1 runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietMapExecutor) run1(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6286,36 +6135,36 @@ type QuietNoMergeExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietNoMergeExecutor is the pooled working space of the Parallel runs of QuietNoMergeExecutor, one field per Parallel.
 type scratchQuietNoMergeExecutor struct {
-	p0 scratchQuietNoMergeExecutor0
+	parQfan scratchQuietNoMergeExecutorQfan
 }
 
 func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
 	return scratchQuietNoMergeExecutor{
-		p0: scratchQuietNoMergeExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
 	*u = scratchQuietNoMergeExecutor{
-		p0: scratchQuietNoMergeExecutor0{done: u.p0.done},
+		parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -6339,13 +6188,13 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -6365,11 +6214,9 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6379,18 +6226,18 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6400,29 +6247,31 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Slot:     1,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Slot:     2,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -6442,7 +6291,7 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -6477,7 +6326,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6564,21 +6413,21 @@ func (e *QuietNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
-	e.cnt2.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQb.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -6593,18 +6442,18 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietNoMergeExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietNoMergeExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietNoMergeExecutor0 struct {
+// scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietNoMergeExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -6620,15 +6469,15 @@ type scratchQuietNoMergeExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietNoMergeExecutor0 returns working space for parallel "qfan".
-func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutor0() *scratchQuietNoMergeExecutor0 {
+// getscratchQuietNoMergeExecutorQfan returns working space for parallel "qfan".
+func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutorQfan() *scratchQuietNoMergeExecutorQfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietNoMergeExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -6637,11 +6486,11 @@ func (e *QuietNoMergeExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err e
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietNoMergeExecutor0()
+	sc := e.getscratchQuietNoMergeExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -6657,7 +6506,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -6675,7 +6524,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -6691,7 +6540,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -6748,7 +6597,7 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -6760,31 +6609,19 @@ func (e *QuietNoMergeExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietNoMergeExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietNoMergeExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6796,42 +6633,42 @@ type QuietSeqExecutor struct {
 	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "seed".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepSeed flujoimpl.Step[Item, Item]
+	cntSeed  flujoimpl.StepCounters
+	brkSeed  *runtime.Breaker
 
 	// Step "qa".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qb".
-	k4   flujoimpl.Step[Item, Item]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
 
 	// Step "qc".
-	k5     flujoimpl.Step[Item, Item]
-	cnt5   flujoimpl.StepCounters
-	brk5   *runtime.Breaker
-	cache5 *runtime.ResultCache[Item]
+	stepQc  flujoimpl.Step[Item, Item]
+	cntQc   flujoimpl.StepCounters
+	brkQc   *runtime.Breaker
+	cacheQc *runtime.ResultCache[Item]
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietSeqExecutor is the pooled working space of the Parallel runs of QuietSeqExecutor, one field per Parallel.
 type scratchQuietSeqExecutor struct {
-	p2 scratchQuietSeqExecutor2
+	parQfan scratchQuietSeqExecutorQfan
 }
 
 func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
 	return scratchQuietSeqExecutor{
-		p2: scratchQuietSeqExecutor2{done: make(chan int, 3)},
+		parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
 	*u = scratchQuietSeqExecutor{
-		p2: scratchQuietSeqExecutor2{done: u.p2.done},
+		parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -6855,23 +6692,23 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache5, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheQc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -6895,11 +6732,9 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "seed",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6909,18 +6744,18 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "seed",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkSeed,
+		Counters: &e.cntSeed,
 	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6930,19 +6765,19 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkQa,
+		Slot:     1,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -6952,34 +6787,36 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k5 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk5,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cache5},
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Slot:     2,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
-			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Key: func(in Item) (uint64, bool) {
+				return flujogenHashItem(e.seed, in).Sum64(), true
+			},
+			CopyOut: flujogenCopyItem,
 		},
-		Slot: 3,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Slot:     3,
+		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc},
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -6999,7 +6836,7 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQseq(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -7034,7 +6871,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQseq(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -7124,13 +6961,13 @@ func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache5.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheQc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -7138,15 +6975,15 @@ func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "seed")
-	flujoimpl.AddBreaker(s.Steps, "seed", e.brk1)
-	e.cnt3.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk3)
-	e.cnt4.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brk4)
-	e.cnt5.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk5)
-	if cs := e.cache5.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntSeed.AddTo(s.Steps, "seed")
+	flujoimpl.AddBreaker(s.Steps, "seed", e.brkSeed)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQb.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
+	if cs := e.cacheQc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "qc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -7155,8 +6992,8 @@ func (e *QuietSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *QuietSeqExecutor) closeParts() {
-	if e.cache5 != nil {
-		e.cache5.Close()
+	if e.cacheQc != nil {
+		e.cacheQc.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -7167,97 +7004,71 @@ func (e *QuietSeqExecutor) closeParts() {
 func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache5.RestoreCapacity()
+		e.cacheQc.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache5.Shrink(0.5)
+	e.cacheQc.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "qseq".
-func (e *QuietSeqExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQseq runs the Pipeline "qseq".
+func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQseq(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "qseq".
-func (e *QuietSeqExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQseq is the composition of "qseq".
+func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qseq"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 Item
+	var outSeed Item
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSeed(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v0 = v0o
+		outSeed = o
 	}
-	var v1 Item
+	var outQfan Item
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runQfan(ctx, outSeed, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(Item), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Item), nil
-		}
-		v1 = v1o
+		outQfan = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outQfan
 	}
-	return v1, nil
+	return outQfan, nil
 }
 
-// run1 runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepSeed.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Parallel "qfan".
-func (e *QuietSeqExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietSeqExecutor2 is the working space of one run of parallel "qfan".
-type scratchQuietSeqExecutor2 struct {
+// scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietSeqExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -7273,15 +7084,15 @@ type scratchQuietSeqExecutor2 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietSeqExecutor2 returns working space for parallel "qfan".
-func (e *QuietSeqExecutor) getscratchQuietSeqExecutor2() *scratchQuietSeqExecutor2 {
+// getscratchQuietSeqExecutorQfan returns working space for parallel "qfan".
+func (e *QuietSeqExecutor) getscratchQuietSeqExecutorQfan() *scratchQuietSeqExecutorQfan {
 	u := e.scratch.Load().Get()
-	u.p2.owner = u
-	return &u.p2
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join2 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietSeqExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -7290,11 +7101,11 @@ func (e *QuietSeqExecutor) join2(a0 Item, a1 Item, a2 Item) (out Item, err error
 	return Join3(a0, a1, a2), nil
 }
 
-// body2 is the composition of "qfan".
-func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietSeqExecutor2()
+	sc := e.getscratchQuietSeqExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -7310,7 +7121,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run3(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -7328,7 +7139,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -7344,7 +7155,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -7401,7 +7212,7 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join2(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -7419,31 +7230,19 @@ func (e *QuietSeqExecutor) body2(ctx context.Context, in Item, r *flujogenRun[St
 	return out, nil
 }
 
-// run3 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run4(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) run5(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7452,31 +7251,31 @@ type QuietTimeoutExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qc".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietTimeoutExecutor is the pooled working space of the Parallel runs of QuietTimeoutExecutor, one field per Parallel.
 type scratchQuietTimeoutExecutor struct {
-	p0 scratchQuietTimeoutExecutor0
+	parQtfan scratchQuietTimeoutExecutorQtfan
 }
 
 func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
 	return scratchQuietTimeoutExecutor{
-		p0: scratchQuietTimeoutExecutor0{done: make(chan int, 2)},
+		parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)},
 	}
 }
 func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
 	*u = scratchQuietTimeoutExecutor{
-		p0: scratchQuietTimeoutExecutor0{done: u.p0.done},
+		parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done},
 	}
 }
 
@@ -7500,10 +7299,10 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -7523,11 +7322,9 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -7537,29 +7334,31 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot:    1,
-		Timeout: time.Duration(int64(1000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(1000000)),
+		Breaker:  e.brkQc,
+		Slot:     1,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -7579,7 +7378,7 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQtfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -7614,7 +7413,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQtfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7701,18 +7500,18 @@ func (e *QuietTimeoutExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietTimeoutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
-	e.cnt2.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk2)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -7727,18 +7526,18 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "qtfan".
-func (e *QuietTimeoutExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQtfan runs the Parallel "qtfan".
+func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQtfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietTimeoutExecutor0 is the working space of one run of parallel "qtfan".
-type scratchQuietTimeoutExecutor0 struct {
+// scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
+type scratchQuietTimeoutExecutorQtfan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -7751,15 +7550,15 @@ type scratchQuietTimeoutExecutor0 struct {
 	r1       flujogenRun[State]
 }
 
-// getscratchQuietTimeoutExecutor0 returns working space for parallel "qtfan".
-func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutor0() *scratchQuietTimeoutExecutor0 {
+// getscratchQuietTimeoutExecutorQtfan returns working space for parallel "qtfan".
+func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutorQtfan() *scratchQuietTimeoutExecutorQtfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQtfan.owner = u
+	return &u.parQtfan
 }
 
-// join0 calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
-func (e *QuietTimeoutExecutor) join0(a0 Item, a1 Item) (out Item, err error) {
+// joinQtfan calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
+func (e *QuietTimeoutExecutor) joinQtfan(a0 Item, a1 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qtfan", Value: p, Stack: debug.Stack()}
@@ -7768,11 +7567,11 @@ func (e *QuietTimeoutExecutor) join0(a0 Item, a1 Item) (out Item, err error) {
 	return Join2(a0, a1), nil
 }
 
-// body0 is the composition of "qtfan".
-func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQtfan is the composition of "qtfan".
+func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qtfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietTimeoutExecutor0()
+	sc := e.getscratchQuietTimeoutExecutorQtfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -7788,7 +7587,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -7804,7 +7603,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQc(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -7861,7 +7660,7 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinQtfan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -7876,22 +7675,14 @@ func (e *QuietTimeoutExecutor) body0(ctx context.Context, in Item, r *flujogenRu
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietTimeoutExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietTimeoutExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
-func (e *QuietTimeoutExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
+func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7900,36 +7691,36 @@ type QuietUpdateExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
-	k1   flujoimpl.Step[Item, Item]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepQa flujoimpl.Step[Item, Item]
+	cntQa  flujoimpl.StepCounters
+	brkQa  *runtime.Breaker
 
 	// Step "qb".
-	k2   flujoimpl.Step[Item, Item]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepQb flujoimpl.Step[Item, Item]
+	cntQb  flujoimpl.StepCounters
+	brkQb  *runtime.Breaker
 
 	// Step "qc".
-	k3   flujoimpl.Step[Item, Item]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepQc flujoimpl.Step[Item, Item]
+	cntQc  flujoimpl.StepCounters
+	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchQuietUpdateExecutor is the pooled working space of the Parallel runs of QuietUpdateExecutor, one field per Parallel.
 type scratchQuietUpdateExecutor struct {
-	p0 scratchQuietUpdateExecutor0
+	parQfan scratchQuietUpdateExecutorQfan
 }
 
 func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
 	return scratchQuietUpdateExecutor{
-		p0: scratchQuietUpdateExecutor0{done: make(chan int, 3)},
+		parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)},
 	}
 }
 func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
 	*u = scratchQuietUpdateExecutor{
-		p0: scratchQuietUpdateExecutor0{done: u.p0.done},
+		parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done},
 	}
 }
 
@@ -7953,13 +7744,13 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -7979,11 +7770,9 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qa",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -7993,18 +7782,18 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qa",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[Item, Item]{
 		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkQa,
+		Counters: &e.cntQa,
+	}
+	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qb",
 			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
 				st := s.(*State)
 				w := *st
@@ -8014,29 +7803,31 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "qb",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[Item, Item]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[Item, Item]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkQb,
+		Slot:     1,
+		Counters: &e.cntQb,
+	}
+	e.stepQc = flujoimpl.Step[Item, Item]{
+		Leaf: &flujoimpl.Leaf[Item, Item]{
+			Name: "qc",
 			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
 				return QuietC(ctx, in)
 			},
-			Name: "qc",
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkQc,
+		Slot:     2,
+		Counters: &e.cntQc,
 	}
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
@@ -8056,7 +7847,7 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Item), abort
@@ -8091,7 +7882,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runQfan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8178,21 +7969,21 @@ func (e *QuietUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brk1)
-	e.cnt2.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brk2)
-	e.cnt3.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brk3)
+	e.cntQa.AddTo(s.Steps, "qa")
+	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
+	e.cntQb.AddTo(s.Steps, "qb")
+	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
+	e.cntQc.AddTo(s.Steps, "qc")
+	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -8207,18 +7998,18 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "qfan".
-func (e *QuietUpdateExecutor) run0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchQuietUpdateExecutor0 is the working space of one run of parallel "qfan".
-type scratchQuietUpdateExecutor0 struct {
+// scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
+type scratchQuietUpdateExecutorQfan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -8234,15 +8025,15 @@ type scratchQuietUpdateExecutor0 struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietUpdateExecutor0 returns working space for parallel "qfan".
-func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutor0() *scratchQuietUpdateExecutor0 {
+// getscratchQuietUpdateExecutorQfan returns working space for parallel "qfan".
+func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutorQfan() *scratchQuietUpdateExecutorQfan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parQfan.owner = u
+	return &u.parQfan
 }
 
-// join0 calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err error) {
+// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
+func (e *QuietUpdateExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
@@ -8251,11 +8042,11 @@ func (e *QuietUpdateExecutor) join0(a0 Item, a1 Item, a2 Item) (out Item, err er
 	return Join3(a0, a1, a2), nil
 }
 
-// body0 is the composition of "qfan".
-func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// bodyQfan is the composition of "qfan".
+func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietUpdateExecutor0()
+	sc := e.getscratchQuietUpdateExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -8271,7 +8062,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -8289,7 +8080,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -8305,7 +8096,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -8362,7 +8153,7 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(Item), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
@@ -8380,42 +8171,30 @@ func (e *QuietUpdateExecutor) body0(ctx context.Context, in Item, r *flujogenRun
 	return out, nil
 }
 
-// run1 runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) run1(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietUpdateExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) run2(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietUpdateExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) run3(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *QuietUpdateExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v Item) Item {
+// flujogenCopyItem returns a deep copy of v.
+func flujogenCopyItem(v Item) Item {
 	c := v
-	c.Tags = flujogenCopy1(v.Tags)
+	c.Tags = flujogenCopySliceString(v.Tags)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -8424,8 +8203,8 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v Item) runtime.Hash {
+// flujogenHashItem adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashItem(h runtime.Hash, v Item) runtime.Hash {
 	h = h.AddInt(int64(v.ID))
 	h = h.AddInt(int64(v.Mode))
 	if v.Tags == nil {

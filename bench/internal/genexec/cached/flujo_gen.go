@@ -38,10 +38,10 @@ type OneExecutor struct {
 	coarse       *runtime.CoarseClock                             // cache expiry against the system clock
 
 	// Step "inc".
-	k1     flujoimpl.Step[int, int]
-	cnt1   flujoimpl.StepCounters
-	brk1   *runtime.Breaker
-	cache1 *runtime.ResultCacheK[int, int]
+	stepInc  flujoimpl.Step[int, int]
+	cntInc   flujoimpl.StepCounters
+	brkInc   *runtime.Breaker
+	cacheInc *runtime.ResultCacheK[int, int]
 }
 
 // scratchOneExecutor is the pooled working space of the Parallel runs of OneExecutor, one field per Parallel.
@@ -73,14 +73,14 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache1, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheInc, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -104,21 +104,21 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Cache:    e.cache1,
-		Counters: &e.cnt1,
+	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "inc",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Inc(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in int) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashInt(e.seed, in).Sum64(), true
 			},
-			Name: "inc",
 		},
+		Attempts: 2,
+		Breaker:  e.brkInc,
+		Cache:    e.cacheInc,
+		Counters: &e.cntInc,
 	}
 	return e, nil
 }
@@ -132,7 +132,7 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOne(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -156,7 +156,7 @@ func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.E
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOne(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -244,10 +244,10 @@ func (e *OneExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Cl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache1.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheInc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -255,9 +255,9 @@ func (e *OneExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Cl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *OneExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "inc")
-	flujoimpl.AddBreaker(s.Steps, "inc", e.brk1)
-	if cs := e.cache1.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntInc.AddTo(s.Steps, "inc")
+	flujoimpl.AddBreaker(s.Steps, "inc", e.brkInc)
+	if cs := e.cacheInc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "inc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -266,8 +266,8 @@ func (e *OneExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *OneExecutor) closeParts() {
-	if e.cache1 != nil {
-		e.cache1.Close()
+	if e.cacheInc != nil {
+		e.cacheInc.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -278,66 +278,71 @@ func (e *OneExecutor) closeParts() {
 func (e *OneExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache1.RestoreCapacity()
+		e.cacheInc.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache1.Shrink(0.5)
+	e.cacheInc.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "one".
-func (e *OneExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runOne runs the Pipeline "one".
+func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOne(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "one".
-func (e *OneExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyOne is the composition of "one".
+func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var v0 int
+	var outInc int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runInc(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v0 = v0o
+		outInc = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v0
+		res.Output = outInc
 	}
-	return v0, nil
+	return outInc, nil
 }
 
-// run1 runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OneExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OneExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v int) runtime.Hash {
+// flujogenHashInt adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashInt(h runtime.Hash, v int) runtime.Hash {
 	h = h.AddInt(int64(v))
 	return h
 }

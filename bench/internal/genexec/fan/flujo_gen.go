@@ -42,41 +42,41 @@ type FanExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepA flujoimpl.Step[int, int]
+	cntA  flujoimpl.StepCounters
+	brkA  *runtime.Breaker
 
 	// Step "b".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepB flujoimpl.Step[int, int]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "c".
-	k3   flujoimpl.Step[int, int]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepC flujoimpl.Step[int, int]
+	cntC  flujoimpl.StepCounters
+	brkC  *runtime.Breaker
 
 	// Step "d".
-	k4   flujoimpl.Step[int, int]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepD flujoimpl.Step[int, int]
+	cntD  flujoimpl.StepCounters
+	brkD  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanExecutor is the pooled working space of the Parallel runs of FanExecutor, one field per Parallel.
 type scratchFanExecutor struct {
-	p0 scratchFanExecutor0
+	parFan scratchFanExecutorFan
 }
 
 func newscratchFanExecutor() scratchFanExecutor {
 	return scratchFanExecutor{
-		p0: scratchFanExecutor0{done: make(chan int, 4)},
+		parFan: scratchFanExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{
-		p0: scratchFanExecutor0{done: u.p0.done},
+		parFan: scratchFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -98,16 +98,16 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkD, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -127,11 +127,9 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "a",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -142,14 +140,14 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a",
 		},
-	}
-	e.k2 = flujoimpl.Step[int, int]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA,
+		Counters: &e.cntA,
+	}
+	e.stepB = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -160,15 +158,15 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[int, int]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepC = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "c",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -179,15 +177,15 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "c",
 		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[int, int]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkC,
+		Slot:     2,
+		Counters: &e.cntC,
+	}
+	e.stepD = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "d",
 			Attempt: func(ctx context.Context, in int, s any) (int, error) {
 				st := s.(*State)
 				w := *st
@@ -198,9 +196,11 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 				return out, err
 			},
 			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "d",
 		},
-		Slot: 3,
+		Attempts: 2,
+		Breaker:  e.brkD,
+		Slot:     3,
+		Counters: &e.cntD,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -220,7 +220,7 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 		r.state = new(State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -254,7 +254,7 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -340,24 +340,24 @@ func (e *FanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Cl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkD.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "a")
-	flujoimpl.AddBreaker(s.Steps, "a", e.brk1)
-	e.cnt2.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk2)
-	e.cnt3.AddTo(s.Steps, "c")
-	flujoimpl.AddBreaker(s.Steps, "c", e.brk3)
-	e.cnt4.AddTo(s.Steps, "d")
-	flujoimpl.AddBreaker(s.Steps, "d", e.brk4)
+	e.cntA.AddTo(s.Steps, "a")
+	flujoimpl.AddBreaker(s.Steps, "a", e.brkA)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntC.AddTo(s.Steps, "c")
+	flujoimpl.AddBreaker(s.Steps, "c", e.brkC)
+	e.cntD.AddTo(s.Steps, "d")
+	flujoimpl.AddBreaker(s.Steps, "d", e.brkD)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -372,18 +372,18 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanExecutor) run0(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+// runFan runs the Parallel "fan".
+func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanExecutor0 is the working space of one run of parallel "fan".
-type scratchFanExecutor0 struct {
+// scratchFanExecutorFan is the working space of one run of parallel "fan".
+type scratchFanExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -403,15 +403,15 @@ type scratchFanExecutor0 struct {
 	w3       State
 }
 
-// getscratchFanExecutor0 returns working space for parallel "fan".
-func (e *FanExecutor) getscratchFanExecutor0() *scratchFanExecutor0 {
+// getscratchFanExecutorFan returns working space for parallel "fan".
+func (e *FanExecutor) getscratchFanExecutorFan() *scratchFanExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) join0(a0 int, a1 int, a2 int, a3 int) (out int, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanExecutor) joinFan(a0 int, a1 int, a2 int, a3 int) (out int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(int), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -420,11 +420,11 @@ func (e *FanExecutor) join0(a0 int, a1 int, a2 int, a3 int) (out int, err error)
 	return Sum(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+// bodyFan is the composition of "fan".
+func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanExecutor0()
+	sc := e.getscratchFanExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -440,7 +440,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -458,7 +458,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -476,7 +476,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runC(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -494,7 +494,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runD(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -551,7 +551,7 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(int), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(int), nil
@@ -575,34 +575,22 @@ func (e *FanExecutor) body0(ctx context.Context, in int, r *flujogenRun[State], 
 	return out, nil
 }
 
-// run1 runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run1(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runA(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepA.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run2(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runB(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run3 runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run3(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runC runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runC(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepC.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run4 runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) run4(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runD runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanExecutor) runD(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	return e.stepD.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }

@@ -36,19 +36,19 @@ type BurstExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBurstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepA flujoimpl.Step[int, int]
+	cntA  flujoimpl.StepCounters
+	brkA  *runtime.Breaker
 
 	// Step "b".
-	k2   flujoimpl.Step[int, int]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepB flujoimpl.Step[int, int]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "c".
-	k3   flujoimpl.Step[int, int]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepC flujoimpl.Step[int, int]
+	cntC  flujoimpl.StepCounters
+	brkC  *runtime.Breaker
 }
 
 // scratchBurstExecutor is the pooled working space of the Parallel runs of BurstExecutor, one field per Parallel.
@@ -79,13 +79,13 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -105,43 +105,43 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Wait(ctx, in)
-			},
 			Name: "a",
-		},
-	}
-	e.k2 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Wait(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA,
+		Counters: &e.cntA,
+	}
+	e.stepB = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "b",
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return Wait(ctx, in)
 			},
-			Name: "c",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepC = flujoimpl.Step[int, int]{
+		Leaf: &flujoimpl.Leaf[int, int]{
+			Name: "c",
+			Call: func(ctx context.Context, in int, _ any) (int, error) {
+				return Wait(ctx, in)
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkC,
+		Slot:     2,
+		Counters: &e.cntC,
 	}
 	return e, nil
 }
@@ -155,7 +155,7 @@ func (e *BurstExecutor) Execute(ctx context.Context, in int) (int, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBurst(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -179,7 +179,7 @@ func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBurst(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -264,21 +264,21 @@ func (e *BurstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BurstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "a")
-	flujoimpl.AddBreaker(s.Steps, "a", e.brk1)
-	e.cnt2.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk2)
-	e.cnt3.AddTo(s.Steps, "c")
-	flujoimpl.AddBreaker(s.Steps, "c", e.brk3)
+	e.cntA.AddTo(s.Steps, "a")
+	flujoimpl.AddBreaker(s.Steps, "a", e.brkA)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntC.AddTo(s.Steps, "c")
+	flujoimpl.AddBreaker(s.Steps, "c", e.brkC)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -293,110 +293,87 @@ func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "burst".
-func (e *BurstExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runBurst runs the Pipeline "burst".
+func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyBurst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "burst".
-func (e *BurstExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyBurst is the composition of "burst".
+func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 int
+	var outA int
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v0 = v0o
+		outA = o
 	}
-	var v1 int
+	var outB int
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v1 = v1o
+		outB = o
 	}
-	var v2 int
+	var outC int
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runC(ctx, outB, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
-		v2 = v2o
+		outC = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outC
 	}
-	return v2, nil
+	return outC, nil
 }
 
-// run1 runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BurstExecutor) runA(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepA.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run2 runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) run2(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BurstExecutor) runB(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run3 runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) run3(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runC runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepC.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -405,9 +382,9 @@ type OverloadExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchOverloadExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "call".
-	k0   flujoimpl.Step[Request, Request]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepCall flujoimpl.Step[Request, Request]
+	cntCall  flujoimpl.StepCounters
+	brkCall  *runtime.Breaker
 }
 
 // scratchOverloadExecutor is the pooled working space of the Parallel runs of OverloadExecutor, one field per Parallel.
@@ -438,7 +415,7 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCall, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -458,17 +435,17 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[Request, Request]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCall = flujoimpl.Step[Request, Request]{
 		Leaf: &flujoimpl.Leaf[Request, Request]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "call",
 			Call: func(ctx context.Context, in Request, _ any) (Request, error) {
 				return CallUpstream(ctx, in)
 			},
-			Name: "call",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkCall,
+		Counters: &e.cntCall,
 	}
 	return e, nil
 }
@@ -482,7 +459,7 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCall(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(Request), abort
@@ -506,7 +483,7 @@ func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCall(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -591,15 +568,15 @@ func (e *OverloadExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkCall.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *OverloadExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "call")
-	flujoimpl.AddBreaker(s.Steps, "call", e.brk0)
+	e.cntCall.AddTo(s.Steps, "call")
+	flujoimpl.AddBreaker(s.Steps, "call", e.brkCall)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -614,10 +591,7 @@ func (e *OverloadExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OverloadExecutor) run0(ctx context.Context, in Request, r *flujogenRun[struct{}], res *flujo.StepResult) (Request, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCall runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *OverloadExecutor) runCall(ctx context.Context, in Request, r *flujogenRun[struct{}], res *flujo.StepResult) (Request, error) {
+	return e.stepCall.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }

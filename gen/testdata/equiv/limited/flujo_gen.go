@@ -81,9 +81,9 @@ type BackoffLongExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBackoffLongExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 }
 
 // scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
@@ -119,7 +119,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -139,21 +139,21 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Backoff:       runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
+			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -167,7 +167,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -192,7 +192,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -278,15 +278,15 @@ func (e *BackoffLongExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BackoffLongExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk0)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -301,13 +301,9 @@ func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -316,9 +312,9 @@ type BadInputRetriedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBadInputRetriedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
 }
 
 // scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
@@ -354,7 +350,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -374,20 +370,20 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 3,
+		Breaker:  e.brkUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -401,7 +397,7 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -426,7 +422,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -512,15 +508,15 @@ func (e *BadInputRetriedExecutor) build(old, next *flujoimpl.Engine) (func(), []
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BadInputRetriedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "upstream")
-	flujoimpl.AddBreaker(s.Steps, "upstream", e.brk0)
+	e.cntUpstream.AddTo(s.Steps, "upstream")
+	flujoimpl.AddBreaker(s.Steps, "upstream", e.brkUpstream)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -535,13 +531,9 @@ func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -550,9 +542,9 @@ type BreakerCancelsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerCancelsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "cancel".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntCancel  flujoimpl.StepCounters
+	brkCancel  *runtime.Breaker
 }
 
 // scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
@@ -588,7 +580,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkCancel, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -608,20 +600,20 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "cancel",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.CancelCaller(ctx, in)
 			},
-			Name: "cancel",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkCancel,
+		Counters: &e.cntCancel,
 	}
 	return e, nil
 }
@@ -635,7 +627,7 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCancel(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -660,7 +652,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCancel(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -746,15 +738,15 @@ func (e *BreakerCancelsExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkCancel.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerCancelsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "cancel")
-	flujoimpl.AddBreaker(s.Steps, "cancel", e.brk0)
+	e.cntCancel.AddTo(s.Steps, "cancel")
+	flujoimpl.AddBreaker(s.Steps, "cancel", e.brkCancel)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -769,13 +761,9 @@ func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -784,9 +772,9 @@ type BreakerCustomExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerCustomExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
 }
 
 // scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
@@ -822,7 +810,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -842,20 +830,20 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujotest.CountsOnlyBadInput,
 		},
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -869,7 +857,7 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -894,7 +882,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -980,15 +968,15 @@ func (e *BreakerCustomExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerCustomExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "upstream")
-	flujoimpl.AddBreaker(s.Steps, "upstream", e.brk0)
+	e.cntUpstream.AddTo(s.Steps, "upstream")
+	flujoimpl.AddBreaker(s.Steps, "upstream", e.brkUpstream)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -1003,13 +991,9 @@ func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1018,9 +1002,9 @@ type BreakerFailExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerFailExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 }
 
 // scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
@@ -1056,7 +1040,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -1076,20 +1060,20 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -1103,7 +1087,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1128,7 +1112,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1214,15 +1198,15 @@ func (e *BreakerFailExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerFailExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk0)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -1237,13 +1221,9 @@ func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1252,9 +1232,9 @@ type BreakerFlakyExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerFlakyExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
 }
 
 // scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
@@ -1290,7 +1270,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -1310,20 +1290,20 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -1337,7 +1317,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1362,7 +1342,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1448,15 +1428,15 @@ func (e *BreakerFlakyExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerFlakyExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brk0)
+	e.cntFlaky.AddTo(s.Steps, "flaky")
+	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -1471,13 +1451,9 @@ func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1486,9 +1462,9 @@ type BreakerPanicsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
 }
 
 // scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
@@ -1524,7 +1500,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -1544,20 +1520,20 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -1571,7 +1547,7 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1596,7 +1572,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1682,15 +1658,15 @@ func (e *BreakerPanicsExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerPanicsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "panic")
-	flujoimpl.AddBreaker(s.Steps, "panic", e.brk0)
+	e.cntPanic.AddTo(s.Steps, "panic")
+	flujoimpl.AddBreaker(s.Steps, "panic", e.brkPanic)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -1705,13 +1681,9 @@ func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1720,9 +1692,9 @@ type BreakerTimesOutExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
 }
 
 // scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
@@ -1758,7 +1730,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -1778,21 +1750,21 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -1806,7 +1778,7 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -1831,7 +1803,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -1917,15 +1889,15 @@ func (e *BreakerTimesOutExecutor) build(old, next *flujoimpl.Engine) (func(), []
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerTimesOutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "block")
-	flujoimpl.AddBreaker(s.Steps, "block", e.brk0)
+	e.cntBlock.AddTo(s.Steps, "block")
+	flujoimpl.AddBreaker(s.Steps, "block", e.brkBlock)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -1940,13 +1912,9 @@ func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1955,9 +1923,9 @@ type BreakerUpstreamExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerUpstreamExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "upstream".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpstream  flujoimpl.StepCounters
+	brkUpstream  *runtime.Breaker
 }
 
 // scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
@@ -1993,7 +1961,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -2013,20 +1981,20 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "upstream",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upstream(ctx, in)
 			},
-			Name: "upstream",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkUpstream,
+		Counters: &e.cntUpstream,
 	}
 	return e, nil
 }
@@ -2040,7 +2008,7 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runUpstream(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2065,7 +2033,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runUpstream(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2151,15 +2119,15 @@ func (e *BreakerUpstreamExecutor) build(old, next *flujoimpl.Engine) (func(), []
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerUpstreamExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "upstream")
-	flujoimpl.AddBreaker(s.Steps, "upstream", e.brk0)
+	e.cntUpstream.AddTo(s.Steps, "upstream")
+	flujoimpl.AddBreaker(s.Steps, "upstream", e.brkUpstream)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -2174,13 +2142,9 @@ func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2189,9 +2153,9 @@ type BreakerValidatedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBreakerValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
 }
 
 // scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
@@ -2227,7 +2191,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -2247,21 +2211,21 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -2275,7 +2239,7 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -2300,7 +2264,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2386,15 +2350,15 @@ func (e *BreakerValidatedExecutor) build(old, next *flujoimpl.Engine) (func(), [
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BreakerValidatedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "draft")
-	flujoimpl.AddBreaker(s.Steps, "draft", e.brk0)
+	e.cntDraft.AddTo(s.Steps, "draft")
+	flujoimpl.AddBreaker(s.Steps, "draft", e.brkDraft)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -2409,13 +2373,9 @@ func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2424,14 +2384,14 @@ type BudgetFallbackExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "primary".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPrimary  flujoimpl.StepCounters
+	brkPrimary  *runtime.Breaker
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepRescue flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
 }
 
 // scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
@@ -2467,10 +2427,10 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPrimary, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -2490,37 +2450,37 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "primary",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "primary",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		},
-	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPrimary,
+		Counters: &e.cntPrimary,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkRescue,
+		Slot:     1,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -2534,7 +2494,7 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPrimary(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -2559,7 +2519,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPrimary(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2645,18 +2605,18 @@ func (e *BudgetFallbackExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPrimary.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "primary")
-	flujoimpl.AddBreaker(s.Steps, "primary", e.brk0)
-	e.cnt1.AddTo(s.Steps, "rescue")
-	flujoimpl.AddBreaker(s.Steps, "rescue", e.brk1)
+	e.cntPrimary.AddTo(s.Steps, "primary")
+	flujoimpl.AddBreaker(s.Steps, "primary", e.brkPrimary)
+	e.cntRescue.AddTo(s.Steps, "rescue")
+	flujoimpl.AddBreaker(s.Steps, "rescue", e.brkRescue)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -2671,14 +2631,14 @@ func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runPrimary runs "primary" and, when it fails, its fallback "rescue".
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Charge), abort
@@ -2686,22 +2646,14 @@ func (e *BudgetFallbackExecutor) run0(ctx context.Context, in flujotest.Bill, r 
 	return fout, nil
 }
 
-// step0 runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) step0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2710,29 +2662,29 @@ type BudgetFanExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
 
 	// Step "free".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntFree  flujoimpl.StepCounters
+	brkFree  *runtime.Breaker
 }
 
 // scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
 type scratchBudgetFanExecutor struct {
-	p0 scratchBudgetFanExecutor0
+	parFan scratchBudgetFanExecutorFan
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
 	return scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{
-		p0: scratchBudgetFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -2759,10 +2711,10 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFree, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -2782,36 +2734,36 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "free",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "free",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkFree,
+		Slot:     1,
+		Counters: &e.cntFree,
 	}
 	return e, nil
 }
@@ -2825,7 +2777,7 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -2850,7 +2802,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -2936,18 +2888,18 @@ func (e *BudgetFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoi
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFree.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "paid")
-	flujoimpl.AddBreaker(s.Steps, "paid", e.brk1)
-	e.cnt2.AddTo(s.Steps, "free")
-	flujoimpl.AddBreaker(s.Steps, "free", e.brk2)
+	e.cntPaid.AddTo(s.Steps, "paid")
+	flujoimpl.AddBreaker(s.Steps, "paid", e.brkPaid)
+	e.cntFree.AddTo(s.Steps, "free")
+	flujoimpl.AddBreaker(s.Steps, "free", e.brkFree)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -2962,18 +2914,18 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetFanExecutor0 struct {
+// scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -2985,15 +2937,15 @@ type scratchBudgetFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutor0() *scratchBudgetFanExecutor0 {
+// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -3002,11 +2954,11 @@ func (e *BudgetFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutor0()
+	sc := e.getscratchBudgetFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3021,7 +2973,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -3037,7 +2989,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -3091,7 +3043,7 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -3103,22 +3055,14 @@ func (e *BudgetFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flu
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3127,39 +3071,39 @@ type BudgetFan4Executor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetFan4Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "b1".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB1  flujoimpl.StepCounters
+	brkB1  *runtime.Breaker
 
 	// Step "b2".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB2  flujoimpl.StepCounters
+	brkB2  *runtime.Breaker
 
 	// Step "b3".
-	k3   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepB3 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB3  flujoimpl.StepCounters
+	brkB3  *runtime.Breaker
 
 	// Step "b4".
-	k4   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepB4 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntB4  flujoimpl.StepCounters
+	brkB4  *runtime.Breaker
 }
 
 // scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
 type scratchBudgetFan4Executor struct {
-	p0 scratchBudgetFan4Executor0
+	parFan scratchBudgetFan4ExecutorFan
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
 	return scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: make(chan int, 4)},
+		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
 	}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{
-		p0: scratchBudgetFan4Executor0{done: u.p0.done},
+		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -3186,16 +3130,16 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -3215,68 +3159,68 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "b1",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "b1",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB1,
+		Counters: &e.cntB1,
+	}
+	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b2",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayB(ctx, in)
 			},
-			Name: "b2",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB2,
+		Slot:     1,
+		Counters: &e.cntB2,
+	}
+	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b3",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayC(ctx, in)
 			},
-			Name: "b3",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkB3,
+		Slot:     2,
+		Counters: &e.cntB3,
+	}
+	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "b4",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayD(ctx, in)
 			},
-			Name: "b4",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 3,
+		Attempts: 1,
+		Breaker:  e.brkB4,
+		Slot:     3,
+		Counters: &e.cntB4,
 	}
 	return e, nil
 }
@@ -3290,7 +3234,7 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -3315,7 +3259,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3401,24 +3345,24 @@ func (e *BudgetFan4Executor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetFan4Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "b1")
-	flujoimpl.AddBreaker(s.Steps, "b1", e.brk1)
-	e.cnt2.AddTo(s.Steps, "b2")
-	flujoimpl.AddBreaker(s.Steps, "b2", e.brk2)
-	e.cnt3.AddTo(s.Steps, "b3")
-	flujoimpl.AddBreaker(s.Steps, "b3", e.brk3)
-	e.cnt4.AddTo(s.Steps, "b4")
-	flujoimpl.AddBreaker(s.Steps, "b4", e.brk4)
+	e.cntB1.AddTo(s.Steps, "b1")
+	flujoimpl.AddBreaker(s.Steps, "b1", e.brkB1)
+	e.cntB2.AddTo(s.Steps, "b2")
+	flujoimpl.AddBreaker(s.Steps, "b2", e.brkB2)
+	e.cntB3.AddTo(s.Steps, "b3")
+	flujoimpl.AddBreaker(s.Steps, "b3", e.brkB3)
+	e.cntB4.AddTo(s.Steps, "b4")
+	flujoimpl.AddBreaker(s.Steps, "b4", e.brkB4)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -3433,18 +3377,18 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetFan4Executor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetFan4Executor0 is the working space of one run of parallel "fan".
-type scratchBudgetFan4Executor0 struct {
+// scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
 	aborts   [4]error
 	finished [4]bool
@@ -3460,15 +3404,15 @@ type scratchBudgetFan4Executor0 struct {
 	r3       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFan4Executor0 returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4Executor0() *scratchBudgetFan4Executor0 {
+// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
+func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -3477,11 +3421,11 @@ func (e *BudgetFan4Executor) join0(a0 flujotest.Charge, a1 flujotest.Charge, a2 
 	return flujotest.SumFour(a0, a1, a2, a3), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4Executor0()
+	sc := e.getscratchBudgetFan4ExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3496,7 +3440,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -3512,7 +3456,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -3528,7 +3472,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -3544,7 +3488,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 				sc.done <- 3
 			}
 		}()
-		sc.o3, sc.aborts[3] = e.run4(bctx, in, &sc.r3, &sc.results[3])
+		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
 		exited = false
 		sc.done <- 3
 	}()
@@ -3598,7 +3542,7 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -3610,40 +3554,24 @@ func (e *BudgetFan4Executor) body0(ctx context.Context, in flujotest.Bill, r *fl
 	return out, nil
 }
 
-// run1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) run4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3652,29 +3580,29 @@ type BudgetHoldFanExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetHoldFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "paid".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntPaid  flujoimpl.StepCounters
+	brkPaid  *runtime.Breaker
 
 	// Step "hold".
-	k2   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntHold  flujoimpl.StepCounters
+	brkHold  *runtime.Breaker
 }
 
 // scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
 type scratchBudgetHoldFanExecutor struct {
-	p0 scratchBudgetHoldFanExecutor0
+	parFan scratchBudgetHoldFanExecutorFan
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
 	return scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: make(chan int, 2)},
+		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{
-		p0: scratchBudgetHoldFanExecutor0{done: u.p0.done},
+		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -3701,10 +3629,10 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHold, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -3724,36 +3652,36 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "paid",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "paid",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPaid,
+		Counters: &e.cntPaid,
+	}
+	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
+		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+			Name: "hold",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Hold(ctx, in)
 			},
-			Name: "hold",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkHold,
+		Slot:     1,
+		Counters: &e.cntHold,
 	}
 	return e, nil
 }
@@ -3767,7 +3695,7 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -3792,7 +3720,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -3878,18 +3806,18 @@ func (e *BudgetHoldFanExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkHold.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetHoldFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "paid")
-	flujoimpl.AddBreaker(s.Steps, "paid", e.brk1)
-	e.cnt2.AddTo(s.Steps, "hold")
-	flujoimpl.AddBreaker(s.Steps, "hold", e.brk2)
+	e.cntPaid.AddTo(s.Steps, "paid")
+	flujoimpl.AddBreaker(s.Steps, "paid", e.brkPaid)
+	e.cntHold.AddTo(s.Steps, "hold")
+	flujoimpl.AddBreaker(s.Steps, "hold", e.brkHold)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -3904,18 +3832,18 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchBudgetHoldFanExecutor0 is the working space of one run of parallel "fan".
-type scratchBudgetHoldFanExecutor0 struct {
+// scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -3927,15 +3855,15 @@ type scratchBudgetHoldFanExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutor0 returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutor0() *scratchBudgetHoldFanExecutor0 {
+// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
+func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -3944,11 +3872,11 @@ func (e *BudgetHoldFanExecutor) join0(a0 flujotest.Charge, a1 flujotest.Charge) 
 	return flujotest.SumTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// bodyFan is the composition of "fan".
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutor0()
+	sc := e.getscratchBudgetHoldFanExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3963,7 +3891,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -3979,7 +3907,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -4033,7 +3961,7 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Charge), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Charge), nil
@@ -4045,22 +3973,14 @@ func (e *BudgetHoldFanExecutor) body0(ctx context.Context, in flujotest.Bill, r 
 	return out, nil
 }
 
-// run1 runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) run2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4069,9 +3989,9 @@ type BudgetMapExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "item".
-	k1   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntItem  flujoimpl.StepCounters
+	brkItem  *runtime.Breaker
 }
 
 // scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
@@ -4107,7 +4027,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkItem, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -4127,20 +4047,20 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "item",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.Item(ctx, in)
 			},
-			Name: "item",
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkItem,
+		Counters: &e.cntItem,
 	}
 	return e, nil
 }
@@ -4154,7 +4074,7 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Charge), abort
@@ -4179,7 +4099,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4265,15 +4185,15 @@ func (e *BudgetMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoi
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkItem.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "item")
-	flujoimpl.AddBreaker(s.Steps, "item", e.brk1)
+	e.cntItem.AddTo(s.Steps, "item")
+	flujoimpl.AddBreaker(s.Steps, "item", e.brkItem)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -4288,18 +4208,18 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "each".
-func (e *BudgetMapExecutor) run0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// runEach runs the Map "each".
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+// bodyEach is the composition of "each".
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -4311,7 +4231,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -4363,7 +4283,7 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runItem(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -4403,13 +4323,9 @@ func (e *BudgetMapExecutor) body0(ctx context.Context, in []flujotest.Bill, r *f
 	return outs, nil
 }
 
-// run1 runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) run1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4418,9 +4334,9 @@ type BudgetRejectedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetRejectedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
 }
 
 // scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
@@ -4456,7 +4372,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -4476,21 +4392,21 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -4504,7 +4420,7 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4529,7 +4445,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4615,15 +4531,15 @@ func (e *BudgetRejectedExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetRejectedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "rejected")
-	flujoimpl.AddBreaker(s.Steps, "rejected", e.brk0)
+	e.cntRejected.AddTo(s.Steps, "rejected")
+	flujoimpl.AddBreaker(s.Steps, "rejected", e.brkRejected)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -4638,13 +4554,9 @@ func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4653,9 +4565,9 @@ type BudgetRejectedRetriesExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchBudgetRejectedRetriesExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "rejected".
-	k0   flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
+	cntRejected  flujoimpl.StepCounters
+	brkRejected  *runtime.Breaker
 }
 
 // scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
@@ -4691,7 +4603,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -4711,21 +4623,21 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "rejected",
 			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
 				return flujotest.PayA(ctx, in)
 			},
-			Name: "rejected",
+			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 3,
+		Breaker:  e.brkRejected,
+		Counters: &e.cntRejected,
 	}
 	return e, nil
 }
@@ -4739,7 +4651,7 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRejected(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Charge), abort
@@ -4764,7 +4676,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRejected(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -4850,15 +4762,15 @@ func (e *BudgetRejectedRetriesExecutor) build(old, next *flujoimpl.Engine) (func
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *BudgetRejectedRetriesExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "rejected")
-	flujoimpl.AddBreaker(s.Steps, "rejected", e.brk0)
+	e.cntRejected.AddTo(s.Steps, "rejected")
+	flujoimpl.AddBreaker(s.Steps, "rejected", e.brkRejected)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -4873,13 +4785,9 @@ func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) run0(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4888,9 +4796,9 @@ type CachedTagsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCachedTagsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
 }
 
 // scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
@@ -4926,7 +4834,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -4946,17 +4854,17 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -4970,7 +4878,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -4994,7 +4902,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5079,15 +4987,15 @@ func (e *CachedTagsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brk0)
+	e.cntTags.AddTo(s.Steps, "tags")
+	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -5102,12 +5010,9 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5116,9 +5021,9 @@ type CachedTagsSharedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCachedTagsSharedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
 }
 
 // scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
@@ -5154,7 +5059,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -5174,17 +5079,17 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -5198,7 +5103,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -5222,7 +5127,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5307,15 +5212,15 @@ func (e *CachedTagsSharedExecutor) build(old, next *flujoimpl.Engine) (func(), [
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsSharedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brk0)
+	e.cntTags.AddTo(s.Steps, "tags")
+	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -5330,12 +5235,9 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5344,9 +5246,9 @@ type CachedTagsTTLExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCachedTagsTTLExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
 }
 
 // scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
@@ -5382,7 +5284,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -5402,17 +5304,17 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -5426,7 +5328,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -5450,7 +5352,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5535,15 +5437,15 @@ func (e *CachedTagsTTLExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsTTLExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brk0)
+	e.cntTags.AddTo(s.Steps, "tags")
+	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -5558,12 +5460,9 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5572,14 +5471,14 @@ type CachedTagsWithFallbackExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCachedTagsWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "tags".
-	k0   flujoimpl.Step[flujotest.Job, []string]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
 
 	// Step "spare".
-	k1   flujoimpl.Step[flujotest.Job, []string]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepSpare flujoimpl.Step[flujotest.Job, []string]
+	cntSpare  flujoimpl.StepCounters
+	brkSpare  *runtime.Breaker
 }
 
 // scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
@@ -5615,10 +5514,10 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSpare, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -5638,30 +5537,30 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
-		},
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkTags,
+		Counters: &e.cntTags,
+	}
+	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "spare",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.SpareTags(ctx, in)
 			},
-			Name: "spare",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkSpare,
+		Slot:     1,
+		Counters: &e.cntSpare,
 	}
 	return e, nil
 }
@@ -5675,7 +5574,7 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -5699,7 +5598,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTags(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -5784,18 +5683,18 @@ func (e *CachedTagsWithFallbackExecutor) build(old, next *flujoimpl.Engine) (fun
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSpare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsWithFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brk0)
-	e.cnt1.AddTo(s.Steps, "spare")
-	flujoimpl.AddBreaker(s.Steps, "spare", e.brk1)
+	e.cntTags.AddTo(s.Steps, "tags")
+	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
+	e.cntSpare.AddTo(s.Steps, "spare")
+	flujoimpl.AddBreaker(s.Steps, "spare", e.brkSpare)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -5810,14 +5709,14 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runTags runs "tags" and, when it fails, its fallback "spare".
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runSpare(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new([]string), abort
@@ -5825,20 +5724,14 @@ func (e *CachedTagsWithFallbackExecutor) run0(ctx context.Context, in flujotest.
 	return fout, nil
 }
 
-// step0 runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// run1 runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5847,9 +5740,9 @@ type CountForeverExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCountForeverExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
 }
 
 // scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
@@ -5885,7 +5778,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -5905,17 +5798,17 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -5929,7 +5822,7 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -5953,7 +5846,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6038,15 +5931,15 @@ func (e *CountForeverExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CountForeverExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "add")
-	flujoimpl.AddBreaker(s.Steps, "add", e.brk1)
+	e.cntAdd.AddTo(s.Steps, "add")
+	flujoimpl.AddBreaker(s.Steps, "add", e.brkAdd)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -6061,18 +5954,18 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Loop "count".
-func (e *CountForeverExecutor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -6081,8 +5974,8 @@ func (e *CountForeverExecutor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6091,7 +5984,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -6107,7 +6000,7 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -6125,12 +6018,9 @@ func (e *CountForeverExecutor) body0(ctx context.Context, in int, r *flujogenRun
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6139,9 +6029,9 @@ type CountForever2Executor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCountForever2Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
 }
 
 // scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
@@ -6177,7 +6067,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -6197,17 +6087,17 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -6221,7 +6111,7 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -6245,7 +6135,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6330,15 +6220,15 @@ func (e *CountForever2Executor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CountForever2Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "add")
-	flujoimpl.AddBreaker(s.Steps, "add", e.brk1)
+	e.cntAdd.AddTo(s.Steps, "add")
+	flujoimpl.AddBreaker(s.Steps, "add", e.brkAdd)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -6353,18 +6243,18 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Loop "count".
-func (e *CountForever2Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -6373,8 +6263,8 @@ func (e *CountForever2Executor) until0(v int) (done bool, err error) {
 	return flujotest.Never(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -6383,7 +6273,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -6399,7 +6289,7 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -6417,12 +6307,9 @@ func (e *CountForever2Executor) body0(ctx context.Context, in int, r *flujogenRu
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6431,9 +6318,9 @@ type CountTo3Executor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchCountTo3Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "add".
-	k1   flujoimpl.Step[int, int]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepAdd flujoimpl.Step[int, int]
+	cntAdd  flujoimpl.StepCounters
+	brkAdd  *runtime.Breaker
 }
 
 // scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
@@ -6469,7 +6356,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -6489,17 +6376,17 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[int, int]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "add",
 			Call: func(ctx context.Context, in int, _ any) (int, error) {
 				return flujotest.AddOne(ctx, in)
 			},
-			Name: "add",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkAdd,
+		Counters: &e.cntAdd,
 	}
 	return e, nil
 }
@@ -6513,7 +6400,7 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runCount(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -6537,7 +6424,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runCount(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -6622,15 +6509,15 @@ func (e *CountTo3Executor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CountTo3Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "add")
-	flujoimpl.AddBreaker(s.Steps, "add", e.brk1)
+	e.cntAdd.AddTo(s.Steps, "add")
+	flujoimpl.AddBreaker(s.Steps, "add", e.brkAdd)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -6645,18 +6532,18 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Loop "count".
-func (e *CountTo3Executor) run0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// runCount runs the Loop "count".
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// until0 asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) until0(v int) (done bool, err error) {
+// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
+func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
@@ -6665,8 +6552,8 @@ func (e *CountTo3Executor) until0(v int) (done bool, err error) {
 	return flujotest.AtLeast3(v), nil
 }
 
-// body0 is the composition of "count".
-func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+// bodyCount is the composition of "count".
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6675,7 +6562,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.run1(ctx, v, r, &cr)
+		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
 		if r.record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
@@ -6691,7 +6578,7 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 			return *new(int), nil
 		}
 		v = nv
-		done, perr := e.until0(v)
+		done, perr := e.untilCount(v)
 		if perr != nil {
 			res.Err, res.Feedback = perr, perr.Error()
 			return *new(int), nil
@@ -6709,12 +6596,9 @@ func (e *CountTo3Executor) body0(ctx context.Context, in int, r *flujogenRun[str
 	return *new(int), nil
 }
 
-// run1 runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) run1(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6723,14 +6607,14 @@ type FailBeforeCachedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFailBeforeCachedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	// Step "tags".
-	k2   flujoimpl.Step[flujotest.Job, []string]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepTags flujoimpl.Step[flujotest.Job, []string]
+	cntTags  flujoimpl.StepCounters
+	brkTags  *runtime.Breaker
 }
 
 // scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
@@ -6766,10 +6650,10 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -6789,33 +6673,33 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, []string]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Counters: &e.cntFail,
+	}
+	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
+			Name: "tags",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
 				return flujotest.Tags(ctx, in)
 			},
-			Name: "tags",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkTags,
+		Slot:     1,
+		Counters: &e.cntTags,
 	}
 	return e, nil
 }
@@ -6829,7 +6713,7 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]string), abort
@@ -6854,7 +6738,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -6940,18 +6824,18 @@ func (e *FailBeforeCachedExecutor) build(old, next *flujoimpl.Engine) (func(), [
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FailBeforeCachedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk1)
-	e.cnt2.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brk2)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
+	e.cntTags.AddTo(s.Steps, "tags")
+	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -6966,84 +6850,73 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// runFailfirst runs the Pipeline "failfirst".
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
+func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
+	res.Cost += cr.Cost
+	res.Tokens += cr.Tokens
+	res.Latency += cr.Latency
+	if abort != nil {
+		res.Err = abort
+		return true, abort
+	}
+	if !cr.Success {
+		res.Err, res.Feedback = cr.Err, cr.Feedback
+		return true, nil
+	}
+	return false, nil
+}
+
+// bodyFailfirst is the composition of "failfirst".
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFail flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFail(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new([]string), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new([]string), nil
-		}
-		v0 = v0o
+		outFail = o
 	}
-	var v1 []string
+	var outTags []string
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runTags(ctx, outFail, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new([]string), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new([]string), nil
-		}
-		v1 = v1o
+		outTags = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outTags
 	}
-	return v1, nil
+	return outTags, nil
 }
 
-// run1 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7052,9 +6925,9 @@ type FailOnceExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFailOnceExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 }
 
 // scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
@@ -7090,7 +6963,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -7110,20 +6983,20 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Counters: &e.cntFail,
 	}
 	return e, nil
 }
@@ -7137,7 +7010,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -7162,7 +7035,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7248,15 +7121,15 @@ func (e *FailOnceExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FailOnceExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk0)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -7271,13 +7144,9 @@ func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7286,36 +7155,36 @@ type FanBranchFailsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanBranchFailsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "fail".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanBranchFailsExecutor is the pooled working space of the Parallel runs of FanBranchFailsExecutor, one field per Parallel.
 type scratchFanBranchFailsExecutor struct {
-	p0 scratchFanBranchFailsExecutor0
+	parFan scratchFanBranchFailsExecutorFan
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
 	return scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: make(chan int, 2)},
+		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{
-		p0: scratchFanBranchFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -7342,13 +7211,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -7368,11 +7237,9 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -7382,18 +7249,18 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -7403,29 +7270,31 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Slot:     2,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -7445,7 +7314,7 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -7480,7 +7349,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -7567,21 +7436,21 @@ func (e *FanBranchFailsExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanBranchFailsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brk2)
-	e.cnt3.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk3)
-	e.cnt4.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk4)
+	e.cntA1.AddTo(s.Steps, "a1")
+	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -7596,18 +7465,18 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanBranchFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanBranchFailsExecutor0 struct {
+// scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -7620,15 +7489,15 @@ type scratchFanBranchFailsExecutor0 struct {
 	r1       flujogenRun[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutor0 returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutor0() *scratchFanBranchFailsExecutor0 {
+// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
+func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -7637,11 +7506,11 @@ func (e *FanBranchFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutor0()
+	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -7657,7 +7526,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -7673,7 +7542,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -7730,7 +7599,7 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -7748,93 +7617,59 @@ func (e *FanBranchFailsExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7843,41 +7678,41 @@ type FanErrorOnConflictExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanErrorOnConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanErrorOnConflictExecutor is the pooled working space of the Parallel runs of FanErrorOnConflictExecutor, one field per Parallel.
 type scratchFanErrorOnConflictExecutor struct {
-	p0 scratchFanErrorOnConflictExecutor0
+	parFan scratchFanErrorOnConflictExecutorFan
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
 	return scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{
-		p0: scratchFanErrorOnConflictExecutor0{done: u.p0.done},
+		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -7904,16 +7739,16 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -7933,11 +7768,9 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -7947,18 +7780,18 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -7968,19 +7801,19 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -7990,29 +7823,31 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Slot:     2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 3,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Slot:     3,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -8032,7 +7867,7 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -8067,7 +7902,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8154,24 +7989,24 @@ func (e *FanErrorOnConflictExecutor) build(old, next *flujoimpl.Engine) (func(),
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanErrorOnConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brk2)
-	e.cnt3.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk3)
-	e.cnt4.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brk4)
-	e.cnt5.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk5)
+	e.cntA1.AddTo(s.Steps, "a1")
+	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntA2.AddTo(s.Steps, "a2")
+	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -8186,18 +8021,18 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanErrorOnConflictExecutor0 is the working space of one run of parallel "fan".
-type scratchFanErrorOnConflictExecutor0 struct {
+// scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
+type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -8213,15 +8048,15 @@ type scratchFanErrorOnConflictExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanErrorOnConflictExecutor0 returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutor0() *scratchFanErrorOnConflictExecutor0 {
+// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
+func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -8230,8 +8065,8 @@ func (e *FanErrorOnConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
-func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratchFanErrorOnConflictExecutor0) error {
+// conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
+func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scratchFanErrorOnConflictExecutorFan) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -8249,11 +8084,11 @@ func (e *FanErrorOnConflictExecutor) conflicts0(st *flujotest.State, sc *scratch
 	return nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutor0()
+	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -8269,7 +8104,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -8287,7 +8122,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -8303,7 +8138,7 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -8360,11 +8195,11 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -8384,102 +8219,64 @@ func (e *FanErrorOnConflictExecutor) body0(ctx context.Context, in flujotest.Job
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8488,36 +8285,36 @@ type FanJoinFailsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanJoinFailsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
 
 	// Step "b".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanJoinFailsExecutor is the pooled working space of the Parallel runs of FanJoinFailsExecutor, one field per Parallel.
 type scratchFanJoinFailsExecutor struct {
-	p0 scratchFanJoinFailsExecutor0
+	parFan scratchFanJoinFailsExecutorFan
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
 	return scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{
-		p0: scratchFanJoinFailsExecutor0{done: u.p0.done},
+		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -8544,13 +8341,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -8570,11 +8367,9 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -8584,18 +8379,18 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -8605,29 +8400,31 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Slot:     2,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -8647,7 +8444,7 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -8682,7 +8479,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -8769,21 +8566,21 @@ func (e *FanJoinFailsExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanJoinFailsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brk1)
-	e.cnt2.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk2)
-	e.cnt3.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk3)
+	e.cntA1.AddTo(s.Steps, "a1")
+	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -8798,18 +8595,18 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanJoinFailsExecutor0 is the working space of one run of parallel "fan".
-type scratchFanJoinFailsExecutor0 struct {
+// scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
+type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -8825,15 +8622,15 @@ type scratchFanJoinFailsExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutor0 returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutor0() *scratchFanJoinFailsExecutor0 {
+// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
+func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -8842,11 +8639,11 @@ func (e *FanJoinFailsExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThreeRefuses(a0, a1, a2)
 }
 
-// body0 is the composition of "fan".
-func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutor0()
+	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -8862,7 +8659,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -8880,7 +8677,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -8896,7 +8693,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run3(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -8944,7 +8741,7 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -8965,31 +8762,19 @@ func (e *FanJoinFailsExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8998,41 +8783,41 @@ type FanKeepFirstExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanKeepFirstExecutor is the pooled working space of the Parallel runs of FanKeepFirstExecutor, one field per Parallel.
 type scratchFanKeepFirstExecutor struct {
-	p0 scratchFanKeepFirstExecutor0
+	parFan scratchFanKeepFirstExecutorFan
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
 	return scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{
-		p0: scratchFanKeepFirstExecutor0{done: u.p0.done},
+		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -9059,16 +8844,16 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -9088,11 +8873,9 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -9102,18 +8885,18 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -9123,19 +8906,19 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -9145,29 +8928,31 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Slot:     2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 3,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Slot:     3,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -9187,7 +8972,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -9222,7 +9007,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9309,24 +9094,24 @@ func (e *FanKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brk2)
-	e.cnt3.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk3)
-	e.cnt4.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brk4)
-	e.cnt5.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk5)
+	e.cntA1.AddTo(s.Steps, "a1")
+	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntA2.AddTo(s.Steps, "a2")
+	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -9341,18 +9126,18 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanKeepFirstExecutor0 is the working space of one run of parallel "fan".
-type scratchFanKeepFirstExecutor0 struct {
+// scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
+type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -9368,15 +9153,15 @@ type scratchFanKeepFirstExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutor0 returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutor0() *scratchFanKeepFirstExecutor0 {
+// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
+func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -9385,11 +9170,11 @@ func (e *FanKeepFirstExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutor0()
+	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -9405,7 +9190,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -9423,7 +9208,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -9439,7 +9224,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -9496,7 +9281,7 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -9516,102 +9301,64 @@ func (e *FanKeepFirstExecutor) body0(ctx context.Context, in flujotest.Job, r *f
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9620,41 +9367,41 @@ type FanMergeUpdateExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanMergeUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanMergeUpdateExecutor is the pooled working space of the Parallel runs of FanMergeUpdateExecutor, one field per Parallel.
 type scratchFanMergeUpdateExecutor struct {
-	p0 scratchFanMergeUpdateExecutor0
+	parFan scratchFanMergeUpdateExecutorFan
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
 	return scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{
-		p0: scratchFanMergeUpdateExecutor0{done: u.p0.done},
+		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -9681,16 +9428,16 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -9710,11 +9457,9 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -9724,18 +9469,18 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -9745,19 +9490,19 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -9767,29 +9512,31 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Slot:     2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 3,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Slot:     3,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -9809,7 +9556,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -9844,7 +9591,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -9931,24 +9678,24 @@ func (e *FanMergeUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanMergeUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brk2)
-	e.cnt3.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk3)
-	e.cnt4.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brk4)
-	e.cnt5.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk5)
+	e.cntA1.AddTo(s.Steps, "a1")
+	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntA2.AddTo(s.Steps, "a2")
+	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -9963,18 +9710,18 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanMergeUpdateExecutor0 is the working space of one run of parallel "fan".
-type scratchFanMergeUpdateExecutor0 struct {
+// scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
+type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -9990,15 +9737,15 @@ type scratchFanMergeUpdateExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutor0 returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutor0() *scratchFanMergeUpdateExecutor0 {
+// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
+func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -10007,11 +9754,11 @@ func (e *FanMergeUpdateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutor0()
+	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -10027,7 +9774,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -10045,7 +9792,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -10061,7 +9808,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -10118,7 +9865,7 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -10138,102 +9885,64 @@ func (e *FanMergeUpdateExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10242,41 +9951,41 @@ type FanNoMergeExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFanNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA1  flujoimpl.StepCounters
+	brkA1  *runtime.Breaker
 
 	// Step "b".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntB  flujoimpl.StepCounters
+	brkB  *runtime.Breaker
 
 	// Step "a2".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntA2  flujoimpl.StepCounters
+	brkA2  *runtime.Breaker
 
 	// Step "echo".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchFanNoMergeExecutor is the pooled working space of the Parallel runs of FanNoMergeExecutor, one field per Parallel.
 type scratchFanNoMergeExecutor struct {
-	p0 scratchFanNoMergeExecutor0
+	parFan scratchFanNoMergeExecutorFan
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
 	return scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: make(chan int, 3)},
+		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
 	}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{
-		p0: scratchFanNoMergeExecutor0{done: u.p0.done},
+		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -10303,16 +10012,16 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -10332,11 +10041,9 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a1",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -10346,18 +10053,18 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a1",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
+		Breaker:  e.brkA1,
+		Counters: &e.cntA1,
+	}
+	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "b",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -10367,19 +10074,19 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "b",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
+		Breaker:  e.brkB,
+		Slot:     1,
+		Counters: &e.cntB,
+	}
+	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "a2",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -10389,29 +10096,31 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "a2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 2,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkA2,
+		Slot:     2,
+		Counters: &e.cntA2,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 3,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Slot:     3,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -10431,7 +10140,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -10466,7 +10175,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -10553,24 +10262,24 @@ func (e *FanNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FanNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brk2)
-	e.cnt3.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brk3)
-	e.cnt4.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brk4)
-	e.cnt5.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk5)
+	e.cntA1.AddTo(s.Steps, "a1")
+	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
+	e.cntB.AddTo(s.Steps, "b")
+	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
+	e.cntA2.AddTo(s.Steps, "a2")
+	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -10585,18 +10294,18 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *FanNoMergeExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchFanNoMergeExecutor0 is the working space of one run of parallel "fan".
-type scratchFanNoMergeExecutor0 struct {
+// scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
+type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
 	aborts   [3]error
 	finished [3]bool
@@ -10612,15 +10321,15 @@ type scratchFanNoMergeExecutor0 struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutor0 returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutor0() *scratchFanNoMergeExecutor0 {
+// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
+func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -10629,11 +10338,11 @@ func (e *FanNoMergeExecutor) join0(a0 flujotest.Job, a1 flujotest.Job, a2 flujot
 	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
-// body0 is the composition of "fan".
-func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutor0()
+	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -10649,7 +10358,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -10667,7 +10376,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run4(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -10683,7 +10392,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 				sc.done <- 2
 			}
 		}()
-		sc.o2, sc.aborts[2] = e.run5(bctx, in, &sc.r2, &sc.results[2])
+		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 		exited = false
 		sc.done <- 2
 	}()
@@ -10740,7 +10449,7 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1, sc.o2)
+	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -10752,102 +10461,64 @@ func (e *FanNoMergeExecutor) body0(ctx context.Context, in flujotest.Job, r *flu
 	return out, nil
 }
 
-// run1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runP1 runs the Pipeline "p1".
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "p1".
-func (e *FanNoMergeExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyP1 is the composition of "p1".
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runA1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outA1 = o
 	}
-	var v1 flujotest.Job
+	var outB flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run3(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runB(ctx, outA1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outB = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outB
 	}
-	return v1, nil
+	return outB, nil
 }
 
-// run2 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run5 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10856,9 +10527,9 @@ type FlakyDefaultExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFlakyDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
 }
 
 // scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
@@ -10894,7 +10565,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -10914,20 +10585,20 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -10941,7 +10612,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -10966,7 +10637,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11052,15 +10723,15 @@ func (e *FlakyDefaultExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FlakyDefaultExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brk0)
+	e.cntFlaky.AddTo(s.Steps, "flaky")
+	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -11075,13 +10746,9 @@ func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11090,9 +10757,9 @@ type FlakyRetries3Executor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchFlakyRetries3Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
 }
 
 // scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
@@ -11128,7 +10795,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -11148,20 +10815,20 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 4,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 4,
+		Breaker:  e.brkFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -11175,7 +10842,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFlaky(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11200,7 +10867,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFlaky(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11286,15 +10953,15 @@ func (e *FlakyRetries3Executor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FlakyRetries3Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brk0)
+	e.cntFlaky.AddTo(s.Steps, "flaky")
+	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -11309,13 +10976,9 @@ func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11324,9 +10987,9 @@ type GoexitMapExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchGoexitMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -11364,7 +11027,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -11384,20 +11047,20 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Counters: &e.cntExit,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11414,7 +11077,7 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -11439,7 +11102,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11525,15 +11188,15 @@ func (e *GoexitMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoi
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *GoexitMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brk1)
+	e.cntExit.AddTo(s.Steps, "exit")
+	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -11548,18 +11211,18 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "each".
-func (e *GoexitMapExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -11571,7 +11234,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -11622,7 +11285,7 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runExit(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -11665,13 +11328,9 @@ func (e *GoexitMapExecutor) body0(ctx context.Context, in []flujotest.Job, r *fl
 	return outs, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11680,31 +11339,31 @@ type GoexitParallelExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchGoexitParallelExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchGoexitParallelExecutor is the pooled working space of the Parallel runs of GoexitParallelExecutor, one field per Parallel.
 type scratchGoexitParallelExecutor struct {
-	p0 scratchGoexitParallelExecutor0
+	parFan scratchGoexitParallelExecutorFan
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
 	return scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: make(chan int, 2)},
+		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{
-		p0: scratchGoexitParallelExecutor0{done: u.p0.done},
+		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -11731,10 +11390,10 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -11754,36 +11413,36 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Counters: &e.cntExit,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Slot:     1,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -11800,7 +11459,7 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -11825,7 +11484,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -11911,18 +11570,18 @@ func (e *GoexitParallelExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *GoexitParallelExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brk1)
-	e.cnt2.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk2)
+	e.cntExit.AddTo(s.Steps, "exit")
+	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -11937,18 +11596,18 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *GoexitParallelExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchGoexitParallelExecutor0 is the working space of one run of parallel "fan".
-type scratchGoexitParallelExecutor0 struct {
+// scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
+type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -11960,15 +11619,15 @@ type scratchGoexitParallelExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchGoexitParallelExecutor0 returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutor0() *scratchGoexitParallelExecutor0 {
+// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
+func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -11977,11 +11636,11 @@ func (e *GoexitParallelExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutor0()
+	sc := e.getscratchGoexitParallelExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -11995,7 +11654,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -12011,7 +11670,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -12068,7 +11727,7 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -12080,22 +11739,14 @@ func (e *GoexitParallelExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12104,9 +11755,9 @@ type GoexitStepExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchGoexitStepExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
 }
 
 // scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
@@ -12142,7 +11793,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -12162,20 +11813,20 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -12189,7 +11840,7 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12214,7 +11865,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12300,15 +11951,15 @@ func (e *GoexitStepExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *GoexitStepExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brk0)
+	e.cntExit.AddTo(s.Steps, "exit")
+	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -12323,13 +11974,9 @@ func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12338,9 +11985,9 @@ type GoexitTimedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchGoexitTimedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntExit  flujoimpl.StepCounters
+	brkExit  *runtime.Breaker
 }
 
 // scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
@@ -12376,7 +12023,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -12396,21 +12043,21 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "exit",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.ExitOnExit(ctx, in)
 			},
-			Name: "exit",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Timeout: time.Duration(int64(3600000000000)),
+		Attempts: 1,
+		Timeout:  time.Duration(int64(3600000000000)),
+		Breaker:  e.brkExit,
+		Counters: &e.cntExit,
 	}
 	return e, nil
 }
@@ -12424,7 +12071,7 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runExit(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12449,7 +12096,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runExit(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12535,15 +12182,15 @@ func (e *GoexitTimedExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *GoexitTimedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brk0)
+	e.cntExit.AddTo(s.Steps, "exit")
+	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -12558,13 +12205,9 @@ func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12573,9 +12216,9 @@ type HeldExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchHeldExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "held".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntHeld  flujoimpl.StepCounters
+	brkHeld  *runtime.Breaker
 }
 
 // scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
@@ -12611,7 +12254,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkHeld, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -12631,17 +12274,17 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "held",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.HoldUntilOpen(ctx, in)
 			},
-			Name: "held",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkHeld,
+		Counters: &e.cntHeld,
 	}
 	return e, nil
 }
@@ -12655,7 +12298,7 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runHeld(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -12679,7 +12322,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runHeld(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -12764,15 +12407,15 @@ func (e *HeldExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.C
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkHeld.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *HeldExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "held")
-	flujoimpl.AddBreaker(s.Steps, "held", e.brk0)
+	e.cntHeld.AddTo(s.Steps, "held")
+	flujoimpl.AddBreaker(s.Steps, "held", e.brkHeld)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -12787,12 +12430,9 @@ func (e *HeldExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12801,19 +12441,19 @@ type HistoryExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchHistoryExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "first".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFirst  flujoimpl.StepCounters
+	brkFirst  *runtime.Breaker
 
 	// Step "second".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepSecond flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntSecond  flujoimpl.StepCounters
+	brkSecond  *runtime.Breaker
 
 	// Step "third".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepThird flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntThird  flujoimpl.StepCounters
+	brkThird  *runtime.Breaker
 }
 
 // scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
@@ -12849,13 +12489,13 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFirst, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSecond, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkThird, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -12875,52 +12515,52 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "first",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFirst,
+		Counters: &e.cntFirst,
+	}
+	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "second",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "third",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 2,
+		Breaker:  e.brkSecond,
+		Slot:     1,
+		Counters: &e.cntSecond,
+	}
+	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "third",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkThird,
+		Slot:     2,
+		Counters: &e.cntThird,
 	}
 	return e, nil
 }
@@ -12934,7 +12574,7 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runOuter(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -12959,7 +12599,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runOuter(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -13045,21 +12685,21 @@ func (e *HistoryExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFirst.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSecond.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkThird.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *HistoryExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "first")
-	flujoimpl.AddBreaker(s.Steps, "first", e.brk1)
-	e.cnt3.AddTo(s.Steps, "second")
-	flujoimpl.AddBreaker(s.Steps, "second", e.brk3)
-	e.cnt4.AddTo(s.Steps, "third")
-	flujoimpl.AddBreaker(s.Steps, "third", e.brk4)
+	e.cntFirst.AddTo(s.Steps, "first")
+	flujoimpl.AddBreaker(s.Steps, "first", e.brkFirst)
+	e.cntSecond.AddTo(s.Steps, "second")
+	flujoimpl.AddBreaker(s.Steps, "second", e.brkSecond)
+	e.cntThird.AddTo(s.Steps, "third")
+	flujoimpl.AddBreaker(s.Steps, "third", e.brkThird)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -13074,155 +12714,99 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "outer".
-func (e *HistoryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runOuter runs the Pipeline "outer".
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "outer".
-func (e *HistoryExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyOuter is the composition of "outer".
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFirst flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFirst(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFirst = o
 	}
-	var v1 flujotest.Job
+	var outInner flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runInner(ctx, outFirst, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outInner = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outInner
 	}
-	return v1, nil
+	return outInner, nil
 }
 
-// run1 runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the Pipeline "inner".
-func (e *HistoryExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body2(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body2 is the composition of "inner".
-func (e *HistoryExecutor) body2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outSecond flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run3(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runSecond(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outSecond = o
 	}
-	var v1 flujotest.Job
+	var outThird flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runThird(ctx, outSecond, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outThird = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outThird
 	}
-	return v1, nil
+	return outThird, nil
 }
 
-// run3 runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13231,9 +12815,9 @@ type IOBurstExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchIOBurstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "io".
-	k0   flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
+	cntIo  flujoimpl.StepCounters
+	brkIo  *runtime.Breaker
 }
 
 // scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
@@ -13269,7 +12853,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkIo, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -13289,17 +12873,17 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "io",
 			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
 				return flujotest.WaitForAll(ctx, in)
 			},
-			Name: "io",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkIo,
+		Counters: &e.cntIo,
 	}
 	return e, nil
 }
@@ -13313,7 +12897,7 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runIo(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Arrival), abort
@@ -13337,7 +12921,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runIo(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -13422,15 +13006,15 @@ func (e *IOBurstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkIo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *IOBurstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "io")
-	flujoimpl.AddBreaker(s.Steps, "io", e.brk0)
+	e.cntIo.AddTo(s.Steps, "io")
+	flujoimpl.AddBreaker(s.Steps, "io", e.brkIo)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -13445,12 +13029,9 @@ func (e *IOBurstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) run0(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13459,31 +13040,31 @@ type JoinFailsAfterIgnoredExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	// Step "fail".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchJoinFailsAfterIgnoredExecutor is the pooled working space of the Parallel runs of JoinFailsAfterIgnoredExecutor, one field per Parallel.
 type scratchJoinFailsAfterIgnoredExecutor struct {
-	p1 scratchJoinFailsAfterIgnoredExecutor1
+	parFan scratchJoinFailsAfterIgnoredExecutorFan
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
 	return scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: make(chan int, 2)},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{
-		p1: scratchJoinFailsAfterIgnoredExecutor1{done: u.p1.done},
+		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -13510,10 +13091,10 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -13533,36 +13114,36 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Slot:     1,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -13579,7 +13160,7 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runJoined(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -13604,7 +13185,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runJoined(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -13690,18 +13271,18 @@ func (e *JoinFailsAfterIgnoredExecutor) build(old, next *flujoimpl.Engine) (func
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *JoinFailsAfterIgnoredExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk2)
-	e.cnt3.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk3)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -13716,60 +13297,49 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runJoined runs the Pipeline "joined".
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyJoined is the composition of "joined".
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var v0 flujotest.Job
+	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFan = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v0
+		res.Output = outFan
 	}
-	return v0, nil
+	return outFan, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchJoinFailsAfterIgnoredExecutor1 is the working space of one run of parallel "fan".
-type scratchJoinFailsAfterIgnoredExecutor1 struct {
+// scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
+type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -13781,15 +13351,15 @@ type scratchJoinFailsAfterIgnoredExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutor1 returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutor1() *scratchJoinFailsAfterIgnoredExecutor1 {
+// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -13798,11 +13368,11 @@ func (e *JoinFailsAfterIgnoredExecutor) join1(a0 flujotest.Job, a1 flujotest.Job
 	return flujotest.JoinTwoRefuses(a0, a1)
 }
 
-// body1 is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutor1()
+	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -13816,7 +13386,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -13832,7 +13402,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -13880,7 +13450,7 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		if _, ok := jerr.(*flujo.PanicError); !ok {
 			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
@@ -13895,22 +13465,14 @@ func (e *JoinFailsAfterIgnoredExecutor) body1(ctx context.Context, in flujotest.
 	return out, nil
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13919,9 +13481,9 @@ type MapEchoExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchMapEchoExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -13959,7 +13521,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -13979,20 +13541,20 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Counters: &e.cntEcho,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14009,7 +13571,7 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -14034,7 +13596,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14120,15 +13682,15 @@ func (e *MapEchoExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *MapEchoExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk1)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -14143,18 +13705,18 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "each".
-func (e *MapEchoExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -14166,7 +13728,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	if workers <= 1 {
 		for i := range in {
 			ab := error(nil)
-			outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
 			finished[i] = true
 			if ab != nil {
 				abort = ab
@@ -14217,7 +13779,7 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 						return
 					}
 					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.run1(mctx, in[i], r, &cr)
+					o, ab := e.runEcho(mctx, in[i], r, &cr)
 					cur = -1
 					record(i, &cr, o, ab)
 				}
@@ -14260,13 +13822,9 @@ func (e *MapEchoExecutor) body0(ctx context.Context, in []flujotest.Job, r *fluj
 	return outs, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14275,9 +13833,9 @@ type MapFlakyInOrderExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchMapFlakyInOrderExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFlaky  flujoimpl.StepCounters
+	brkFlaky  *runtime.Breaker
 }
 
 // scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
@@ -14313,7 +13871,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -14333,20 +13891,20 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "flaky",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Flaky(ctx, in)
 			},
-			Name: "flaky",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkFlaky,
+		Counters: &e.cntFlaky,
 	}
 	return e, nil
 }
@@ -14360,7 +13918,7 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new([]flujotest.Job), abort
@@ -14385,7 +13943,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runEach(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14471,15 +14029,15 @@ func (e *MapFlakyInOrderExecutor) build(old, next *flujoimpl.Engine) (func(), []
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *MapFlakyInOrderExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brk1)
+	e.cntFlaky.AddTo(s.Steps, "flaky")
+	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -14494,18 +14052,18 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Map "each".
-func (e *MapFlakyInOrderExecutor) run0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// runEach runs the Map "each".
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// body0 is the composition of "each".
-func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+// bodyEach is the composition of "each".
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -14515,7 +14073,7 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	var abort error
 	for i := range in {
 		ab := error(nil)
-		outs[i], ab = e.run1(ctx, in[i], r, &results[i])
+		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
 		finished[i] = true
 		if ab != nil {
 			abort = ab
@@ -14550,13 +14108,9 @@ func (e *MapFlakyInOrderExecutor) body0(ctx context.Context, in []flujotest.Job,
 	return outs, nil
 }
 
-// run1 runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14565,31 +14119,31 @@ type MaybeConflictExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchMaybeConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "x".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntX  flujoimpl.StepCounters
+	brkX  *runtime.Breaker
 
 	// Step "y".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntY  flujoimpl.StepCounters
+	brkY  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchMaybeConflictExecutor is the pooled working space of the Parallel runs of MaybeConflictExecutor, one field per Parallel.
 type scratchMaybeConflictExecutor struct {
-	p0 scratchMaybeConflictExecutor0
+	parMaybe scratchMaybeConflictExecutorMaybe
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
 	return scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: make(chan int, 2)},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
 	}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{
-		p0: scratchMaybeConflictExecutor0{done: u.p0.done},
+		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
 	}
 }
 
@@ -14616,10 +14170,10 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkX, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkY, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -14639,11 +14193,9 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "x",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14653,18 +14205,18 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "x",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+		Breaker:  e.brkX,
+		Counters: &e.cntX,
+	}
+	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "y",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
@@ -14674,13 +14226,15 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "y",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkY,
+		Slot:     1,
+		Counters: &e.cntY,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -14700,7 +14254,7 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runMaybe(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -14735,7 +14289,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runMaybe(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -14822,18 +14376,18 @@ func (e *MaybeConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkX.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkY.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *MaybeConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "x")
-	flujoimpl.AddBreaker(s.Steps, "x", e.brk1)
-	e.cnt2.AddTo(s.Steps, "y")
-	flujoimpl.AddBreaker(s.Steps, "y", e.brk2)
+	e.cntX.AddTo(s.Steps, "x")
+	flujoimpl.AddBreaker(s.Steps, "x", e.brkX)
+	e.cntY.AddTo(s.Steps, "y")
+	flujoimpl.AddBreaker(s.Steps, "y", e.brkY)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -14848,18 +14402,18 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchMaybeConflictExecutor0 is the working space of one run of parallel "maybe".
-type scratchMaybeConflictExecutor0 struct {
+// scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
+type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -14873,15 +14427,15 @@ type scratchMaybeConflictExecutor0 struct {
 	w1       flujotest.State
 }
 
-// getscratchMaybeConflictExecutor0 returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutor0() *scratchMaybeConflictExecutor0 {
+// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
+func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parMaybe.owner = u
+	return &u.parMaybe
 }
 
-// join0 calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
+func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
@@ -14890,8 +14444,8 @@ func (e *MaybeConflictExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// conflicts0 reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
-func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybeConflictExecutor0) error {
+// conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
+func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchMaybeConflictExecutorMaybe) error {
 	var first [1]int // per field, the first branch that changed it, plus one
 	if sc.results[0].Success {
 		if sc.w0.A != st.A {
@@ -14909,11 +14463,11 @@ func (e *MaybeConflictExecutor) conflicts0(st *flujotest.State, sc *scratchMaybe
 	return nil
 }
 
-// body0 is the composition of "maybe".
-func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyMaybe is the composition of "maybe".
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutor0()
+	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -14929,7 +14483,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -14947,7 +14501,7 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -15004,11 +14558,11 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflicts0(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinMaybe(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -15025,22 +14579,14 @@ func (e *MaybeConflictExecutor) body0(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run1 runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15049,14 +14595,14 @@ type PanicAtTwoDepthsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchPanicAtTwoDepthsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "panicdeep".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanicdeep  flujoimpl.StepCounters
+	brkPanicdeep  *runtime.Breaker
 
 	// Step "panic".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
 }
 
 // scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
@@ -15092,10 +14638,10 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanicdeep, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -15115,36 +14661,36 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
 			Name: "panicdeep",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkPanicdeep,
+		Counters: &e.cntPanicdeep,
+	}
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "panic",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Panic(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Slot:     1,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -15158,7 +14704,7 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15183,7 +14729,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15269,18 +14815,18 @@ func (e *PanicAtTwoDepthsExecutor) build(old, next *flujoimpl.Engine) (func(), [
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPanicdeep.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *PanicAtTwoDepthsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "panicdeep")
-	flujoimpl.AddBreaker(s.Steps, "panicdeep", e.brk2)
-	e.cnt3.AddTo(s.Steps, "panic")
-	flujoimpl.AddBreaker(s.Steps, "panic", e.brk3)
+	e.cntPanicdeep.AddTo(s.Steps, "panicdeep")
+	flujoimpl.AddBreaker(s.Steps, "panicdeep", e.brkPanicdeep)
+	e.cntPanic.AddTo(s.Steps, "panic")
+	flujoimpl.AddBreaker(s.Steps, "panic", e.brkPanic)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -15295,18 +14841,18 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -15315,11 +14861,11 @@ func (e *PanicAtTwoDepthsExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -15330,9 +14876,9 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "deep":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runInner(ctx, in, r, &cr)
 	case "top":
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -15357,64 +14903,45 @@ func (e *PanicAtTwoDepthsExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runInner runs the Pipeline "inner".
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body1 is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyInner is the composition of "inner".
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var v0 flujotest.Job
+	var outPanicdeep flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run2(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runPanicdeep(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outPanicdeep = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v0
+		res.Output = outPanicdeep
 	}
-	return v0, nil
+	return outPanicdeep, nil
 }
 
-// run2 runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15423,9 +14950,9 @@ type PanicsExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "panic".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntPanic  flujoimpl.StepCounters
+	brkPanic  *runtime.Breaker
 }
 
 // scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
@@ -15461,7 +14988,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -15481,20 +15008,20 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "panic",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Panic(ctx, in)
 			},
-			Name: "panic",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 1,
+		Breaker:  e.brkPanic,
+		Counters: &e.cntPanic,
 	}
 	return e, nil
 }
@@ -15508,7 +15035,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPanic(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15533,7 +15060,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPanic(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15619,15 +15146,15 @@ func (e *PanicsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *PanicsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "panic")
-	flujoimpl.AddBreaker(s.Steps, "panic", e.brk0)
+	e.cntPanic.AddTo(s.Steps, "panic")
+	flujoimpl.AddBreaker(s.Steps, "panic", e.brkPanic)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -15642,13 +15169,9 @@ func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15657,29 +15180,29 @@ type ParallelBlocksExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchParallelBlocksExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "block".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
 
 	// Step "echo".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 }
 
 // scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
 type scratchParallelBlocksExecutor struct {
-	p0 scratchParallelBlocksExecutor0
+	parFan scratchParallelBlocksExecutorFan
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
 	return scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{
-		p0: scratchParallelBlocksExecutor0{done: u.p0.done},
+		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -15706,10 +15229,10 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -15729,36 +15252,36 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkBlock,
+		Counters: &e.cntBlock,
+	}
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Slot:     1,
+		Counters: &e.cntEcho,
 	}
 	return e, nil
 }
@@ -15772,7 +15295,7 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -15797,7 +15320,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -15883,18 +15406,18 @@ func (e *ParallelBlocksExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *ParallelBlocksExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "block")
-	flujoimpl.AddBreaker(s.Steps, "block", e.brk1)
-	e.cnt2.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk2)
+	e.cntBlock.AddTo(s.Steps, "block")
+	flujoimpl.AddBreaker(s.Steps, "block", e.brkBlock)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -15909,18 +15432,18 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelBlocksExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelBlocksExecutor0 struct {
+// scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -15932,15 +15455,15 @@ type scratchParallelBlocksExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelBlocksExecutor0 returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutor0() *scratchParallelBlocksExecutor0 {
+// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
+func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -15949,11 +15472,11 @@ func (e *ParallelBlocksExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutor0()
+	sc := e.getscratchParallelBlocksExecutorFan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -15968,7 +15491,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -15984,7 +15507,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -16038,7 +15561,7 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -16050,22 +15573,14 @@ func (e *ParallelBlocksExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16074,31 +15589,31 @@ type ParallelIgnoreExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchParallelIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelIgnoreExecutor is the pooled working space of the Parallel runs of ParallelIgnoreExecutor, one field per Parallel.
 type scratchParallelIgnoreExecutor struct {
-	p0 scratchParallelIgnoreExecutor0
+	parFan scratchParallelIgnoreExecutorFan
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
 	return scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{
-		p0: scratchParallelIgnoreExecutor0{done: u.p0.done},
+		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -16125,10 +15640,10 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -16148,36 +15663,36 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Slot:     1,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16194,7 +15709,7 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16219,7 +15734,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16305,18 +15820,18 @@ func (e *ParallelIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *ParallelIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk1)
-	e.cnt2.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk2)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -16331,18 +15846,18 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelIgnoreExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelIgnoreExecutor0 struct {
+// scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -16354,15 +15869,15 @@ type scratchParallelIgnoreExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelIgnoreExecutor0 returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutor0() *scratchParallelIgnoreExecutor0 {
+// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
+func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -16371,11 +15886,11 @@ func (e *ParallelIgnoreExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out 
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutor0()
+	sc := e.getscratchParallelIgnoreExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -16389,7 +15904,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -16405,7 +15920,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -16453,7 +15968,7 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 		res.Err = abort
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -16465,22 +15980,14 @@ func (e *ParallelIgnoreExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16489,31 +15996,31 @@ type ParallelPropagateExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchParallelPropagateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntEcho  flujoimpl.StepCounters
+	brkEcho  *runtime.Breaker
 
 	// Step "fail".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelPropagateExecutor is the pooled working space of the Parallel runs of ParallelPropagateExecutor, one field per Parallel.
 type scratchParallelPropagateExecutor struct {
-	p0 scratchParallelPropagateExecutor0
+	parFan scratchParallelPropagateExecutorFan
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
 	return scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: make(chan int, 2)},
+		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{
-		p0: scratchParallelPropagateExecutor0{done: u.p0.done},
+		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -16540,10 +16047,10 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -16563,36 +16070,36 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "echo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "echo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 1,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkEcho,
+		Counters: &e.cntEcho,
+	}
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 1,
+		Breaker:  e.brkFail,
+		Slot:     1,
+		Counters: &e.cntFail,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -16609,7 +16116,7 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -16634,7 +16141,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFan(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -16720,18 +16227,18 @@ func (e *ParallelPropagateExecutor) build(old, next *flujoimpl.Engine) (func(), 
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *ParallelPropagateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brk1)
-	e.cnt2.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk2)
+	e.cntEcho.AddTo(s.Steps, "echo")
+	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -16746,18 +16253,18 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelPropagateExecutor0 is the working space of one run of parallel "fan".
-type scratchParallelPropagateExecutor0 struct {
+// scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -16769,15 +16276,15 @@ type scratchParallelPropagateExecutor0 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelPropagateExecutor0 returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutor0() *scratchParallelPropagateExecutor0 {
+// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
+func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p0.owner = u
-	return &u.p0
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join0 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -16786,11 +16293,11 @@ func (e *ParallelPropagateExecutor) join0(a0 flujotest.Job, a1 flujotest.Job) (o
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body0 is the composition of "fan".
-func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutor0()
+	sc := e.getscratchParallelPropagateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -16804,7 +16311,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run1(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -16820,7 +16327,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run2(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -16877,7 +16384,7 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join0(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -16889,22 +16396,14 @@ func (e *ParallelPropagateExecutor) body0(ctx context.Context, in flujotest.Job,
 	return out, nil
 }
 
-// run1 runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16913,36 +16412,36 @@ type ParallelSpendExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchParallelSpendExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "left".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLeft  flujoimpl.StepCounters
+	brkLeft  *runtime.Breaker
 
 	// Step "right".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRight  flujoimpl.StepCounters
+	brkRight  *runtime.Breaker
 
 	// Step "after".
-	k4   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt4 flujoimpl.StepCounters
-	brk4 *runtime.Breaker
+	stepAfter flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntAfter  flujoimpl.StepCounters
+	brkAfter  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchParallelSpendExecutor is the pooled working space of the Parallel runs of ParallelSpendExecutor, one field per Parallel.
 type scratchParallelSpendExecutor struct {
-	p1 scratchParallelSpendExecutor1
+	parFan scratchParallelSpendExecutorFan
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
 	return scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: make(chan int, 2)},
+		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
 	}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{
-		p1: scratchParallelSpendExecutor1{done: u.p1.done},
+		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
 	}
 }
 
@@ -16969,13 +16468,13 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLeft, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRight, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk4, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkAfter, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -16995,52 +16494,52 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "left",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLeft,
+		Counters: &e.cntLeft,
+	}
+	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "right",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Slot: 1,
-	}
-	e.k4 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk4,
-		Counters: &e.cnt4,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "after",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 2,
+		Breaker:  e.brkRight,
+		Slot:     1,
+		Counters: &e.cntRight,
+	}
+	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "after",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkAfter,
+		Slot:     2,
+		Counters: &e.cntAfter,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -17057,7 +16556,7 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17082,7 +16581,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -17168,21 +16667,21 @@ func (e *ParallelSpendExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLeft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkRight.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkAfter.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *ParallelSpendExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "left")
-	flujoimpl.AddBreaker(s.Steps, "left", e.brk2)
-	e.cnt3.AddTo(s.Steps, "right")
-	flujoimpl.AddBreaker(s.Steps, "right", e.brk3)
-	e.cnt4.AddTo(s.Steps, "after")
-	flujoimpl.AddBreaker(s.Steps, "after", e.brk4)
+	e.cntLeft.AddTo(s.Steps, "left")
+	flujoimpl.AddBreaker(s.Steps, "left", e.brkLeft)
+	e.cntRight.AddTo(s.Steps, "right")
+	flujoimpl.AddBreaker(s.Steps, "right", e.brkRight)
+	e.cntAfter.AddTo(s.Steps, "after")
+	flujoimpl.AddBreaker(s.Steps, "after", e.brkAfter)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -17197,80 +16696,58 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *ParallelSpendExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFan = o
 	}
-	var v1 flujotest.Job
+	var outAfter flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runAfter(ctx, outFan, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outAfter = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outAfter
 	}
-	return v1, nil
+	return outAfter, nil
 }
 
-// run1 runs the Parallel "fan".
-func (e *ParallelSpendExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchParallelSpendExecutor1 is the working space of one run of parallel "fan".
-type scratchParallelSpendExecutor1 struct {
+// scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
+type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -17282,15 +16759,15 @@ type scratchParallelSpendExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelSpendExecutor1 returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutor1() *scratchParallelSpendExecutor1 {
+// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
+func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
 	u := e.scratch.Load().Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan.owner = u
+	return &u.parFan
 }
 
-// join1 calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
+func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
@@ -17299,11 +16776,11 @@ func (e *ParallelSpendExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out f
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan".
-func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan is the composition of "fan".
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutor1()
+	sc := e.getscratchParallelSpendExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -17317,7 +16794,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -17333,7 +16810,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -17390,7 +16867,7 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -17402,31 +16879,19 @@ func (e *ParallelSpendExecutor) body1(ctx context.Context, in flujotest.Job, r *
 	return out, nil
 }
 
-// run2 runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17435,14 +16900,14 @@ type RouteNoDefaultExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchRouteNoDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
 }
 
 // scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
@@ -17478,10 +16943,10 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -17501,36 +16966,36 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Slot:     1,
+		Counters: &e.cntUpper,
 	}
 	return e, nil
 }
@@ -17544,7 +17009,7 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17569,7 +17034,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -17655,18 +17120,18 @@ func (e *RouteNoDefaultExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *RouteNoDefaultExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "lower")
-	flujoimpl.AddBreaker(s.Steps, "lower", e.brk1)
-	e.cnt2.AddTo(s.Steps, "upper")
-	flujoimpl.AddBreaker(s.Steps, "upper", e.brk2)
+	e.cntLower.AddTo(s.Steps, "lower")
+	flujoimpl.AddBreaker(s.Steps, "lower", e.brkLower)
+	e.cntUpper.AddTo(s.Steps, "upper")
+	flujoimpl.AddBreaker(s.Steps, "upper", e.brkUpper)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -17681,18 +17146,18 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Branch "route".
-func (e *RouteNoDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -17701,11 +17166,11 @@ func (e *RouteNoDefaultExecutor) choose0(in flujotest.Job) (key string, err erro
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -17716,9 +17181,9 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
 		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
 		res.Err, res.Feedback = nerr, nerr.Error()
@@ -17743,22 +17208,14 @@ func (e *RouteNoDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17767,19 +17224,19 @@ type RouteWithDefaultExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchRouteWithDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "lower".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLower  flujoimpl.StepCounters
+	brkLower  *runtime.Breaker
 
 	// Step "upper".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntUpper  flujoimpl.StepCounters
+	brkUpper  *runtime.Breaker
 
 	// Step "other".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntOther  flujoimpl.StepCounters
+	brkOther  *runtime.Breaker
 }
 
 // scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
@@ -17815,13 +17272,13 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkOther, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -17841,52 +17298,52 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lower",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Lower(ctx, in)
 			},
-			Name: "lower",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkLower,
+		Counters: &e.cntLower,
+	}
+	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "upper",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Upper(ctx, in)
 			},
-			Name: "upper",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkUpper,
+		Slot:     1,
+		Counters: &e.cntUpper,
+	}
+	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "other",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Other(ctx, in)
 			},
-			Name: "other",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 2,
+		Breaker:  e.brkOther,
+		Slot:     2,
+		Counters: &e.cntOther,
 	}
 	return e, nil
 }
@@ -17900,7 +17357,7 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runRoute(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -17925,7 +17382,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runRoute(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18011,21 +17468,21 @@ func (e *RouteWithDefaultExecutor) build(old, next *flujoimpl.Engine) (func(), [
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkOther.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *RouteWithDefaultExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "lower")
-	flujoimpl.AddBreaker(s.Steps, "lower", e.brk1)
-	e.cnt2.AddTo(s.Steps, "upper")
-	flujoimpl.AddBreaker(s.Steps, "upper", e.brk2)
-	e.cnt3.AddTo(s.Steps, "other")
-	flujoimpl.AddBreaker(s.Steps, "other", e.brk3)
+	e.cntLower.AddTo(s.Steps, "lower")
+	flujoimpl.AddBreaker(s.Steps, "lower", e.brkLower)
+	e.cntUpper.AddTo(s.Steps, "upper")
+	flujoimpl.AddBreaker(s.Steps, "upper", e.brkUpper)
+	e.cntOther.AddTo(s.Steps, "other")
+	flujoimpl.AddBreaker(s.Steps, "other", e.brkOther)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -18040,18 +17497,18 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Branch "route".
-func (e *RouteWithDefaultExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runRoute runs the Branch "route".
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// choose0 asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err error) {
+// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
+func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
@@ -18060,11 +17517,11 @@ func (e *RouteWithDefaultExecutor) choose0(in flujotest.Job) (key string, err er
 	return flujotest.ByName(in), nil
 }
 
-// body0 is the composition of "route".
-func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyRoute is the composition of "route".
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.choose0(in)
+	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
 		res.Err, res.Feedback = kerr, kerr.Error()
 		return *new(flujotest.Job), nil
@@ -18075,11 +17532,11 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.run1(ctx, in, r, &cr)
+		o, abort = e.runLower(ctx, in, r, &cr)
 	case "upper":
-		o, abort = e.run2(ctx, in, r, &cr)
+		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		o, abort = e.run3(ctx, in, r, &cr)
+		o, abort = e.runOther(ctx, in, r, &cr)
 	}
 	if r.record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
@@ -18100,31 +17557,19 @@ func (e *RouteWithDefaultExecutor) body0(ctx context.Context, in flujotest.Job, 
 	return o, nil
 }
 
-// run1 runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18133,19 +17578,19 @@ type Spend3Executor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchSpend3Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "s1".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS1  flujoimpl.StepCounters
+	brkS1  *runtime.Breaker
 
 	// Step "s2".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepS2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS2  flujoimpl.StepCounters
+	brkS2  *runtime.Breaker
 
 	// Step "s3".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntS3  flujoimpl.StepCounters
+	brkS3  *runtime.Breaker
 }
 
 // scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
@@ -18181,13 +17626,13 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkS3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -18207,52 +17652,52 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
+	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "s1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS1,
+		Counters: &e.cntS1,
+	}
+	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "s2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Slot: 1,
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "s3",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 2,
+		Attempts: 2,
+		Breaker:  e.brkS2,
+		Slot:     1,
+		Counters: &e.cntS2,
+	}
+	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "s3",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkS3,
+		Slot:     2,
+		Counters: &e.cntS3,
 	}
 	return e, nil
 }
@@ -18266,7 +17711,7 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSpend(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18291,7 +17736,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSpend(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -18377,21 +17822,21 @@ func (e *Spend3Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkS1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkS2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkS3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *Spend3Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt1.AddTo(s.Steps, "s1")
-	flujoimpl.AddBreaker(s.Steps, "s1", e.brk1)
-	e.cnt2.AddTo(s.Steps, "s2")
-	flujoimpl.AddBreaker(s.Steps, "s2", e.brk2)
-	e.cnt3.AddTo(s.Steps, "s3")
-	flujoimpl.AddBreaker(s.Steps, "s3", e.brk3)
+	e.cntS1.AddTo(s.Steps, "s1")
+	flujoimpl.AddBreaker(s.Steps, "s1", e.brkS1)
+	e.cntS2.AddTo(s.Steps, "s2")
+	flujoimpl.AddBreaker(s.Steps, "s2", e.brkS2)
+	e.cntS3.AddTo(s.Steps, "s3")
+	flujoimpl.AddBreaker(s.Steps, "s3", e.brkS3)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -18406,113 +17851,68 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "spend".
-func (e *Spend3Executor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runSpend runs the Pipeline "spend".
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "spend".
-func (e *Spend3Executor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodySpend is the composition of "spend".
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var v0 flujotest.Job
+	var outS1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runS1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outS1 = o
 	}
-	var v1 flujotest.Job
+	var outS2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run2(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runS2(ctx, outS1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outS2 = o
 	}
-	var v2 flujotest.Job
+	var outS3 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v2o, abort := e.run3(ctx, v1, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runS3(ctx, outS2, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v2 = v2o
+		outS3 = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v2
+		res.Output = outS3
 	}
-	return v2, nil
+	return outS3, nil
 }
 
-// run1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18521,9 +17921,9 @@ type StateRetryExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchStateRetryExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "logflake".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntLogflake  flujoimpl.StepCounters
+	brkLogflake  *runtime.Breaker
 }
 
 // scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
@@ -18559,7 +17959,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLogflake, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -18579,27 +17979,27 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "logflake",
 			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
 				st := s.(*flujotest.State)
 				w := *st
-				w.Log = flujogenCopy1(st.Log)
+				w.Log = flujogenCopySliceString(st.Log)
 				out, err := flujotest.LogThenFlake(ctx, in, &w)
 				if err == nil {
 					*st = w
 				}
 				return out, err
 			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Name:          "logflake",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 3,
+		Breaker:  e.brkLogflake,
+		Counters: &e.cntLogflake,
 	}
 	return e, nil
 }
@@ -18616,7 +18016,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		r.state = new(flujotest.State)
 	}
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLogflake(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18651,7 +18051,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLogflake(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18738,15 +18138,15 @@ func (e *StateRetryExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLogflake.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *StateRetryExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "logflake")
-	flujoimpl.AddBreaker(s.Steps, "logflake", e.brk0)
+	e.cntLogflake.AddTo(s.Steps, "logflake")
+	flujoimpl.AddBreaker(s.Steps, "logflake", e.brkLogflake)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -18761,13 +18161,9 @@ func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18776,9 +18172,9 @@ type TimesOutExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "block".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntBlock  flujoimpl.StepCounters
+	brkBlock  *runtime.Breaker
 }
 
 // scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
@@ -18814,7 +18210,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -18834,21 +18230,21 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "block",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Block(ctx, in)
 			},
-			Name: "block",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Timeout: time.Duration(int64(5000000)),
+		Attempts: 2,
+		Timeout:  time.Duration(int64(5000000)),
+		Breaker:  e.brkBlock,
+		Counters: &e.cntBlock,
 	}
 	return e, nil
 }
@@ -18862,7 +18258,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runBlock(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -18887,7 +18283,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runBlock(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -18973,15 +18369,15 @@ func (e *TimesOutExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *TimesOutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "block")
-	flujoimpl.AddBreaker(s.Steps, "block", e.brk0)
+	e.cntBlock.AddTo(s.Steps, "block")
+	flujoimpl.AddBreaker(s.Steps, "block", e.brkBlock)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -18996,13 +18392,9 @@ func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19011,44 +18403,44 @@ type TwoFansExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchTwoFansExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "l1".
-	k2   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt2 flujoimpl.StepCounters
-	brk2 *runtime.Breaker
+	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL1  flujoimpl.StepCounters
+	brkL1  *runtime.Breaker
 
 	// Step "r1".
-	k3   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt3 flujoimpl.StepCounters
-	brk3 *runtime.Breaker
+	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR1  flujoimpl.StepCounters
+	brkR1  *runtime.Breaker
 
 	// Step "l2".
-	k5   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt5 flujoimpl.StepCounters
-	brk5 *runtime.Breaker
+	stepL2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntL2  flujoimpl.StepCounters
+	brkL2  *runtime.Breaker
 
 	// Step "r2".
-	k6   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt6 flujoimpl.StepCounters
-	brk6 *runtime.Breaker
+	stepR2 flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntR2  flujoimpl.StepCounters
+	brkR2  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
 
 // scratchTwoFansExecutor is the pooled working space of the Parallel runs of TwoFansExecutor, one field per Parallel.
 type scratchTwoFansExecutor struct {
-	p1 scratchTwoFansExecutor1
-	p4 scratchTwoFansExecutor4
+	parFan1 scratchTwoFansExecutorFan1
+	parFan2 scratchTwoFansExecutorFan2
 }
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: make(chan int, 2)},
-		p4: scratchTwoFansExecutor4{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	*u = scratchTwoFansExecutor{
-		p1: scratchTwoFansExecutor1{done: u.p1.done},
-		p4: scratchTwoFansExecutor4{done: u.p4.done},
+		parFan1: scratchTwoFansExecutorFan1{done: u.parFan1.done},
+		parFan2: scratchTwoFansExecutorFan2{done: u.parFan2.done},
 	}
 }
 
@@ -19075,16 +18467,16 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk2, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL1, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk3, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR1, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk5, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkL2, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk6, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkR2, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -19104,68 +18496,68 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk2,
-		Counters: &e.cnt2,
+	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
 			Name: "l1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-	}
-	e.k3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk3,
-		Counters: &e.cnt3,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkL1,
+		Counters: &e.cntL1,
+	}
+	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "r1",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Slot: 1,
-	}
-	e.k5 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk5,
-		Counters: &e.cnt5,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR1,
+		Slot:     1,
+		Counters: &e.cntR1,
+	}
+	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "l2",
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-		},
-		Slot: 2,
-	}
-	e.k6 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk6,
-		Counters: &e.cnt6,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Echo(ctx, in)
 			},
-			Name: "r2",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 3,
+		Attempts: 2,
+		Breaker:  e.brkL2,
+		Slot:     2,
+		Counters: &e.cntL2,
+	}
+	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "r2",
+			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
+				return flujotest.Echo(ctx, in)
+			},
+			Usage: func(o flujotest.Job) runtime.Usage {
+				return o.Usage()
+			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkR2,
+		Slot:     3,
+		Counters: &e.cntR2,
 	}
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return fail(err)
@@ -19182,7 +18574,7 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runTwo(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -19207,7 +18599,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runTwo(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = res.Steps
@@ -19293,24 +18685,24 @@ func (e *TwoFansExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk5.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk6.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkL1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkR1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkL2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkR2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *TwoFansExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt2.AddTo(s.Steps, "l1")
-	flujoimpl.AddBreaker(s.Steps, "l1", e.brk2)
-	e.cnt3.AddTo(s.Steps, "r1")
-	flujoimpl.AddBreaker(s.Steps, "r1", e.brk3)
-	e.cnt5.AddTo(s.Steps, "l2")
-	flujoimpl.AddBreaker(s.Steps, "l2", e.brk5)
-	e.cnt6.AddTo(s.Steps, "r2")
-	flujoimpl.AddBreaker(s.Steps, "r2", e.brk6)
+	e.cntL1.AddTo(s.Steps, "l1")
+	flujoimpl.AddBreaker(s.Steps, "l1", e.brkL1)
+	e.cntR1.AddTo(s.Steps, "r1")
+	flujoimpl.AddBreaker(s.Steps, "r1", e.brkR1)
+	e.cntL2.AddTo(s.Steps, "l2")
+	flujoimpl.AddBreaker(s.Steps, "l2", e.brkL2)
+	e.cntR2.AddTo(s.Steps, "r2")
+	flujoimpl.AddBreaker(s.Steps, "r2", e.brkR2)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -19325,80 +18717,58 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the Pipeline "two".
-func (e *TwoFansExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runTwo runs the Pipeline "two".
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
-	out, abort := e.body0(cctx, in, r, res)
+	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
 	return out, abort
 }
 
-// body0 is the composition of "two".
-func (e *TwoFansExecutor) body0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyTwo is the composition of "two".
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var v0 flujotest.Job
+	var outFan1 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v0o, abort := e.run1(ctx, in, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan1(ctx, in, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v0 = v0o
+		outFan1 = o
 	}
-	var v1 flujotest.Job
+	var outFan2 flujotest.Job
 	{
 		var cr flujo.StepResult
-		v1o, abort := e.run4(ctx, v0, r, &cr)
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		res.Latency += cr.Latency
-		if abort != nil {
-			res.Err = abort
+		o, abort := e.runFan2(ctx, outFan1, r, &cr)
+		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(flujotest.Job), nil
-		}
-		v1 = v1o
+		outFan2 = o
 	}
 	res.Success = true
 	if r.record {
-		res.Output = v1
+		res.Output = outFan2
 	}
-	return v1, nil
+	return outFan2, nil
 }
 
-// run1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body1(cctx, in, r, res)
+	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor1 is the working space of one run of parallel "fan1".
-type scratchTwoFansExecutor1 struct {
+// scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
+type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -19410,15 +18780,15 @@ type scratchTwoFansExecutor1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor1() *scratchTwoFansExecutor1 {
+// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
 	u := e.scratch.Load().Get()
-	u.p1.owner = u
-	return &u.p1
+	u.parFan1.owner = u
+	return &u.parFan1
 }
 
-// join1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
@@ -19427,11 +18797,11 @@ func (e *TwoFansExecutor) join1(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body1 is the composition of "fan1".
-func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan1 is the composition of "fan1".
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor1()
+	sc := e.getscratchTwoFansExecutorFan1()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -19445,7 +18815,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run2(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -19461,7 +18831,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run3(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -19518,7 +18888,7 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join1(sc.o0, sc.o1)
+	out, jerr := e.joinFan1(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -19530,36 +18900,28 @@ func (e *TwoFansExecutor) body1(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run2 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run3 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run4 runs the Parallel "fan2".
-func (e *TwoFansExecutor) run4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
 	cctx := ctx
-	out, abort := e.body4(cctx, in, r, res)
+	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
-// scratchTwoFansExecutor4 is the working space of one run of parallel "fan2".
-type scratchTwoFansExecutor4 struct {
+// scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
+type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
 	aborts   [2]error
 	finished [2]bool
@@ -19571,15 +18933,15 @@ type scratchTwoFansExecutor4 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutor4 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutor4() *scratchTwoFansExecutor4 {
+// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
+func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
 	u := e.scratch.Load().Get()
-	u.p4.owner = u
-	return &u.p4
+	u.parFan2.owner = u
+	return &u.parFan2
 }
 
-// join4 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
+// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
+func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
@@ -19588,11 +18950,11 @@ func (e *TwoFansExecutor) join4(a0 flujotest.Job, a1 flujotest.Job) (out flujote
 	return flujotest.JoinTwo(a0, a1), nil
 }
 
-// body4 is the composition of "fan2".
-func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// bodyFan2 is the composition of "fan2".
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutor4()
+	sc := e.getscratchTwoFansExecutorFan2()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
@@ -19606,7 +18968,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 0
 			}
 		}()
-		sc.o0, sc.aborts[0] = e.run5(bctx, in, &sc.r0, &sc.results[0])
+		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 		exited = false
 		sc.done <- 0
 	}()
@@ -19622,7 +18984,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 				sc.done <- 1
 			}
 		}()
-		sc.o1, sc.aborts[1] = e.run6(bctx, in, &sc.r1, &sc.results[1])
+		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
 		exited = false
 		sc.done <- 1
 	}()
@@ -19679,7 +19041,7 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.join4(sc.o0, sc.o1)
+	out, jerr := e.joinFan2(sc.o0, sc.o1)
 	if jerr != nil {
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
@@ -19691,22 +19053,14 @@ func (e *TwoFansExecutor) body4(ctx context.Context, in flujotest.Job, r *flujog
 	return out, nil
 }
 
-// run5 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run5(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k5.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run6 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) run6(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k6.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19715,9 +19069,9 @@ type ValidatedExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "draft".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntDraft  flujoimpl.StepCounters
+	brkDraft  *runtime.Breaker
 }
 
 // scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
@@ -19753,7 +19107,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -19773,21 +19127,21 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 3,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "draft",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Draft(ctx, in)
 			},
-			Name: "draft",
+			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 3,
+		Breaker:  e.brkDraft,
+		Counters: &e.cntDraft,
 	}
 	return e, nil
 }
@@ -19801,7 +19155,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runDraft(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -19826,7 +19180,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runDraft(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -19912,15 +19266,15 @@ func (e *ValidatedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoi
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *ValidatedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "draft")
-	flujoimpl.AddBreaker(s.Steps, "draft", e.brk0)
+	e.cntDraft.AddTo(s.Steps, "draft")
+	flujoimpl.AddBreaker(s.Steps, "draft", e.brkDraft)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -19935,13 +19289,9 @@ func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19950,14 +19300,14 @@ type WithFailedFallbackExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchWithFailedFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	// Step "failtoo".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFailtoo  flujoimpl.StepCounters
+	brkFailtoo  *runtime.Breaker
 }
 
 // scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
@@ -19993,10 +19343,10 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFailtoo, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -20016,36 +19366,36 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Counters: &e.cntFail,
+	}
+	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "failtoo",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.FailToo(ctx, in)
 			},
-			Name: "failtoo",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkFailtoo,
+		Slot:     1,
+		Counters: &e.cntFailtoo,
 	}
 	return e, nil
 }
@@ -20059,7 +19409,7 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -20084,7 +19434,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20170,18 +19520,18 @@ func (e *WithFailedFallbackExecutor) build(old, next *flujoimpl.Engine) (func(),
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFailtoo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *WithFailedFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk0)
-	e.cnt1.AddTo(s.Steps, "failtoo")
-	flujoimpl.AddBreaker(s.Steps, "failtoo", e.brk1)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
+	e.cntFailtoo.AddTo(s.Steps, "failtoo")
+	flujoimpl.AddBreaker(s.Steps, "failtoo", e.brkFailtoo)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -20196,14 +19546,14 @@ func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "failtoo".
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runFailtoo(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -20211,22 +19561,14 @@ func (e *WithFailedFallbackExecutor) run0(ctx context.Context, in flujotest.Job,
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -20235,14 +19577,14 @@ type WithFallbackExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
-	k0   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntFail  flujoimpl.StepCounters
+	brkFail  *runtime.Breaker
 
 	// Step "rescue".
-	k1   flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cnt1 flujoimpl.StepCounters
-	brk1 *runtime.Breaker
+	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
+	cntRescue  flujoimpl.StepCounters
+	brkRescue  *runtime.Breaker
 }
 
 // scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
@@ -20278,10 +19620,10 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
-	if e.brk1, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -20301,36 +19643,36 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "fail",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Fail(ctx, in)
 			},
-			Name: "fail",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
-		},
-	}
-	e.k1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Attempts: 2,
-		Breaker:  e.brk1,
-		Counters: &e.cnt1,
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			BreakerCounts: flujo.CountsAsBreakerFailure,
+		},
+		Attempts: 2,
+		Breaker:  e.brkFail,
+		Counters: &e.cntFail,
+	}
+	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
+		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+			Name: "rescue",
 			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
 				return flujotest.Rescue(ctx, in)
 			},
-			Name: "rescue",
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
-		Slot: 1,
+		Attempts: 2,
+		Breaker:  e.brkRescue,
+		Slot:     1,
+		Counters: &e.cntRescue,
 	}
 	return e, nil
 }
@@ -20344,7 +19686,7 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(flujotest.Job), abort
@@ -20369,7 +19711,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runFail(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -20455,18 +19797,18 @@ func (e *WithFallbackExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brk1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *WithFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brk0)
-	e.cnt1.AddTo(s.Steps, "rescue")
-	flujoimpl.AddBreaker(s.Steps, "rescue", e.brk1)
+	e.cntFail.AddTo(s.Steps, "fail")
+	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
+	e.cntRescue.AddTo(s.Steps, "rescue")
+	flujoimpl.AddBreaker(s.Steps, "rescue", e.brkRescue)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -20481,14 +19823,14 @@ func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.step0(ctx, in, r, res)
+// runFail runs "fail" and, when it fails, its fallback "rescue".
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
 	}
 	var fb flujo.StepResult
-	fout, abort := e.run1(ctx, in, r, &fb)
+	fout, abort := e.runRescue(ctx, in, r, &fb)
 	flujoimpl.Fallback(res, fb, abort != nil)
 	if abort != nil || !fb.Success {
 		return *new(flujotest.Job), abort
@@ -20496,22 +19838,14 @@ func (e *WithFallbackExecutor) run0(ctx context.Context, in flujotest.Job, r *fl
 	return fout, nil
 }
 
-// step0 runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) step0(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// run1 runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) run1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.k1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Budget: r.budget,
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
@@ -21669,15 +21003,15 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 	return m
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v flujotest.State) flujotest.State {
+// flujogenCopyState returns a deep copy of v.
+func flujogenCopyState(v flujotest.State) flujotest.State {
 	c := v
-	c.Log = flujogenCopy1(v.Log)
+	c.Log = flujogenCopySliceString(v.Log)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}

@@ -38,10 +38,10 @@ type LookerExecutor struct {
 	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "lookup".
-	k0     flujoimpl.Step[hashing.Key, int]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCacheK[hashing.Key, int]
+	stepLookup  flujoimpl.Step[hashing.Key, int]
+	cntLookup   flujoimpl.StepCounters
+	brkLookup   *runtime.Breaker
+	cacheLookup *runtime.ResultCacheK[hashing.Key, int]
 }
 
 // scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
@@ -75,14 +75,14 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkLookup, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCacheK[hashing.Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheLookup, err = runtime.NewResultCacheK[hashing.Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -106,21 +106,21 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[hashing.Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    e.cache0,
-		Counters: &e.cnt0,
+	e.stepLookup = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "lookup",
 			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
 				return hashing.Lookup(ctx, in)
 			},
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in hashing.Key) (uint64, bool) {
-				return flujogenHash0(e.seed, in).Sum64(), true
+				return flujogenHashKey(e.seed, in).Sum64(), true
 			},
-			Name: "lookup",
 		},
+		Attempts: 2,
+		Breaker:  e.brkLookup,
+		Cache:    e.cacheLookup,
+		Counters: &e.cntLookup,
 	}
 	return e, nil
 }
@@ -134,7 +134,7 @@ func (e *LookerExecutor) Execute(ctx context.Context, in hashing.Key) (int, erro
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runLookup(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -158,7 +158,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runLookup(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -246,10 +246,10 @@ func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkLookup.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheLookup.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -257,9 +257,9 @@ func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LookerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "lookup")
-	flujoimpl.AddBreaker(s.Steps, "lookup", e.brk0)
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntLookup.AddTo(s.Steps, "lookup")
+	flujoimpl.AddBreaker(s.Steps, "lookup", e.brkLookup)
+	if cs := e.cacheLookup.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lookup", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -268,8 +268,8 @@ func (e *LookerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *LookerExecutor) closeParts() {
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheLookup != nil {
+		e.cacheLookup.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -280,20 +280,17 @@ func (e *LookerExecutor) closeParts() {
 func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache0.RestoreCapacity()
+		e.cacheLookup.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheLookup.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LookerExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runLookup runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *LookerExecutor) runLookup(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepLookup.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -302,9 +299,9 @@ type PlainExecutor struct {
 	scratch atomic.Pointer[runtime.Pool[scratchPlainExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "plain".
-	k0   flujoimpl.Step[hashing.Key, int]
-	cnt0 flujoimpl.StepCounters
-	brk0 *runtime.Breaker
+	stepPlain flujoimpl.Step[hashing.Key, int]
+	cntPlain  flujoimpl.StepCounters
+	brkPlain  *runtime.Breaker
 }
 
 // scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
@@ -338,7 +335,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkPlain, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
@@ -358,17 +355,17 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[hashing.Key, int]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Counters: &e.cnt0,
+	e.stepPlain = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "plain",
 			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
 				return hashing.Lookup(ctx, in)
 			},
-			Name: "plain",
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
+		Attempts: 2,
+		Breaker:  e.brkPlain,
+		Counters: &e.cntPlain,
 	}
 	return e, nil
 }
@@ -382,7 +379,7 @@ func (e *PlainExecutor) Execute(ctx context.Context, in hashing.Key) (int, error
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runPlain(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(int), abort
@@ -406,7 +403,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runPlain(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -491,15 +488,15 @@ func (e *PlainExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkPlain.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *PlainExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "plain")
-	flujoimpl.AddBreaker(s.Steps, "plain", e.brk0)
+	e.cntPlain.AddTo(s.Steps, "plain")
+	flujoimpl.AddBreaker(s.Steps, "plain", e.brkPlain)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
@@ -514,12 +511,9 @@ func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PlainExecutor) run0(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runPlain runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *PlainExecutor) runPlain(ctx context.Context, in hashing.Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepPlain.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -531,10 +525,10 @@ type SearcherExecutor struct {
 	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "search".
-	k0     flujoimpl.Step[hashing.Query, hashing.Result]
-	cnt0   flujoimpl.StepCounters
-	brk0   *runtime.Breaker
-	cache0 *runtime.ResultCache[hashing.Result]
+	stepSearch  flujoimpl.Step[hashing.Query, hashing.Result]
+	cntSearch   flujoimpl.StepCounters
+	brkSearch   *runtime.Breaker
+	cacheSearch *runtime.ResultCache[hashing.Result]
 }
 
 // scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
@@ -568,14 +562,14 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brk0, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
+	if e.brkSearch, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
 		return fail(err)
 	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
 	cacheClock, coarse := runtime.NewCacheClock(clock)
 	e.coarse = coarse
-	if e.cache0, err = runtime.NewResultCache[hashing.Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+	if e.cacheSearch, err = runtime.NewResultCache[hashing.Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
@@ -599,22 +593,22 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	e.k0 = flujoimpl.Step[hashing.Query, hashing.Result]{
-		Attempts: 2,
-		Breaker:  e.brk0,
-		Cache:    flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cache0},
-		Counters: &e.cnt0,
+	e.stepSearch = flujoimpl.Step[hashing.Query, hashing.Result]{
 		Leaf: &flujoimpl.Leaf[hashing.Query, hashing.Result]{
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+			Name: "search",
 			Call: func(ctx context.Context, in hashing.Query, _ any) (hashing.Result, error) {
 				return hashing.Search(ctx, in)
 			},
-			CopyOut: flujogenCopy0,
+			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in hashing.Query) (uint64, bool) {
-				return flujogenHash1(e.seed, in).Sum64(), true
+				return flujogenHashQuery(e.seed, in).Sum64(), true
 			},
-			Name: "search",
+			CopyOut: flujogenCopyResult,
 		},
+		Attempts: 2,
+		Breaker:  e.brkSearch,
+		Cache:    flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cacheSearch},
+		Counters: &e.cntSearch,
 	}
 	return e, nil
 }
@@ -628,7 +622,7 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in hashing.Query) (hashi
 	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
 	r.state = nil
 	var res flujo.StepResult
-	out, abort := e.run0(ctx, in, &r, &res)
+	out, abort := e.runSearch(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	if abort != nil {
 		return *new(hashing.Result), abort
@@ -652,7 +646,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, 
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.run0(ctx, in, &r, &res)
+	_, abort := e.runSearch(ctx, in, &r, &res)
 	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
 	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
 	pr.Steps = []flujo.StepResult{res}
@@ -740,10 +734,10 @@ func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 			e.scratch.Store(pool)
 		}
 		if renew {
-			_ = e.brk0.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
+			_ = e.brkSearch.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
-			_ = e.cache0.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			_ = e.cacheSearch.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
 		}
 	}, nil, nil
@@ -751,9 +745,9 @@ func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *SearcherExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cnt0.AddTo(s.Steps, "search")
-	flujoimpl.AddBreaker(s.Steps, "search", e.brk0)
-	if cs := e.cache0.Stats(); cs.Hits+cs.Misses > 0 {
+	e.cntSearch.AddTo(s.Steps, "search")
+	flujoimpl.AddBreaker(s.Steps, "search", e.brkSearch)
+	if cs := e.cacheSearch.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "search", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
@@ -762,8 +756,8 @@ func (e *SearcherExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
 func (e *SearcherExecutor) closeParts() {
-	if e.cache0 != nil {
-		e.cache0.Close()
+	if e.cacheSearch != nil {
+		e.cacheSearch.Close()
 	}
 	if e.coarse != nil {
 		e.coarse.Close()
@@ -774,31 +768,28 @@ func (e *SearcherExecutor) closeParts() {
 func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
-		e.cache0.RestoreCapacity()
+		e.cacheSearch.RestoreCapacity()
 		return
 	}
 	e.cachesShrunk.Store(true)
-	e.cache0.Shrink(0.5)
+	e.cacheSearch.Shrink(0.5)
 	e.scratch.Load().Shrink()
 }
 
-// run0 runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *SearcherExecutor) run0(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
-	return e.k0.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{
-		Record: r.record,
-		State:  r.state,
-	}, res)
+// runSearch runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
+func (e *SearcherExecutor) runSearch(ctx context.Context, in hashing.Query, r *flujogenRun[struct{}], res *flujo.StepResult) (hashing.Result, error) {
+	return e.stepSearch.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// flujogenCopy0 returns a deep copy of v.
-func flujogenCopy0(v hashing.Result) hashing.Result {
+// flujogenCopyResult returns a deep copy of v.
+func flujogenCopyResult(v hashing.Result) hashing.Result {
 	c := v
-	c.Hits = flujogenCopy1(v.Hits)
+	c.Hits = flujogenCopySliceString(v.Hits)
 	return c
 }
 
-// flujogenCopy1 returns a deep copy of v.
-func flujogenCopy1(v []string) []string {
+// flujogenCopySliceString returns a deep copy of v.
+func flujogenCopySliceString(v []string) []string {
 	if v == nil {
 		return nil
 	}
@@ -807,15 +798,15 @@ func flujogenCopy1(v []string) []string {
 	return c
 }
 
-// flujogenHash0 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash0(h runtime.Hash, v hashing.Key) runtime.Hash {
+// flujogenHashKey adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashKey(h runtime.Hash, v hashing.Key) runtime.Hash {
 	h = h.AddString(v.Name)
 	h = h.AddInt(int64(v.N))
 	return h
 }
 
-// flujogenHash1 adds v to h in the canonical order of the runtime's hashing primitives.
-func flujogenHash1(h runtime.Hash, v hashing.Query) runtime.Hash {
+// flujogenHashQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashQuery(h runtime.Hash, v hashing.Query) runtime.Hash {
 	h = h.AddString(v.Text)
 	h = h.AddInt(int64(v.Limit))
 	h = h.AddFloat(v.Score)
