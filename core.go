@@ -144,29 +144,11 @@ func WithUsageLimits(l UsageLimits) ExecOption {
 
 // InputTypeError is returned by Execute when the input does not fit the
 // root node's input type.
-type InputTypeError struct {
-	Node     string
-	Expected reflect.Type
-	Got      reflect.Type
-}
-
-// Error describes the problem.
-func (e *InputTypeError) Error() string {
-	return fmt.Sprintf("flujo: %q expects input %v, got %v", e.Node, e.Expected, e.Got)
-}
+type InputTypeError = runtime.InputTypeError
 
 // StateTypeError is returned by Execute when WithState's value is not the
 // *S the declaration's StepS use.
-type StateTypeError struct {
-	Node     string
-	Expected reflect.Type
-	Got      reflect.Type
-}
-
-// Error describes the problem.
-func (e *StateTypeError) Error() string {
-	return fmt.Sprintf("flujo: %q needs state %v, got %v", e.Node, e.Expected, e.Got)
-}
+type StateTypeError = runtime.StateTypeError
 
 // Execute runs node on input. A failed run returns its result and an error:
 // a *StepError naming the node that failed, a *UsageLimitExceededError
@@ -206,29 +188,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 	fr.budget = budget
 	var res StepResult
 	abort := r.exec(ctx, node, input, fr, &res)
-	pr := &PipelineResult{
-		Output:      res.Output,
-		Success:     res.Success && abort == nil,
-		TotalCost:   res.Cost,
-		TotalTokens: res.Tokens,
-		FinalState:  fr.state,
-		Latency:     res.Latency,
-	}
-	if b.kind == kindPipeline {
-		pr.Steps = res.Steps
-	} else {
-		pr.Steps = []StepResult{res}
-	}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, fr.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = kernel.FailedRunError(res)
-	}
-	c.svc.RecordRun(int64(pr.Latency), pr.Success)
-	return pr, pr.Err
+	return c.svc.EndRecordedRun(&res, abort, fr.state, fr.budget, b.kind == kindPipeline)
 }
 
 // OutputTypeError is returned by Run when the node's declared output type

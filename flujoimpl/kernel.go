@@ -72,3 +72,14 @@ func AddPool(s *runtime.Stats, ps runtime.PoolStats) { kernel.AddPool(s, ps) }
 
 // IsUsageLimit reports whether err is a usage limit's abort.
 func IsUsageLimit(err error) bool { return kernel.IsUsageLimit(err) }
+
+// Run is one run of a generated executor.
+type Run[S any] = kernel.Run[S]
+
+// NewRun returns a run of the engine in force on the state st.
+func NewRun[S any](s *Services, st *S, record bool) Run[S] { return kernel.NewRun(s, st, record) }
+
+// RunState returns the state of a recorded run: st, or WithState's.
+func RunState[S any](node string, st *S, given any) (*S, error) {
+	return kernel.RunState(node, st, given)
+}

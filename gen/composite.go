@@ -75,7 +75,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 // childRecord appends a child's result to res.Steps: always in recorded
 // runs, and in fast runs only when it failed, which is all the failure
 // path of the run's error needs.
-const childRecord = "if r.record || !cr.Success { res.Steps = append(res.Steps, cr) }"
+const childRecord = "if r.Record || !cr.Success { res.Steps = append(res.Steps, cr) }"
 
 // emitSeqChild emits, once per file, flujogenSeqChild: what a Pipeline
 // does with the result of each step it ran, so that each step of a
@@ -101,7 +101,7 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 	b := []jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
-		c(fmt.Sprintf("if r.record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
+		c(fmt.Sprintf("if r.Record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
 	}
 	prev := "in"
 	for _, ch := range n.Children {
@@ -109,13 +109,13 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		b = append(b, jen.Block(
 			c("var cr {}", qf("StepResult")),
 			c("o, abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &cr)"),
-			c("if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {\nreturn *new({}), abort\n}", pg.out(n)),
+			c("if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {\nreturn *new({}), abort\n}", pg.out(n)),
 			c(v+" = o"),
 		))
 		b = append(b[:len(b)-1], c("var "+v+" {}", pg.out(ch)), b[len(b)-1])
 		prev = v
 	}
-	b = append(b, c("res.Success = true"), c("if r.record { res.Output = "+prev+" }"), c("return "+prev+", nil"))
+	b = append(b, c("res.Success = true"), c("if r.Record { res.Output = "+prev+" }"), c("return "+prev+", nil"))
 	return b
 }
 
@@ -145,7 +145,7 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 			c("v = nv"),
 			c("done, perr := e."+until+"(v)"),
 			c("if perr != nil {\nres.Err, res.Feedback = perr, perr.Error()\nreturn *new({}), nil\n}", T.Clone()),
-			c("if done {\nres.Success = true\nif r.record { res.Output = v }\nreturn v, nil\n}"),
+			c("if done {\nres.Success = true\nif r.Record { res.Output = v }\nreturn v, nil\n}"),
 		),
 		c(fmt.Sprintf("merr := &{}{Loop: %s, MaxLoops: %d}", strq(n.Name), max), qf("MaxLoopsError")),
 		c("res.Err, res.Feedback = merr, merr.Error()"),
@@ -191,12 +191,12 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c("var o {}", out.Clone()),
 		c("var abort error"),
 		jen.Switch(jen.Id("key")).Block(cases...),
-		c("if r.record || !cr.Success { res.Steps = []{}{cr} }", qf("StepResult")),
+		c("if r.Record || !cr.Success { res.Steps = []{}{cr} }", qf("StepResult")),
 		c("res.Cost, res.Tokens = cr.Cost, cr.Tokens"),
 		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
 		c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", out.Clone()),
 		c("res.Success = true"),
-		c("if r.record { res.Output = o }"),
+		c("if r.Record { res.Output = o }"),
 		c("return o, nil"),
 	}
 }
@@ -246,7 +246,7 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 		fields = append(fields, jen.Id("owner").Op("*").Id(pg.scratchUnion()).Comment("the pooled object holding this one"))
 	}
 	for i, br := range n.Children {
-		fields = append(fields, jen.Id(fmt.Sprintf("o%d", i)).Add(pg.out(br)), jen.Id(fmt.Sprintf("r%d", i)).Id("flujogenRun").Types(pg.stateType()))
+		fields = append(fields, jen.Id(fmt.Sprintf("o%d", i)).Add(pg.out(br)), jen.Id(fmt.Sprintf("r%d", i)).Add(qi("Run").Types(pg.stateType())))
 		if i < len(bs) && bs[i].copied {
 			fields = append(fields, jen.Id(fmt.Sprintf("w%d", i)).Add(pg.stateType()))
 		}
@@ -407,8 +407,8 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		b = append(b, c(rs+" = *r"))
 		if i < len(bs) && bs[i].copied {
 			w := fmt.Sprintf("sc.w%d", i)
-			b = append(b, pg.stateCopy(w, "r.state", bs[i].fields, bs[i].whole, n.Pos, true)...)
-			b = append(b, c(rs+".state = &"+w))
+			b = append(b, pg.stateCopy(w, "r.State", bs[i].fields, bs[i].whole, n.Pos, true)...)
+			b = append(b, c(rs+".State = &"+w))
 		}
 		// A step that calls runtime.Goexit ends the branch's goroutine: the
 		// deferred call reports the branch failed instead of leaving the
@@ -467,7 +467,7 @@ case <-{}(ctx):
 		b = append(b, c("defer e.scratch.Load().Put(sc.owner)"))
 	}
 	b = append(b,
-		c("if r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
+		c("if r.Record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
 		c("for i := range sc.results {\nres.Cost += sc.results[i].Cost\nres.Tokens += sc.results[i].Tokens\n}"),
 		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
 	)
@@ -515,7 +515,7 @@ case <-{}(ctx):
 	// A failed Parallel merges nothing: the branches' writes reach the
 	// state only once the join has accepted their outputs.
 	b = append(b, pg.mergeCode(n, bs)...)
-	b = append(b, c("res.Success = true"), c("if r.record { res.Output = out }"), c("return out, nil"))
+	b = append(b, c("res.Success = true"), c("if r.Record { res.Output = out }"), c("return out, nil"))
 	return b
 }
 
@@ -623,11 +623,11 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 			jen.If(jen.Id("workers <= 1")).Block(seq).Else().Block(par...))
 	}
 	b = append(b,
-		c("for i := range results {\nif finished[i] {\nif r.record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, results[i]) }\nres.Cost += results[i].Cost\nres.Tokens += results[i].Tokens\n}\n}"),
+		c("for i := range results {\nif finished[i] {\nif r.Record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, results[i]) }\nres.Cost += results[i].Cost\nres.Tokens += results[i].Tokens\n}\n}"),
 		c("if abort != nil {\nres.Err = abort\nreturn nil, abort\n}"),
 		c("if failed >= 0 {\nres.Err, res.Feedback = results[failed].Err, results[failed].Feedback\nreturn nil, nil\n}"),
 		c("res.Success = true"),
-		c("if r.record { res.Output = outs }"),
+		c("if r.Record { res.Output = outs }"),
 		c("return outs, nil"),
 	)
 	_ = out

@@ -76,20 +76,6 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 	f.Const().Id("_").Op("=").Add(qi(supportVersion))
 }
 
-// helpers emits the file-level support code the executors share.
-func (g *generator) helpers(f *jen.File, pipes []*pipelineGen) {
-	usage := false
-	for _, pg := range pipes {
-		usage = usage || pg.usage
-	}
-	fields := []jen.Code{jen.Id("eng").Op("*").Add(qi("Engine")), jen.Id("record").Bool(), jen.Id("state").Op("*").Id("S")}
-	if usage {
-		fields = append(fields, jen.Id("budget").Op("*").Add(qr("Budget")))
-	}
-	f.Comment("flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.")
-	f.Type().Id("flujogenRun").Types(jen.Id("S").Any()).Struct(fields...)
-}
-
 // configCode emits statements that set the fields of c which differ from
 // the defaults.
 func configCode(cfg runtime.OptimizationConfig) []jen.Code {
@@ -139,85 +125,62 @@ func (pg *pipelineGen) emit(f *jen.File) {
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
 	stateParam := []jen.Code{}
-	stateInit := []jen.Code{c("r.state = nil")}
 	finalState := "nil"
 	if pg.stateKey != "" {
 		stateParam = []jen.Code{jen.Id("st").Op("*").Add(pg.stateType())}
-		stateInit = []jen.Code{c("r.state = st"), c("if st == nil { r.state = new({}) }", pg.stateType())}
-		finalState = "r.state"
+		finalState = "r.State"
 	}
 	root := p.Root
-	// The root node measured the run: its latency is the run's.
-	endRun := c("e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)")
+	newRun := func(record string) jen.Code {
+		if pg.stateKey == "" {
+			return c("r := {}(e.svc, nil, "+record+")", qi("NewRun").Types(jen.Struct()))
+		}
+		return c("r := {}(e.svc, st, "+record+")", qi("NewRun"))
+	}
 
 	// Execute: the fast path.
 	exec := []jen.Code{
 		c("if !e.svc.Track.Enter() { return *new({}), {} }", out.Clone(), qf("ErrClosed")),
 		c("defer e.svc.Track.Exit()"),
-		c("r := {}{eng: e.svc.Engine()}", jen.Id("flujogenRun").Types(pg.stateType())),
-	}
-	exec = append(exec, stateInit...)
-	exec = append(exec, c("var res {}", qf("StepResult")), c("out, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"), endRun)
-	exec = append(exec,
-		c("if abort != nil { return *new({}), abort }", out.Clone()),
-		c("if !res.Success { return *new({}), {}(res) }", out.Clone(), qi("FailedRunError")),
+		newRun("false"),
+		c("var res {}", qf("StepResult")),
+		c("out, abort := e." + pg.runName(root) + "(ctx, in, &r, &res)"),
+		c("if err := e.svc.EndRun(&res, abort); err != nil { return *new({}), err }", out.Clone()),
 		c("return out, nil"),
-	)
+	}
 	f.Commentf("Execute runs %s on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.", p.Var)
 	f.Add(recv()).Id("Execute").Params(append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)...).Params(out.Clone(), jen.Error()).Block(exec...)
 
-	// ExecuteResult: the recorded path.
-	er := []jen.Code{
-		c("if !e.svc.Track.Enter() { return nil, {} }", qf("ErrClosed")),
-		c("defer e.svc.Track.Exit()"),
-		c("r := {}{eng: e.svc.Engine(), record: true}", jen.Id("flujogenRun").Types(pg.stateType())),
-	}
-	er = append(er, stateInit...)
-	// Limits are checked before any step runs, even by a pipeline whose
-	// outputs report no usage.
-	if pg.usage {
-		er = append(er, c("var err error"), c("if r.budget, err = {}(limits); err != nil { return nil, err }", qr("RunBudget")))
-	} else {
-		er = append(er, c("if _, err := {}(limits); err != nil { return nil, err }", qr("RunBudget")))
-	}
-	er = append(er, c("var res {}", qf("StepResult")), c("_, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"), endRun)
-	er = append(er,
-		c("pr := &{}{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}", qf("PipelineResult")),
-	)
-	if root.Kind == analysis.KindPipeline {
-		er = append(er, c("pr.Steps = res.Steps"))
-	} else {
-		er = append(er, c("pr.Steps = []{}{res}", qf("StepResult")))
-	}
-	if finalState != "nil" {
-		er = append(er, c("pr.FinalState = r.state"))
-	}
-	ule := ""
-	if pg.usage {
-		ule = "{}(abort, pr, r.budget)\n"
-	}
-	sw := "switch {\ncase abort != nil:\npr.Output = nil\n" + ule + "pr.Err = abort\ncase !res.Success:\npr.Err = {}(res)\n}"
-	if pg.usage {
-		er = append(er, c(sw, qr("CompleteUsageLimitError"), qi("FailedRunError")))
-	} else {
-		er = append(er, c(sw, qi("FailedRunError")))
-	}
-	er = append(er, c("return pr, pr.Err"))
+	// ExecuteResult: the recorded path. Limits are checked before any step
+	// runs, even by a pipeline whose outputs report no usage.
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
 	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
-	opening := []jen.Code{c("_, limits := {}(opts)", qi("ExecOptionsOf"))}
 	doc := fmt.Sprintf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
+	er := []jen.Code{c("_, limits := {}(opts)", qi("ExecOptionsOf"))}
 	if pg.stateKey != "" {
-		opening = []jen.Code{
+		er = []jen.Code{
 			c("state, limits := {}(opts)", qi("ExecOptionsOf")),
-			c("if st == nil && state != nil {\ns, ok := state.(*{})\nif !ok { return nil, &{}{Node: "+strq(p.Name)+", Expected: {}[*{}](), Got: {}(state)} }\nst = s\n}",
-				pg.stateType(), qf("StateTypeError"), jen.Qual("reflect", "TypeFor"), pg.stateType(), jen.Qual("reflect", "TypeOf")),
+			c("st, err := {}("+strq(p.Name)+", st, state)", qi("RunState")),
+			c("if err != nil { return nil, err }"),
 		}
 		doc += " The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState."
 	}
+	er = append(er,
+		c("if !e.svc.Track.Enter() { return nil, {} }", qf("ErrClosed")),
+		c("defer e.svc.Track.Exit()"),
+		newRun("true"),
+	)
+	if pg.stateKey == "" {
+		er = append(er, c("var err error")) // RunState declares it otherwise
+	}
+	er = append(er,
+		c("if r.Budget, err = {}(limits); err != nil { return nil, err }", qr("RunBudget")),
+		c("var res {}", qf("StepResult")),
+		c("_, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"),
+		c(fmt.Sprintf("return e.svc.EndRecordedRun(&res, abort, %s, r.Budget, %v)", finalState, root.Kind == analysis.KindPipeline)),
+	)
 	f.Comment(doc)
-	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(
-		append(opening, er...)...)
+	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(er...)
 
 	callArgs := "ctx, in"
 	if pg.stateKey != "" {

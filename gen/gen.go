@@ -156,7 +156,6 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 		return nil, g.errs
 	}
 	g.guards(f, emitted)
-	g.helpers(f, emitted)
 	for _, pg := range emitted {
 		pg.emit(f)
 	}

@@ -122,13 +122,13 @@ func TestMergeConflictIsCheckedAtRunTime(t *testing.T) {
 			Conflicts: []analysis.Conflict{{Field: "A", Branches: []int{0, 1}, Positions: []string{"steps.go:3:2", "steps.go:9:2"}}}}}
 	fan.Options.Merge = analysis.ErrorOnConflict
 	out, err := generateMB(t, b, fan, nil)
-	if err != nil || !strings.Contains(out, "if err := e.conflictsFan(r.state, sc); err != nil") ||
+	if err != nil || !strings.Contains(out, "if err := e.conflictsFan(r.State, sc); err != nil") ||
 		!strings.Contains(out, `Branches: [2]string{[2]string{"a1", "a2"}[first[0]-1], "a2"}`) {
 		t.Errorf("ErrorOnConflict: err %v; run-time conflict check missing", err)
 	}
 	fan.Options.Merge = analysis.MergeUpdate
 	out, err = generateMB(t, b, fan, nil)
-	if err != nil || !strings.Contains(out, "r.state.A = sc.w1.A") || strings.Contains(out, "conflictsFan") {
+	if err != nil || !strings.Contains(out, "r.State.A = sc.w1.A") || strings.Contains(out, "conflictsFan") {
 		t.Errorf("MergeUpdate: err %v; merge code missing", err)
 	}
 }

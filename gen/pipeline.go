@@ -211,7 +211,7 @@ func (pg *pipelineGen) planCache(lp *leafPlan) {
 
 // run is the type of the run parameter.
 func (pg *pipelineGen) runType() *jen.Statement {
-	return jen.Op("*").Id("flujogenRun").Types(pg.stateType())
+	return jen.Op("*").Add(qi("Run").Types(pg.stateType()))
 }
 
 func (pg *pipelineGen) stateType() *jen.Statement {
@@ -264,7 +264,7 @@ func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary strin
 	fb := n.Options.Fallback
 	rescued := c("return fout, nil")
 	if lp := pg.leafPlan(n); lp != nil && lp.cache {
-		rescued = c("e." + pg.kstepName(n) + ".CacheFallback(&r.eng.Env, in, fout)\nreturn fout, nil")
+		rescued = c("e." + pg.kstepName(n) + ".CacheFallback(&r.Eng.Env, in, fout)\nreturn fout, nil")
 	}
 	body := []jen.Code{
 		c("out, abort := e." + primary + "(ctx, in, r, res)"),
@@ -288,16 +288,16 @@ func (pg *pipelineGen) timed() bool {
 // clockStart and clockStop read the clock at a step boundary.
 func (pg *pipelineGen) clockStart() jen.Code {
 	if pg.timed() {
-		return c("start := r.eng.Env.Clock.Nanotime()")
+		return c("start := r.Eng.Env.Clock.Nanotime()")
 	}
-	return c("var start int64\nif r.record { start = r.eng.Env.Clock.Nanotime() }")
+	return c("var start int64\nif r.Record { start = r.Eng.Env.Clock.Nanotime() }")
 }
 
 func (pg *pipelineGen) clockStop() jen.Code {
 	if pg.timed() {
-		return c("res.Latency = {}(r.eng.Env.Clock.Nanotime() - start)", jen.Qual("time", "Duration"))
+		return c("res.Latency = {}(r.Eng.Env.Clock.Nanotime() - start)", jen.Qual("time", "Duration"))
 	}
-	return c("if r.record { res.Latency = {}(r.eng.Env.Clock.Nanotime() - start) }", jen.Qual("time", "Duration"))
+	return c("if r.Record { res.Latency = {}(r.Eng.Env.Clock.Nanotime() - start) }", jen.Qual("time", "Duration"))
 }
 
 func (pg *pipelineGen) leafPlan(n *analysis.Node) *leafPlan {
@@ -323,19 +323,11 @@ func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
 	if lp.timeout > 0 {
 		doc += fmt.Sprintf(", timeout %v per attempt", lp.timeout)
 	}
-	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+pg.kstepName(n)+".Run(ctx, &r.eng.Env, in, {}, res)", pg.frame())})
+	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+pg.kstepName(n)+".Run(ctx, &r.Eng.Env, in, {}, res)", pg.frame())})
 }
 
 // frame is the kernel frame of the run r.
-func (pg *pipelineGen) frame() jen.Code {
-	fr := newLiteral("State", "Budget", "Record")
-	fr.set("State", jen.Id("r.state"))
-	if pg.usage {
-		fr.set("Budget", jen.Id("r.budget"))
-	}
-	fr.set("Record", jen.Id("r.record"))
-	return qi("Frame").Values(fr.items()...)
-}
+func (pg *pipelineGen) frame() jen.Code { return jen.Id("r.Frame()") }
 
 // leafInit returns the statement that builds the kernel step of the leaf
 // lp in the constructor.

@@ -158,7 +158,7 @@ func contains(list []string, s string) bool {
 }
 
 // mergeCode returns the statements that merge the branches' copies back
-// into *r.state: for each written field, the value of the last (MergeUpdate)
+// into *r.State: for each written field, the value of the last (MergeUpdate)
 // or first (KeepFirst) successful branch whose copy changed it.
 func (pg *pipelineGen) mergeCode(n *analysis.Node, bs []branchState) []jen.Code {
 	if n.Options.Merge == analysis.NoMerge {
@@ -183,9 +183,9 @@ func (pg *pipelineGen) mergeCode(n *analysis.Node, bs []branchState) []jen.Code 
 				writers[l], writers[r] = writers[r], writers[l]
 			}
 		}
-		dst := "*r.state"
+		dst := "*r.State"
 		if sel != "" {
-			dst = "r.state" + sel
+			dst = "r.State" + sel
 		}
 		var chain []string
 		for _, i := range writers {
@@ -270,7 +270,7 @@ func (pg *pipelineGen) conflictCheck(f *jen.File, n *analysis.Node, bs []branchS
 	body = append(body, c("return nil"))
 	f.Comment(method + " reports a *flujo.MergeConflictError when two successful branches of parallel " + strq(n.Name) + " changed one state field.")
 	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(method).Params(jen.Id("st").Op("*").Add(pg.stateType()), jen.Id("sc").Op("*").Id(pg.scratchName(n))).Error().Block(body...)
-	return []jen.Code{c("if err := e."+method+"(r.state, sc); err != nil {\nres.Err, res.Feedback = err, err.Error()\nreturn *new({}), nil\n}", pg.out(n))}
+	return []jen.Code{c("if err := e."+method+"(r.State, sc); err != nil {\nres.Err, res.Feedback = err, err.Error()\nreturn *new({}), nil\n}", pg.out(n))}
 }
 
 // equalExpr returns an expression reporting whether a and b, of type key,

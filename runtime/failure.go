@@ -175,3 +175,29 @@ func FallbackFeedback(original, fallback string) string {
 func formatCost(c float64) string {
 	return strconv.FormatFloat(c, 'g', 10, 64)
 }
+
+// InputTypeError is returned by Execute when the input does not fit the
+// root node's input type.
+type InputTypeError struct {
+	Node     string
+	Expected reflect.Type
+	Got      reflect.Type
+}
+
+// Error describes the problem.
+func (e *InputTypeError) Error() string {
+	return fmt.Sprintf("flujo: %q expects input %v, got %v", e.Node, e.Expected, e.Got)
+}
+
+// StateTypeError is returned by Execute when WithState's value is not the
+// *S the declaration's StepS use.
+type StateTypeError struct {
+	Node     string
+	Expected reflect.Type
+	Got      reflect.Type
+}
+
+// Error describes the problem.
+func (e *StateTypeError) Error() string {
+	return fmt.Sprintf("flujo: %q needs state %v, got %v", e.Node, e.Expected, e.Got)
+}

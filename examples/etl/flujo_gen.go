@@ -34,13 +34,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
-
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
 	svc          *flujoimpl.Services                                 // configuration, components, run gate and counters
@@ -294,16 +287,11 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 		return *new(Report), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runOrders(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Report), abort
-	}
-	if !res.Success {
-		return *new(Report), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Report), err
 	}
 	return out, nil
 }
@@ -315,24 +303,14 @@ func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...f
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runOrders(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -473,7 +451,7 @@ func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runOrders runs the Pipeline "orders".
-func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Report, error) {
 	cctx := ctx
 	out, abort := e.bodyOrders(cctx, in, r, res)
 	_ = cctx
@@ -500,17 +478,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyOrders is the composition of "orders".
-func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
+func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Report, error) {
 	res.Name = "orders"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outParse []Row
 	{
 		var cr flujo.StepResult
 		o, abort := e.runParse(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Report), abort
 		}
 		outParse = o
@@ -519,7 +497,7 @@ func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenR
 	{
 		var cr flujo.StepResult
 		o, abort := e.runRows(ctx, outParse, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Report), abort
 		}
 		outRows = o
@@ -528,35 +506,35 @@ func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenR
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSummarise(ctx, outRows, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Report), abort
 		}
 		outSummarise = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outSummarise
 	}
 	return outSummarise, nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Row, error) {
-	return e.stepParse.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Row, error) {
+	return e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRows runs the Map "rows".
-func (e *OrdersExecutor) runRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *OrdersExecutor) runRows(ctx context.Context, in []Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Record, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRows(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyRows is the composition of "rows".
-func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
+func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Record, error) {
 	res.Name = "rows"
 	res.Attempts = 1
 	outs := make([]Record, len(in))
@@ -638,7 +616,7 @@ func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -654,14 +632,14 @@ func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runRow runs the Pipeline "row".
-func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
 	cctx := ctx
 	out, abort := e.bodyRow(cctx, in, r, res)
 	_ = cctx
@@ -669,17 +647,17 @@ func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujogenRun[stru
 }
 
 // bodyRow is the composition of "row".
-func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "row"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outDraft Draft
 	{
 		var cr flujo.StepResult
 		o, abort := e.runDraft(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Record), abort
 		}
 		outDraft = o
@@ -688,7 +666,7 @@ func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[str
 	{
 		var cr flujo.StepResult
 		o, abort := e.runNormalise(ctx, outDraft, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Record), abort
 		}
 		outNormalise = o
@@ -697,25 +675,25 @@ func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[str
 	{
 		var cr flujo.StepResult
 		o, abort := e.runComplete(ctx, outNormalise, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Record), abort
 		}
 		outComplete = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outComplete
 	}
 	return outComplete, nil
 }
 
 // runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runNormalise runs "normalise" and, when it fails, its fallback "quarantine".
-func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
 	out, abort := e.primaryNormalise(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -730,12 +708,12 @@ func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujogen
 }
 
 // primaryNormalise runs the Loop "normalise".
-func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyNormalise(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -750,7 +728,7 @@ func (e *OrdersExecutor) untilNormalise(v Draft) (done bool, err error) {
 }
 
 // bodyNormalise is the composition of "normalise".
-func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
 	res.Name = "normalise"
 	v := in
 	for i := 1; i <= 4; i++ {
@@ -761,7 +739,7 @@ func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoge
 		var cr flujo.StepResult
 		nv, abort := e.runNormalisePass(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -782,7 +760,7 @@ func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoge
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -794,22 +772,22 @@ func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoge
 }
 
 // runNormalisePass runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runNormalisePass(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.stepNormalisePass.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runNormalisePass(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepNormalisePass.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQuarantine runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.stepQuarantine.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
+	return e.stepQuarantine.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runComplete runs the Parallel "complete".
-func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyComplete(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -821,9 +799,9 @@ type scratchOrdersExecutorComplete struct {
 	done     chan int
 	owner    *scratchOrdersExecutor // the pooled object holding this one
 	o0       Record
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       Country
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchOrdersExecutorComplete returns working space for parallel "complete".
@@ -844,7 +822,7 @@ func (e *OrdersExecutor) joinComplete(a0 Record, a1 Country) (out Record, err er
 }
 
 // bodyComplete is the composition of "complete".
-func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "complete"
 	res.Attempts = 1
 	sc := e.getscratchOrdersExecutorComplete()
@@ -915,7 +893,7 @@ func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogen
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -938,19 +916,19 @@ func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogen
 		return *new(Record), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runFields runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	return e.stepFields.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
+	return e.stepFields.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runGeo runs the Pipeline "geo".
-func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
 	cctx := ctx
 	out, abort := e.bodyGeo(cctx, in, r, res)
 	_ = cctx
@@ -958,17 +936,17 @@ func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujogenRun[st
 }
 
 // bodyGeo is the composition of "geo".
-func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
+func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "geo"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outCountryCode string
 	{
 		var cr flujo.StepResult
 		o, abort := e.runCountryCode(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Country), abort
 		}
 		outCountryCode = o
@@ -977,31 +955,31 @@ func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[s
 	{
 		var cr flujo.StepResult
 		o, abort := e.runLookupCountry(ctx, outCountryCode, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Country), abort
 		}
 		outLookupCountry = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outLookupCountry
 	}
 	return outLookupCountry, nil
 }
 
 // runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runCountryCode(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.stepCountryCode.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runCountryCode(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (string, error) {
+	return e.stepCountryCode.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLookupCountry runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runLookupCountry(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	return e.stepLookupCountry.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runLookupCountry(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
+	return e.stepLookupCountry.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runSummarise runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runSummarise(ctx context.Context, in []Record, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	return e.stepSummarise.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OrdersExecutor) runSummarise(ctx context.Context, in []Record, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Report, error) {
+	return e.stepSummarise.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenHashString adds v to h in the canonical order of the runtime's hashing primitives.

@@ -25,14 +25,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-	budget *runtime.Budget
-}
-
 // AnswerExecutor runs the pipeline Answer ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type AnswerExecutor struct {
 	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
@@ -166,16 +158,11 @@ func (e *AnswerExecutor) Execute(ctx context.Context, in Question) (Reply, error
 		return *new(Reply), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runAnswer(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Reply), abort
-	}
-	if !res.Success {
-		return *new(Reply), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Reply), err
 	}
 	return out, nil
 }
@@ -187,26 +174,14 @@ func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ..
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runAnswer(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -310,7 +285,7 @@ func (e *AnswerExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runAnswer runs the Pipeline "answer".
-func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
 	cctx := ctx
 	out, abort := e.bodyAnswer(cctx, in, r, res)
 	_ = cctx
@@ -337,17 +312,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyAnswer is the composition of "answer".
-func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
+func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outParse Query
 	{
 		var cr flujo.StepResult
 		o, abort := e.runParse(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Reply), abort
 		}
 		outParse = o
@@ -356,7 +331,7 @@ func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoge
 	{
 		var cr flujo.StepResult
 		o, abort := e.runRetrieve(ctx, outParse, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Reply), abort
 		}
 		outRetrieve = o
@@ -365,29 +340,29 @@ func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoge
 	{
 		var cr flujo.StepResult
 		o, abort := e.runGenerate(ctx, outRetrieve, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Reply), abort
 		}
 		outGenerate = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outGenerate
 	}
 	return outGenerate, nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) runParse(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Query, error) {
-	return e.stepParse.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *AnswerExecutor) runParse(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Query, error) {
+	return e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRetrieve runs the func "retrieve": 2 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) runRetrieve(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Prompt, error) {
-	return e.stepRetrieve.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *AnswerExecutor) runRetrieve(ctx context.Context, in Query, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Prompt, error) {
+	return e.stepRetrieve.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runGenerate runs the step "generate": 2 attempt(s), circuit breaker (threshold 3, recovery 30s), timeout 200ms per attempt.
-func (e *AnswerExecutor) runGenerate(ctx context.Context, in Prompt, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
-	return e.stepGenerate.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *AnswerExecutor) runGenerate(ctx context.Context, in Prompt, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
+	return e.stepGenerate.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"reflect"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -33,14 +32,6 @@ var (
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
-
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-	budget *runtime.Budget
-}
 
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
@@ -274,19 +265,11 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 		return *new(Routed), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[TriageState]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(TriageState)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runTriage(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Routed), abort
-	}
-	if !res.Success {
-		return *new(Routed), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Routed), err
 	}
 	return out, nil
 }
@@ -294,41 +277,21 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 // ExecuteResult runs Triage on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*TriageState)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "triage", Expected: reflect.TypeFor[*TriageState](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("triage", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[TriageState]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(TriageState)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTriage(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -444,7 +407,7 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTriage runs the Pipeline "triage".
-func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	cctx := ctx
 	out, abort := e.bodyTriage(cctx, in, r, res)
 	_ = cctx
@@ -471,17 +434,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyTriage is the composition of "triage".
-func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outClassify Classification
 	{
 		var cr flujo.StepResult
 		o, abort := e.runClassify(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Routed), abort
 		}
 		outClassify = o
@@ -490,7 +453,7 @@ func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenR
 	{
 		var cr flujo.StepResult
 		o, abort := e.runEnrich(ctx, outClassify, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Routed), abort
 		}
 		outEnrich = o
@@ -499,20 +462,20 @@ func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenR
 	{
 		var cr flujo.StepResult
 		o, abort := e.runRoute(ctx, outEnrich, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Routed), abort
 		}
 		outRoute = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outRoute
 	}
 	return outRoute, nil
 }
 
 // runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
-func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
+func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
 	out, abort := e.primaryClassify(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -527,22 +490,22 @@ func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujogen
 }
 
 // primaryClassify runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) primaryClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.stepClassify.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) primaryClassify(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
+	return e.stepClassify.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runClassifyCheap runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.stepClassifyCheap.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
+	return e.stepClassifyCheap.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEnrich runs the Parallel "enrich".
-func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Enriched, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEnrich(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -554,9 +517,9 @@ type scratchTriageExecutorEnrich struct {
 	done     chan int
 	owner    *scratchTriageExecutor // the pooled object holding this one
 	o0       CustomerContext
-	r0       flujogenRun[TriageState]
+	r0       flujoimpl.Run[TriageState]
 	o1       Sentiment
-	r1       flujogenRun[TriageState]
+	r1       flujoimpl.Run[TriageState]
 	w1       TriageState
 }
 
@@ -578,7 +541,7 @@ func (e *TriageExecutor) joinEnrich(a0 CustomerContext, a1 Sentiment) (out Enric
 }
 
 // bodyEnrich is the composition of "enrich".
-func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Enriched, error) {
 	res.Name = "enrich"
 	res.Attempts = 1
 	sc := e.getscratchTriageExecutorEnrich()
@@ -601,9 +564,9 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.w1.Flags = flujogenCopySliceString(r.state.Flags)
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.w1.Flags = flujogenCopySliceString(r.State.Flags)
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -652,7 +615,7 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -674,36 +637,36 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Enriched), nil
 	}
-	if sc.results[1].Success && sc.w1.Sentiment != r.state.Sentiment {
-		r.state.Sentiment = sc.w1.Sentiment
+	if sc.results[1].Success && sc.w1.Sentiment != r.State.Sentiment {
+		r.State.Sentiment = sc.w1.Sentiment
 	}
-	if sc.results[1].Success && !flujogenEqualSliceString(sc.w1.Flags, r.state.Flags) {
-		r.state.Flags = sc.w1.Flags
+	if sc.results[1].Success && !flujogenEqualSliceString(sc.w1.Flags, r.State.Flags) {
+		r.State.Flags = sc.w1.Flags
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runCrm runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
-func (e *TriageExecutor) runCrm(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (CustomerContext, error) {
-	return e.stepCrm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) runCrm(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (CustomerContext, error) {
+	return e.stepCrm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runSentiment runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Sentiment, error) {
-	return e.stepSentiment.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Sentiment, error) {
+	return e.stepSentiment.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRoute runs the Branch "route".
-func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -718,7 +681,7 @@ func (e *TriageExecutor) chooseRoute(in Enriched) (key string, err error) {
 }
 
 // bodyRoute is the composition of "route".
-func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -738,7 +701,7 @@ func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogen
 	default:
 		o, abort = e.runBacklog(ctx, in, r, &cr)
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -751,25 +714,25 @@ func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogen
 		return *new(Routed), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runQueue runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runQueue(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.stepQueue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) runQueue(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepQueue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runPage runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runPage(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.stepPage.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) runPage(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepPage.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runBacklog runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runBacklog(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.stepBacklog.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TriageExecutor) runBacklog(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
+	return e.stepBacklog.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyTriageState returns a deep copy of v.

@@ -120,3 +120,82 @@ func GoexitResult(res *runtime.StepResult, node string) {
 	err := &runtime.GoexitError{Node: node}
 	*res = runtime.StepResult{Name: node, Err: err, Feedback: runtime.FailureFeedback(err)}
 }
+
+// Run is one run of a generated executor: the engine it runs with, whether
+// its results are recorded, its state and its budget.
+type Run[S any] struct {
+	Eng    *Engine
+	Record bool
+	State  *S
+	Budget *runtime.Budget
+}
+
+// Frame is the kernel frame of the run, for its leaves.
+func (r *Run[S]) Frame() Frame { return Frame{State: r.State, Budget: r.Budget, Record: r.Record} }
+
+// NewRun returns a run of the engine in force on the state st, a new zero
+// state when st is nil.
+func NewRun[S any](s *Services, st *S, record bool) Run[S] {
+	if st == nil {
+		st = new(S)
+	}
+	return Run[S]{Eng: s.Engine(), Record: record, State: st}
+}
+
+// RunState returns the state of a recorded run of the pipeline named node:
+// st, or when st is nil WithState's value given, which must then be a *S.
+func RunState[S any](node string, st *S, given any) (*S, error) {
+	if st != nil || given == nil {
+		return st, nil
+	}
+	s, ok := given.(*S)
+	if !ok {
+		return nil, &runtime.StateTypeError{Node: node, Expected: reflect.TypeFor[*S](), Got: reflect.TypeOf(given)}
+	}
+	return s, nil
+}
+
+// EndRun counts a finished run whose root result is res and returns its
+// error: abort, the run's abort (a usage limit, the context), or a
+// *runtime.StepError naming the failed node, or nil.
+func (s *Services) EndRun(res *runtime.StepResult, abort error) error {
+	s.RecordRun(int64(res.Latency), abort == nil && res.Success)
+	if abort != nil {
+		return abort
+	}
+	if !res.Success {
+		return FailedRunError(*res)
+	}
+	return nil
+}
+
+// EndRecordedRun counts a finished recorded run and returns its result and
+// error. res is the root's result and abort the run's abort; finalState is
+// the *S the run leaves (nil without state) and budget the run's budget;
+// pipeline says the root is a Pipeline, whose children's results are the
+// history (another root's history is its own result).
+func (s *Services) EndRecordedRun(res *runtime.StepResult, abort error, finalState any, budget *runtime.Budget, pipeline bool) (*runtime.PipelineResult, error) {
+	pr := &runtime.PipelineResult{
+		Output:      res.Output,
+		Success:     res.Success && abort == nil,
+		TotalCost:   res.Cost,
+		TotalTokens: res.Tokens,
+		FinalState:  finalState,
+		Latency:     res.Latency,
+	}
+	if pipeline {
+		pr.Steps = res.Steps
+	} else {
+		pr.Steps = []runtime.StepResult{*res}
+	}
+	switch {
+	case abort != nil:
+		pr.Output = nil
+		runtime.CompleteUsageLimitError(abort, pr, budget)
+		pr.Err = abort
+	case !res.Success:
+		pr.Err = FailedRunError(*res)
+	}
+	s.RecordRun(int64(pr.Latency), pr.Success)
+	return pr, pr.Err
+}

@@ -21,13 +21,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
-
 // TunedExecutor runs the pipeline Tuned ("tuned") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TunedExecutor struct {
 	svc          *flujoimpl.Services                                // configuration, components, run gate and counters
@@ -156,16 +149,11 @@ func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTuned(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -177,24 +165,14 @@ func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTuned(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -317,7 +295,7 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTuned runs the Pipeline "tuned".
-func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
 	out, abort := e.bodyTuned(cctx, in, r, res)
 	_ = cctx
@@ -344,17 +322,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyTuned is the composition of "tuned".
-func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "tuned"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outSquare int
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSquare(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outSquare = o
@@ -363,26 +341,26 @@ func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujogenRun[st
 	{
 		var cr flujo.StepResult
 		o, abort := e.runInc(ctx, outSquare, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outInc = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outInc
 	}
 	return outInc, nil
 }
 
 // runSquare runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) runSquare(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepSquare.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *TunedExecutor) runSquare(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepSquare.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepInc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *TunedExecutor) runInc(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenHashInt adds v to h in the canonical order of the runtime's hashing primitives.

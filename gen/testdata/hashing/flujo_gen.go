@@ -22,13 +22,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
-
 // GreeterExecutor runs the pipeline Greeter ("greet") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GreeterExecutor struct {
 	svc          *flujoimpl.Services                                  // configuration, components, run gate and counters
@@ -129,16 +122,11 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 		return *new(string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runGreet(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(string), abort
-	}
-	if !res.Success {
-		return *new(string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
 	}
 	return out, nil
 }
@@ -150,24 +138,14 @@ func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ..
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runGreet(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -287,8 +265,8 @@ func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runGreet runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GreeterExecutor) runGreet(ctx context.Context, in Private, r *flujogenRun[struct{}], res *flujo.StepResult) (string, error) {
-	return e.stepGreet.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *GreeterExecutor) runGreet(ctx context.Context, in Private, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (string, error) {
+	return e.stepGreet.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -391,16 +369,11 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runLookup(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -412,24 +385,14 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...fluj
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLookup(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -549,8 +512,8 @@ func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLookup runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LookerExecutor) runLookup(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepLookup.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *LookerExecutor) runLookup(ctx context.Context, in Key, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepLookup.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -634,16 +597,11 @@ func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPlain(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -655,24 +613,14 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPlain(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -770,8 +718,8 @@ func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPlain runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PlainExecutor) runPlain(ctx context.Context, in Key, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepPlain.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *PlainExecutor) runPlain(ctx context.Context, in Key, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepPlain.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -875,16 +823,11 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 		return *new(Result), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSearch(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Result), abort
-	}
-	if !res.Success {
-		return *new(Result), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Result), err
 	}
 	return out, nil
 }
@@ -896,24 +839,14 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSearch(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1033,8 +966,8 @@ func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runSearch runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *SearcherExecutor) runSearch(ctx context.Context, in Query, r *flujogenRun[struct{}], res *flujo.StepResult) (Result, error) {
-	return e.stepSearch.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *SearcherExecutor) runSearch(ctx context.Context, in Query, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Result, error) {
+	return e.stepSearch.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyResult returns a deep copy of v.

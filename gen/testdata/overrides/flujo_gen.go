@@ -24,13 +24,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
-
 // FulfilExecutor runs the pipeline Fulfil ("fulfil") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FulfilExecutor struct {
 	svc          *flujoimpl.Services                                 // configuration, components, run gate and counters
@@ -218,16 +211,11 @@ func (e *FulfilExecutor) Execute(ctx context.Context, in Order) (Order, error) {
 		return *new(Order), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFulfil(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Order), abort
-	}
-	if !res.Success {
-		return *new(Order), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Order), err
 	}
 	return out, nil
 }
@@ -239,24 +227,14 @@ func (e *FulfilExecutor) ExecuteResult(ctx context.Context, in Order, opts ...fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFulfil(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -388,7 +366,7 @@ func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFulfil runs the Pipeline "fulfil".
-func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
 	cctx := ctx
 	out, abort := e.bodyFulfil(cctx, in, r, res)
 	_ = cctx
@@ -415,17 +393,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyFulfil is the composition of "fulfil".
-func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
+func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
 	res.Name = "fulfil"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 5)
 	}
 	var outPrice Order
 	{
 		var cr flujo.StepResult
 		o, abort := e.runPrice(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Order), abort
 		}
 		outPrice = o
@@ -434,7 +412,7 @@ func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runQuote(ctx, outPrice, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Order), abort
 		}
 		outQuote = o
@@ -443,7 +421,7 @@ func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runShip(ctx, outQuote, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Order), abort
 		}
 		outShip = o
@@ -452,7 +430,7 @@ func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runPack(ctx, outShip, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Order), abort
 		}
 		outPack = o
@@ -461,41 +439,41 @@ func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runNotify(ctx, outPack, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Order), abort
 		}
 		outNotify = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outNotify
 	}
 	return outNotify, nil
 }
 
 // runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) runPrice(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepPrice.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FulfilExecutor) runPrice(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepPrice.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQuote runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) runQuote(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepQuote.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FulfilExecutor) runQuote(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepQuote.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runShip runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) runShip(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepShip.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FulfilExecutor) runShip(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepShip.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runPack runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
-func (e *FulfilExecutor) runPack(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepPack.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FulfilExecutor) runPack(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepPack.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runNotify runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FulfilExecutor) runNotify(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepNotify.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FulfilExecutor) runNotify(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
+	return e.stepNotify.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenHashOrder adds v to h in the canonical order of the runtime's hashing primitives.

@@ -21,13 +21,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
-
 // DoublerExecutor runs the pipeline Doubler ("doubler") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type DoublerExecutor struct {
 	svc     *flujoimpl.Services                                  // configuration, components, run gate and counters
@@ -129,16 +122,11 @@ func (e *DoublerExecutor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDoubler(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -150,24 +138,14 @@ func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, opts ...flu
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDoubler(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -268,7 +246,7 @@ func (e *DoublerExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDoubler runs the Pipeline "doubler".
-func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
 	out, abort := e.bodyDoubler(cctx, in, r, res)
 	_ = cctx
@@ -295,17 +273,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyDoubler is the composition of "doubler".
-func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "doubler"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outDouble int
 	{
 		var cr flujo.StepResult
 		o, abort := e.runDouble(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outDouble = o
@@ -314,24 +292,24 @@ func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runInc(ctx, outDouble, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outInc = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outInc
 	}
 	return outInc, nil
 }
 
 // runDouble runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *DoublerExecutor) runDouble(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepDouble.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *DoublerExecutor) runDouble(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepDouble.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *DoublerExecutor) runInc(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepInc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *DoublerExecutor) runInc(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepInc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

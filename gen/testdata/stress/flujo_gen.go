@@ -9,7 +9,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"reflect"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -34,14 +33,6 @@ var (
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
-
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-	budget *runtime.Budget
-}
 
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
@@ -219,19 +210,11 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -239,41 +222,21 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 // ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "lfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("lfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -380,12 +343,12 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLfan runs the Parallel "lfan".
-func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -397,13 +360,13 @@ type scratchLoudConflictExecutorLfan struct {
 	done     chan int
 	owner    *scratchLoudConflictExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchLoudConflictExecutorLfan returns working space for parallel "lfan".
@@ -424,15 +387,15 @@ func (e *LoudConflictExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, er
 }
 
 // bodyLfan is the composition of "lfan".
-func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudConflictExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -449,8 +412,8 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -515,7 +478,7 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -537,26 +500,26 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLb runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -571,18 +534,18 @@ func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujogenRu
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudConflictExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudConflictExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -761,19 +724,11 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -781,41 +736,21 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 // ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "lfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("lfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -922,12 +857,12 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLfan runs the Parallel "lfan".
-func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -939,13 +874,13 @@ type scratchLoudIgnoreExecutorLfan struct {
 	done     chan int
 	owner    *scratchLoudIgnoreExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchLoudIgnoreExecutorLfan returns working space for parallel "lfan".
@@ -966,15 +901,15 @@ func (e *LoudIgnoreExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err 
 }
 
 // bodyLfan is the composition of "lfan".
-func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudIgnoreExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -991,8 +926,8 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -1054,7 +989,7 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -1070,26 +1005,26 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLb runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -1104,18 +1039,18 @@ func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudIgnoreExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudIgnoreExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1294,19 +1229,11 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -1314,41 +1241,21 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 // ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "lfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("lfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1455,12 +1362,12 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLfan runs the Parallel "lfan".
-func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -1472,13 +1379,13 @@ type scratchLoudKeepFirstExecutorLfan struct {
 	done     chan int
 	owner    *scratchLoudKeepFirstExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchLoudKeepFirstExecutorLfan returns working space for parallel "lfan".
@@ -1499,15 +1406,15 @@ func (e *LoudKeepFirstExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, e
 }
 
 // bodyLfan is the composition of "lfan".
-func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudKeepFirstExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -1524,8 +1431,8 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -1590,7 +1497,7 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -1612,26 +1519,26 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLb runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -1646,18 +1553,18 @@ func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujogenR
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudKeepFirstExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudKeepFirstExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1765,16 +1672,11 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 		return *new([]Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runLmap(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]Item), abort
-	}
-	if !res.Success {
-		return *new([]Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]Item), err
 	}
 	return out, nil
 }
@@ -1786,26 +1688,14 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLmap(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1925,17 +1815,17 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLmap runs the Map "lmap".
-func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLmap(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyLmap is the composition of "lmap".
-func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "lmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -2017,7 +1907,7 @@ func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRu
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -2033,15 +1923,15 @@ func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRu
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepLm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepLm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2220,19 +2110,11 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -2240,41 +2122,21 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 // ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "lfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("lfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2381,12 +2243,12 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLfan runs the Parallel "lfan".
-func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -2398,13 +2260,13 @@ type scratchLoudNoMergeExecutorLfan struct {
 	done     chan int
 	owner    *scratchLoudNoMergeExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchLoudNoMergeExecutorLfan returns working space for parallel "lfan".
@@ -2425,15 +2287,15 @@ func (e *LoudNoMergeExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err
 }
 
 // bodyLfan is the composition of "lfan".
-func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudNoMergeExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -2450,8 +2312,8 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -2516,7 +2378,7 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -2539,19 +2401,19 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 		return *new(Item), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLb runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -2566,18 +2428,18 @@ func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujogenRun
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudNoMergeExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudNoMergeExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2782,19 +2644,11 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLseq(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -2802,41 +2656,21 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 // ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "lseq", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("lseq", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLseq(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2965,7 +2799,7 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLseq runs the Pipeline "lseq".
-func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	cctx := ctx
 	out, abort := e.bodyLseq(cctx, in, r, res)
 	_ = cctx
@@ -2992,17 +2826,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyLseq is the composition of "lseq".
-func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lseq"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outSeed Item
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSeed(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Item), abort
 		}
 		outSeed = o
@@ -3011,30 +2845,30 @@ func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[
 	{
 		var cr flujo.StepResult
 		o, abort := e.runLfan(ctx, outSeed, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Item), abort
 		}
 		outLfan = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outLfan
 	}
 	return outLfan, nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepSeed.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLfan runs the Parallel "lfan".
-func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3046,13 +2880,13 @@ type scratchLoudSeqExecutorLfan struct {
 	done     chan int
 	owner    *scratchLoudSeqExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchLoudSeqExecutorLfan returns working space for parallel "lfan".
@@ -3073,15 +2907,15 @@ func (e *LoudSeqExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err err
 }
 
 // bodyLfan is the composition of "lfan".
-func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudSeqExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -3098,8 +2932,8 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -3164,7 +2998,7 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3186,32 +3020,32 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudSeqExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudSeqExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3390,19 +3224,11 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -3410,41 +3236,21 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 // ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "lfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("lfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3551,12 +3357,12 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLfan runs the Parallel "lfan".
-func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyLfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3568,13 +3374,13 @@ type scratchLoudUpdateExecutorLfan struct {
 	done     chan int
 	owner    *scratchLoudUpdateExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchLoudUpdateExecutorLfan returns working space for parallel "lfan".
@@ -3595,15 +3401,15 @@ func (e *LoudUpdateExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err 
 }
 
 // bodyLfan is the composition of "lfan".
-func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lfan"
 	res.Attempts = 1
 	sc := e.getscratchLoudUpdateExecutorLfan()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -3620,8 +3426,8 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -3686,7 +3492,7 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3708,26 +3514,26 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLb runs "lb" and, when it fails, its fallback "lr".
-func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -3742,18 +3548,18 @@ func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) primaryLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudUpdateExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) runLr(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudUpdateExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3876,16 +3682,11 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 		return *new([]Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runMfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]Item), abort
-	}
-	if !res.Success {
-		return *new([]Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]Item), err
 	}
 	return out, nil
 }
@@ -3897,26 +3698,14 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runMfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4017,17 +3806,17 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runMfan runs the Map "mfan".
-func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyMfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyMfan is the composition of "mfan".
-func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "mfan"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -4111,7 +3900,7 @@ func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -4127,19 +3916,19 @@ func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runInner runs the Parallel "inner".
-func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -4151,9 +3940,9 @@ type scratchMapFanExecutorInner struct {
 	done     chan int
 	owner    *scratchMapFanExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       Item
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchMapFanExecutorInner returns working space for parallel "inner".
@@ -4174,7 +3963,7 @@ func (e *MapFanExecutor) joinInner(a0 Item, a1 Item) (out Item, err error) {
 }
 
 // bodyInner is the composition of "inner".
-func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	sc := e.getscratchMapFanExecutorInner()
@@ -4247,7 +4036,7 @@ func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -4270,20 +4059,20 @@ func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[
 		return *new(Item), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapFanExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4442,19 +4231,11 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -4462,41 +4243,21 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 // ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4600,12 +4361,12 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQfan runs the Parallel "qfan".
-func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -4617,13 +4378,13 @@ type scratchQuietConflictExecutorQfan struct {
 	done     chan int
 	owner    *scratchQuietConflictExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchQuietConflictExecutorQfan returns working space for parallel "qfan".
@@ -4644,14 +4405,14 @@ func (e *QuietConflictExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, e
 }
 
 // bodyQfan is the composition of "qfan".
-func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietConflictExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -4668,8 +4429,8 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -4737,7 +4498,7 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -4759,32 +4520,32 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietConflictExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietConflictExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4943,19 +4704,11 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -4963,41 +4716,21 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 // ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5101,12 +4834,12 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQfan runs the Parallel "qfan".
-func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5118,13 +4851,13 @@ type scratchQuietIgnoreExecutorQfan struct {
 	done     chan int
 	owner    *scratchQuietIgnoreExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchQuietIgnoreExecutorQfan returns working space for parallel "qfan".
@@ -5145,14 +4878,14 @@ func (e *QuietIgnoreExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err
 }
 
 // bodyQfan is the composition of "qfan".
-func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietIgnoreExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -5169,8 +4902,8 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -5235,7 +4968,7 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -5251,32 +4984,32 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietIgnoreExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietIgnoreExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5435,19 +5168,11 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -5455,41 +5180,21 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 // ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5593,12 +5298,12 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQfan runs the Parallel "qfan".
-func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5610,13 +5315,13 @@ type scratchQuietKeepFirstExecutorQfan struct {
 	done     chan int
 	owner    *scratchQuietKeepFirstExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchQuietKeepFirstExecutorQfan returns working space for parallel "qfan".
@@ -5637,14 +5342,14 @@ func (e *QuietKeepFirstExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, 
 }
 
 // bodyQfan is the composition of "qfan".
-func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietKeepFirstExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -5661,8 +5366,8 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -5730,7 +5435,7 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -5752,32 +5457,32 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietKeepFirstExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietKeepFirstExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5870,16 +5575,11 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 		return *new([]Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runQmap(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]Item), abort
-	}
-	if !res.Success {
-		return *new([]Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]Item), err
 	}
 	return out, nil
 }
@@ -5891,26 +5591,14 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQmap(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6008,17 +5696,17 @@ func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQmap runs the Map "qmap".
-func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQmap(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyQmap is the composition of "qmap".
-func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	res.Name = "qmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -6102,7 +5790,7 @@ func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenR
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -6118,15 +5806,15 @@ func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenR
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQm.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+	return e.stepQm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6285,19 +5973,11 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -6305,41 +5985,21 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 // ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6443,12 +6103,12 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQfan runs the Parallel "qfan".
-func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6460,13 +6120,13 @@ type scratchQuietNoMergeExecutorQfan struct {
 	done     chan int
 	owner    *scratchQuietNoMergeExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchQuietNoMergeExecutorQfan returns working space for parallel "qfan".
@@ -6487,14 +6147,14 @@ func (e *QuietNoMergeExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, er
 }
 
 // bodyQfan is the composition of "qfan".
-func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietNoMergeExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -6511,8 +6171,8 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -6580,7 +6240,7 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -6603,25 +6263,25 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 		return *new(Item), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietNoMergeExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietNoMergeExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6830,19 +6490,11 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQseq(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -6850,41 +6502,21 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 // ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qseq", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qseq", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQseq(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7013,7 +6645,7 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQseq runs the Pipeline "qseq".
-func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	cctx := ctx
 	out, abort := e.bodyQseq(cctx, in, r, res)
 	_ = cctx
@@ -7021,17 +6653,17 @@ func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujogenRun[
 }
 
 // bodyQseq is the composition of "qseq".
-func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qseq"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outSeed Item
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSeed(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Item), abort
 		}
 		outSeed = o
@@ -7040,30 +6672,30 @@ func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun
 	{
 		var cr flujo.StepResult
 		o, abort := e.runQfan(ctx, outSeed, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(Item), abort
 		}
 		outQfan = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outQfan
 	}
 	return outQfan, nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepSeed.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQfan runs the Parallel "qfan".
-func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7075,13 +6707,13 @@ type scratchQuietSeqExecutorQfan struct {
 	done     chan int
 	owner    *scratchQuietSeqExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchQuietSeqExecutorQfan returns working space for parallel "qfan".
@@ -7102,14 +6734,14 @@ func (e *QuietSeqExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err er
 }
 
 // bodyQfan is the composition of "qfan".
-func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietSeqExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7126,8 +6758,8 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7195,7 +6827,7 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -7217,32 +6849,32 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietSeqExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietSeqExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7372,19 +7004,11 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQtfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -7392,41 +7016,21 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 // ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qtfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qtfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQtfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7527,12 +7131,12 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQtfan runs the Parallel "qtfan".
-func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQtfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7544,10 +7148,10 @@ type scratchQuietTimeoutExecutorQtfan struct {
 	done     chan int
 	owner    *scratchQuietTimeoutExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 }
 
 // getscratchQuietTimeoutExecutorQtfan returns working space for parallel "qtfan".
@@ -7568,14 +7172,14 @@ func (e *QuietTimeoutExecutor) joinQtfan(a0 Item, a1 Item) (out Item, err error)
 }
 
 // bodyQtfan is the composition of "qtfan".
-func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qtfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietTimeoutExecutorQtfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7643,7 +7247,7 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujog
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -7665,24 +7269,24 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujog
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietTimeoutExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietTimeoutExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
-func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7841,19 +7445,11 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 		return *new(Item), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Item), abort
-	}
-	if !res.Success {
-		return *new(Item), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Item), err
 	}
 	return out, nil
 }
@@ -7861,41 +7457,21 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 // ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "qfan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("qfan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7999,12 +7575,12 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runQfan runs the Parallel "qfan".
-func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyQfan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8016,13 +7592,13 @@ type scratchQuietUpdateExecutorQfan struct {
 	done     chan int
 	owner    *scratchQuietUpdateExecutor // the pooled object holding this one
 	o0       Item
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       Item
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       Item
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 }
 
 // getscratchQuietUpdateExecutorQfan returns working space for parallel "qfan".
@@ -8043,14 +7619,14 @@ func (e *QuietUpdateExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err
 }
 
 // bodyQfan is the composition of "qfan".
-func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qfan"
 	res.Attempts = 1
 	sc := e.getscratchQuietUpdateExecutorQfan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8067,8 +7643,8 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8136,7 +7712,7 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8158,32 +7734,32 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(Item), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQa(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietUpdateExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietUpdateExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQc(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *QuietUpdateExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyItem returns a deep copy of v.

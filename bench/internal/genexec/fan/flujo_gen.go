@@ -11,7 +11,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"reflect"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -28,13 +27,6 @@ var (
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
-
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
 
 // FanExecutor runs the pipeline Fan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanExecutor struct {
@@ -214,19 +206,11 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -234,39 +218,21 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 // ExecuteResult runs Fan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(State)
-	}
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -373,12 +339,12 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -390,16 +356,16 @@ type scratchFanExecutorFan struct {
 	done     chan int
 	owner    *scratchFanExecutor // the pooled object holding this one
 	o0       int
-	r0       flujogenRun[State]
+	r0       flujoimpl.Run[State]
 	w0       State
 	o1       int
-	r1       flujogenRun[State]
+	r1       flujoimpl.Run[State]
 	w1       State
 	o2       int
-	r2       flujogenRun[State]
+	r2       flujoimpl.Run[State]
 	w2       State
 	o3       int
-	r3       flujogenRun[State]
+	r3       flujoimpl.Run[State]
 	w3       State
 }
 
@@ -421,14 +387,14 @@ func (e *FanExecutor) joinFan(a0 int, a1 int, a2 int, a3 int) (out int, err erro
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -445,8 +411,8 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -463,8 +429,8 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 		sc.done <- 1
 	}()
 	sc.r2 = *r
-	sc.w2 = *r.state
-	sc.r2.state = &sc.w2
+	sc.w2 = *r.State
+	sc.r2.State = &sc.w2
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -481,8 +447,8 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 		sc.done <- 2
 	}()
 	sc.r3 = *r
-	sc.w3 = *r.state
-	sc.r3.state = &sc.w3
+	sc.w3 = *r.State
+	sc.r3.State = &sc.w3
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -534,7 +500,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -556,41 +522,41 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(int), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
-	if sc.results[2].Success && sc.w2.C != r.state.C {
-		r.state.C = sc.w2.C
+	if sc.results[2].Success && sc.w2.C != r.State.C {
+		r.State.C = sc.w2.C
 	}
-	if sc.results[3].Success && sc.w3.D != r.state.D {
-		r.state.D = sc.w3.D
+	if sc.results[3].Success && sc.w3.D != r.State.D {
+		r.State.D = sc.w3.D
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runA runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runA(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.stepA.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FanExecutor) runA(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+	return e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runB(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FanExecutor) runB(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runC runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runC(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.stepC.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FanExecutor) runC(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+	return e.stepC.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runD runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runD(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	return e.stepD.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *FanExecutor) runD(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+	return e.stepD.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -23,13 +23,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-}
-
 // BurstExecutor runs the pipeline Burst ("burst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BurstExecutor struct {
 	svc     *flujoimpl.Services                                // configuration, components, run gate and counters
@@ -152,16 +145,11 @@ func (e *BurstExecutor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBurst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -173,24 +161,14 @@ func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBurst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -294,7 +272,7 @@ func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBurst runs the Pipeline "burst".
-func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	cctx := ctx
 	out, abort := e.bodyBurst(cctx, in, r, res)
 	_ = cctx
@@ -321,17 +299,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyBurst is the composition of "burst".
-func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outA int
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outA = o
@@ -340,7 +318,7 @@ func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[st
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outB = o
@@ -349,31 +327,31 @@ func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[st
 	{
 		var cr flujo.StepResult
 		o, abort := e.runC(ctx, outB, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
 		outC = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outC
 	}
 	return outC, nil
 }
 
 // runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runA(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepA.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *BurstExecutor) runA(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runB(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *BurstExecutor) runB(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runC runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepC.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepC.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -456,16 +434,11 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 		return *new(Request), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCall(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(Request), abort
-	}
-	if !res.Success {
-		return *new(Request), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(Request), err
 	}
 	return out, nil
 }
@@ -477,24 +450,14 @@ func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts .
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCall(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -592,6 +555,6 @@ func (e *OverloadExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCall runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OverloadExecutor) runCall(ctx context.Context, in Request, r *flujogenRun[struct{}], res *flujo.StepResult) (Request, error) {
-	return e.stepCall.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *OverloadExecutor) runCall(ctx context.Context, in Request, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Request, error) {
+	return e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -67,14 +67,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-	budget *runtime.Budget
-}
-
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
 	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
@@ -161,16 +153,11 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -182,26 +169,14 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -299,8 +274,8 @@ func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -388,16 +363,11 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -409,26 +379,14 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -526,8 +484,8 @@ func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -615,16 +573,11 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCancel(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -636,26 +589,14 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCancel(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -753,8 +694,8 @@ func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepCancel.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -842,16 +783,11 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -863,26 +799,14 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -980,8 +904,8 @@ func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1069,16 +993,11 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1090,26 +1009,14 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1207,8 +1114,8 @@ func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1296,16 +1203,11 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1317,26 +1219,14 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1434,8 +1324,8 @@ func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1523,16 +1413,11 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1544,26 +1429,14 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1661,8 +1534,8 @@ func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1751,16 +1624,11 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1772,26 +1640,14 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1889,8 +1745,8 @@ func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 2, recovery 30s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1978,16 +1834,11 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1999,26 +1850,14 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2116,8 +1955,8 @@ func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2206,16 +2045,11 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -2227,26 +2061,14 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2344,8 +2166,8 @@ func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2458,16 +2280,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPrimary(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -2479,26 +2296,14 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2599,7 +2404,7 @@ func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPrimary runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -2614,13 +2419,13 @@ func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bi
 }
 
 // primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPrimary.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2738,16 +2543,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -2759,26 +2559,14 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2879,12 +2667,12 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -2896,9 +2684,9 @@ type scratchBudgetFanExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetFanExecutorFan returns working space for parallel "fan".
@@ -2919,7 +2707,7 @@ func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (o
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetFanExecutorFan()
@@ -2990,7 +2778,7 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3013,20 +2801,20 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepFree.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3192,16 +2980,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -3213,26 +2996,14 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3339,12 +3110,12 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3356,13 +3127,13 @@ type scratchBudgetFan4ExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 	o2       flujotest.Charge
-	r2       flujogenRun[struct{}]
+	r2       flujoimpl.Run[struct{}]
 	o3       flujotest.Charge
-	r3       flujogenRun[struct{}]
+	r3       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
@@ -3383,7 +3154,7 @@ func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetFan4ExecutorFan()
@@ -3486,7 +3257,7 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3509,30 +3280,30 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3650,16 +3421,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -3671,26 +3437,14 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3791,12 +3545,12 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3808,9 +3562,9 @@ type scratchBudgetHoldFanExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
@@ -3831,7 +3585,7 @@ func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetHoldFanExecutorFan()
@@ -3902,7 +3656,7 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3925,20 +3679,20 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepHold.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4026,16 +3780,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4047,26 +3796,14 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4164,17 +3901,17 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -4256,7 +3993,7 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -4272,15 +4009,15 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepItem.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4369,16 +4106,11 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4390,26 +4122,14 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4507,8 +4227,8 @@ func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4597,16 +4317,11 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4618,26 +4333,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4735,8 +4438,8 @@ func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4821,16 +4524,11 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -4842,24 +4540,14 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4957,8 +4645,8 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5043,16 +4731,11 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5064,24 +4747,14 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5179,8 +4852,8 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5265,16 +4938,11 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5286,24 +4954,14 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5401,8 +5059,8 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5508,16 +5166,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5529,24 +5182,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5647,7 +5290,7 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -5662,13 +5305,13 @@ func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujote
 }
 
 // primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepSpare.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5753,16 +5396,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -5774,24 +5412,14 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5889,12 +5517,12 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5909,7 +5537,7 @@ func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -5920,7 +5548,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -5941,7 +5569,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -5953,8 +5581,8 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6039,16 +5667,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -6060,24 +5683,14 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6175,12 +5788,12 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6195,7 +5808,7 @@ func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -6206,7 +5819,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6227,7 +5840,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6239,8 +5852,8 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6325,16 +5938,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -6346,24 +5954,14 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6461,12 +6059,12 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6481,7 +6079,7 @@ func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6492,7 +6090,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6513,7 +6111,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6525,8 +6123,8 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6635,16 +6233,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFailfirst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -6656,26 +6249,14 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6776,7 +6357,7 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFailfirst runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
 	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
@@ -6803,17 +6384,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyFailfirst is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFail flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFail(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new([]string), abort
 		}
 		outFail = o
@@ -6822,26 +6403,26 @@ func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujote
 	{
 		var cr flujo.StepResult
 		o, abort := e.runTags(ctx, outFail, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new([]string), abort
 		}
 		outTags = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outTags
 	}
 	return outTags, nil
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6929,16 +6510,11 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -6950,26 +6526,14 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7067,8 +6631,8 @@ func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7227,19 +6791,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7247,41 +6803,21 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7385,12 +6921,12 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7402,10 +6938,10 @@ type scratchFanBranchFailsExecutorFan struct {
 	done     chan int
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
@@ -7426,14 +6962,14 @@ func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7501,7 +7037,7 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -7523,21 +7059,21 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -7545,17 +7081,17 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -7564,31 +7100,31 @@ func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7777,19 +7313,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7797,41 +7325,21 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7938,12 +7446,12 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7955,13 +7463,13 @@ type scratchFanErrorOnConflictExecutorFan struct {
 	done     chan int
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
@@ -8001,14 +7509,14 @@ func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scrat
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8025,8 +7533,8 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8094,7 +7602,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8111,7 +7619,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflictsFan(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
@@ -8120,23 +7628,23 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -8144,17 +7652,17 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -8163,36 +7671,36 @@ func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Jo
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8351,19 +7859,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -8371,41 +7871,21 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -8509,12 +7989,12 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8526,13 +8006,13 @@ type scratchFanJoinFailsExecutorFan struct {
 	done     chan int
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
@@ -8553,14 +8033,14 @@ func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8577,8 +8057,8 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8643,7 +8123,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8662,32 +8142,32 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8876,19 +8356,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -8896,41 +8368,21 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -9037,12 +8489,12 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9054,13 +8506,13 @@ type scratchFanKeepFirstExecutorFan struct {
 	done     chan int
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
@@ -9081,14 +8533,14 @@ func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9105,8 +8557,8 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9174,7 +8626,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -9196,23 +8648,23 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
-	} else if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
+	} else if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -9220,17 +8672,17 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -9239,36 +8691,36 @@ func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9457,19 +8909,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -9477,41 +8921,21 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -9618,12 +9042,12 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9635,13 +9059,13 @@ type scratchFanMergeUpdateExecutorFan struct {
 	done     chan int
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
@@ -9662,14 +9086,14 @@ func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9686,8 +9110,8 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9755,7 +9179,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -9777,23 +9201,23 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -9801,17 +9225,17 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -9820,36 +9244,36 @@ func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10038,19 +9462,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10058,41 +9474,21 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10199,12 +9595,12 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -10216,13 +9612,13 @@ type scratchFanNoMergeExecutorFan struct {
 	done     chan int
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
@@ -10243,14 +9639,14 @@ func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -10267,8 +9663,8 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -10336,7 +9732,7 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -10359,14 +9755,14 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -10374,17 +9770,17 @@ func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -10393,36 +9789,36 @@ func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10510,16 +9906,11 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10531,26 +9922,14 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10648,8 +10027,8 @@ func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10737,16 +10116,11 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10758,26 +10132,14 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10875,8 +10237,8 @@ func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10969,16 +10331,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10990,26 +10347,14 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11107,17 +10452,17 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -11201,7 +10546,7 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -11217,15 +10562,15 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11348,16 +10693,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11369,26 +10709,14 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11489,12 +10817,12 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -11506,9 +10834,9 @@ type scratchGoexitParallelExecutorFan struct {
 	done     chan int
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
@@ -11529,7 +10857,7 @@ func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchGoexitParallelExecutorFan()
@@ -11602,7 +10930,7 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -11625,20 +10953,20 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11726,16 +11054,11 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11747,26 +11070,14 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11864,8 +11175,8 @@ func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11954,16 +11265,11 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11975,26 +11281,14 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12092,8 +11386,8 @@ func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 2, recovery 30s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12178,16 +11472,11 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runHeld(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Arrival), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Arrival), err
 	}
 	return out, nil
 }
@@ -12199,24 +11488,14 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runHeld(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12314,8 +11593,8 @@ func (e *HeldExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepHeld.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12451,16 +11730,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runOuter(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -12472,26 +11746,14 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12595,7 +11857,7 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runOuter runs the Pipeline "outer".
-func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
@@ -12603,17 +11865,17 @@ func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyOuter is the composition of "outer".
-func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFirst flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFirst(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFirst = o
@@ -12622,25 +11884,25 @@ func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runInner(ctx, outFirst, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outInner = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outInner
 	}
 	return outInner, nil
 }
 
 // runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFirst.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runInner runs the Pipeline "inner".
-func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
@@ -12648,17 +11910,17 @@ func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyInner is the composition of "inner".
-func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outSecond flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSecond(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outSecond = o
@@ -12667,26 +11929,26 @@ func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runThird(ctx, outSecond, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outThird = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outThird
 	}
 	return outThird, nil
 }
 
 // runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepSecond.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepThird.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12771,16 +12033,11 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runIo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Arrival), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Arrival), err
 	}
 	return out, nil
 }
@@ -12792,24 +12049,14 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runIo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12907,8 +12154,8 @@ func (e *IOBurstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepIo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13031,16 +12278,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runJoined(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13052,26 +12294,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13172,7 +12402,7 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runJoined runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
@@ -13180,35 +12410,35 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 }
 
 // bodyJoined is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outFan
 	}
 	return outFan, nil
 }
 
 // runFan runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -13220,9 +12450,9 @@ type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	done     chan int
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
@@ -13243,7 +12473,7 @@ func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.J
 }
 
 // bodyFan is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
@@ -13313,7 +12543,7 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -13333,20 +12563,20 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13439,16 +12669,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13460,26 +12685,14 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13577,17 +12790,17 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -13671,7 +12884,7 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -13687,15 +12900,15 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13783,16 +12996,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13804,26 +13012,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13921,17 +13117,17 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -13954,7 +13150,7 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -13970,15 +13166,15 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14113,19 +13309,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runMaybe(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14133,41 +13321,21 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "maybe", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("maybe", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14268,12 +13436,12 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runMaybe runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14285,10 +13453,10 @@ type scratchMaybeConflictExecutorMaybe struct {
 	done     chan int
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 }
 
@@ -14329,14 +13497,14 @@ func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchM
 }
 
 // bodyMaybe is the composition of "maybe".
-func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
 	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -14353,8 +13521,8 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -14406,7 +13574,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -14423,7 +13591,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflictsMaybe(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
@@ -14432,26 +13600,26 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepX.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepY.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14563,16 +13731,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14584,26 +13747,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14704,12 +13855,12 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14724,7 +13875,7 @@ func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, er
 }
 
 // bodyRoute is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -14746,7 +13897,7 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = nerr, nerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -14759,14 +13910,14 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runInner runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
@@ -14774,36 +13925,36 @@ func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Jo
 }
 
 // bodyInner is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var outPanicdeep flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runPanicdeep(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outPanicdeep = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outPanicdeep
 	}
 	return outPanicdeep, nil
 }
 
 // runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanicdeep.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14891,16 +14042,11 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14912,26 +14058,14 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15029,8 +14163,8 @@ func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15148,16 +14282,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15169,26 +14298,14 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15289,12 +14406,12 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15306,9 +14423,9 @@ type scratchParallelBlocksExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
@@ -15329,7 +14446,7 @@ func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelBlocksExecutorFan()
@@ -15400,7 +14517,7 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -15423,20 +14540,20 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15559,16 +14676,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15580,26 +14692,14 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15700,12 +14800,12 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15717,9 +14817,9 @@ type scratchParallelIgnoreExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
@@ -15740,7 +14840,7 @@ func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelIgnoreExecutorFan()
@@ -15810,7 +14910,7 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -15827,20 +14927,20 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15963,16 +15063,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15984,26 +15079,14 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16104,12 +15187,12 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16121,9 +15204,9 @@ type scratchParallelPropagateExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
@@ -16144,7 +15227,7 @@ func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) 
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelPropagateExecutorFan()
@@ -16217,7 +15300,7 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -16240,20 +15323,20 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16400,16 +15483,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -16421,26 +15499,14 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16544,7 +15610,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runSpend runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
@@ -16552,17 +15618,17 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 }
 
 // bodySpend is the composition of "spend".
-func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan = o
@@ -16571,25 +15637,25 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 	{
 		var cr flujo.StepResult
 		o, abort := e.runAfter(ctx, outFan, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outAfter = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outAfter
 	}
 	return outAfter, nil
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16601,9 +15667,9 @@ type scratchParallelSpendExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelSpendExecutorFan returns working space for parallel "fan".
@@ -16624,7 +15690,7 @@ func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelSpendExecutorFan()
@@ -16697,7 +15763,7 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -16720,25 +15786,25 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLeft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRight.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepAfter.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16850,16 +15916,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -16871,26 +15932,14 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16991,12 +16040,12 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -17011,7 +16060,7 @@ func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err 
 }
 
 // bodyRoute is the composition of "route".
-func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -17033,7 +16082,7 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 		res.Err, res.Feedback = nerr, nerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -17046,20 +16095,20 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17195,16 +16244,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17216,26 +16260,14 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17339,12 +16371,12 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -17359,7 +16391,7 @@ func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, er
 }
 
 // bodyRoute is the composition of "route".
-func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -17379,7 +16411,7 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	default:
 		o, abort = e.runOther(ctx, in, r, &cr)
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -17392,25 +16424,25 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepOther.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17546,16 +16578,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17567,26 +16594,14 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17690,7 +16705,7 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runSpend runs the Pipeline "spend".
-func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
@@ -17698,17 +16713,17 @@ func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *fluj
 }
 
 // bodySpend is the composition of "spend".
-func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outS1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS1 = o
@@ -17717,7 +16732,7 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS2(ctx, outS1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS2 = o
@@ -17726,31 +16741,31 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS3(ctx, outS2, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS3 = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outS3
 	}
 	return outS3, nil
 }
 
 // runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17845,19 +16860,11 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLogflake(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17865,41 +16872,21 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("logflake", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLogflake(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17997,8 +16984,8 @@ func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLogflake.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18087,16 +17074,11 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18108,26 +17090,14 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18225,8 +17195,8 @@ func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 2, recovery 30s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18400,16 +17370,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTwo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18421,26 +17386,14 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18547,7 +17500,7 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTwo runs the Pipeline "two".
-func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
@@ -18555,17 +17508,17 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 }
 
 // bodyTwo is the composition of "two".
-func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFan1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan1 = o
@@ -18574,25 +17527,25 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan2(ctx, outFan1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan2 = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outFan2
 	}
 	return outFan2, nil
 }
 
 // runFan1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -18604,9 +17557,9 @@ type scratchTwoFansExecutorFan1 struct {
 	done     chan int
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
@@ -18627,7 +17580,7 @@ func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out fluj
 }
 
 // bodyFan1 is the composition of "fan1".
-func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
 	sc := e.getscratchTwoFansExecutorFan1()
@@ -18700,7 +17653,7 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -18723,29 +17676,29 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFan2 runs the Parallel "fan2".
-func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -18757,9 +17710,9 @@ type scratchTwoFansExecutorFan2 struct {
 	done     chan int
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
@@ -18780,7 +17733,7 @@ func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out fluj
 }
 
 // bodyFan2 is the composition of "fan2".
-func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
 	sc := e.getscratchTwoFansExecutorFan2()
@@ -18853,7 +17806,7 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -18876,20 +17829,20 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18978,16 +17931,11 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18999,26 +17947,14 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19116,8 +18052,8 @@ func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19229,16 +18165,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19250,26 +18181,14 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19370,7 +18289,7 @@ func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -19385,13 +18304,13 @@ func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.J
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFailtoo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19503,16 +18422,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19524,26 +18438,14 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19644,7 +18546,7 @@ func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -19659,13 +18561,13 @@ func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r 
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.

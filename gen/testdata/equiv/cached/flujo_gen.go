@@ -67,14 +67,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-	budget *runtime.Budget
-}
-
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
 	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
@@ -160,16 +152,11 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -181,26 +168,14 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -298,8 +273,8 @@ func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -386,16 +361,11 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -407,26 +377,14 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -524,8 +482,8 @@ func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -612,16 +570,11 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCancel(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -633,26 +586,14 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCancel(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -750,8 +691,8 @@ func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepCancel.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -838,16 +779,11 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -859,26 +795,14 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -976,8 +900,8 @@ func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1064,16 +988,11 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1085,26 +1004,14 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1202,8 +1109,8 @@ func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1290,16 +1197,11 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1311,26 +1213,14 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1428,8 +1318,8 @@ func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1516,16 +1406,11 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1537,26 +1422,14 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1654,8 +1527,8 @@ func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1743,16 +1616,11 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1764,26 +1632,14 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1881,8 +1737,8 @@ func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1969,16 +1825,11 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1990,26 +1841,14 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2107,8 +1946,8 @@ func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2196,16 +2035,11 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -2217,26 +2051,14 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2334,8 +2156,8 @@ func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2447,16 +2269,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPrimary(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -2468,26 +2285,14 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2588,7 +2393,7 @@ func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPrimary runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -2603,13 +2408,13 @@ func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bi
 }
 
 // primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPrimary.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2726,16 +2531,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -2747,26 +2547,14 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2867,12 +2655,12 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -2884,9 +2672,9 @@ type scratchBudgetFanExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetFanExecutorFan returns working space for parallel "fan".
@@ -2907,7 +2695,7 @@ func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (o
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetFanExecutorFan()
@@ -2978,7 +2766,7 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3001,20 +2789,20 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepFree.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3179,16 +2967,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -3200,26 +2983,14 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3326,12 +3097,12 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3343,13 +3114,13 @@ type scratchBudgetFan4ExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 	o2       flujotest.Charge
-	r2       flujogenRun[struct{}]
+	r2       flujoimpl.Run[struct{}]
 	o3       flujotest.Charge
-	r3       flujogenRun[struct{}]
+	r3       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
@@ -3370,7 +3141,7 @@ func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetFan4ExecutorFan()
@@ -3473,7 +3244,7 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3496,30 +3267,30 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3636,16 +3407,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -3657,26 +3423,14 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3777,12 +3531,12 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3794,9 +3548,9 @@ type scratchBudgetHoldFanExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
@@ -3817,7 +3571,7 @@ func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetHoldFanExecutorFan()
@@ -3888,7 +3642,7 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3911,20 +3665,20 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepHold.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4011,16 +3765,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4032,26 +3781,14 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4149,17 +3886,17 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -4241,7 +3978,7 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -4257,15 +3994,15 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepItem.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4353,16 +4090,11 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4374,26 +4106,14 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4491,8 +4211,8 @@ func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4580,16 +4300,11 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4601,26 +4316,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4718,8 +4421,8 @@ func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4823,16 +4526,11 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -4844,24 +4542,14 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4981,8 +4669,8 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5085,16 +4773,11 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5106,24 +4789,14 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5243,8 +4916,8 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5348,16 +5021,11 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5369,24 +5037,14 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5506,8 +5164,8 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5632,16 +5290,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5653,24 +5306,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5793,7 +5436,7 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -5804,18 +5447,18 @@ func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujote
 	if abort != nil || !fb.Success {
 		return *new([]string), abort
 	}
-	e.stepTags.CacheFallback(&r.eng.Env, in, fout)
+	e.stepTags.CacheFallback(&r.Eng.Env, in, fout)
 	return fout, nil
 }
 
 // primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepSpare.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5899,16 +5542,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -5920,24 +5558,14 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6035,12 +5663,12 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6055,7 +5683,7 @@ func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6066,7 +5694,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6087,7 +5715,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6099,8 +5727,8 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6184,16 +5812,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -6205,24 +5828,14 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6320,12 +5933,12 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6340,7 +5953,7 @@ func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -6351,7 +5964,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6372,7 +5985,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6384,8 +5997,8 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6469,16 +6082,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -6490,24 +6098,14 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6605,12 +6203,12 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6625,7 +6223,7 @@ func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6636,7 +6234,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6657,7 +6255,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6669,8 +6267,8 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6798,16 +6396,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFailfirst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -6819,26 +6412,14 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6961,7 +6542,7 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFailfirst runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
 	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
@@ -6988,17 +6569,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyFailfirst is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFail flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFail(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new([]string), abort
 		}
 		outFail = o
@@ -7007,26 +6588,26 @@ func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujote
 	{
 		var cr flujo.StepResult
 		o, abort := e.runTags(ctx, outFail, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new([]string), abort
 		}
 		outTags = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outTags
 	}
 	return outTags, nil
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7113,16 +6694,11 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7134,26 +6710,14 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7251,8 +6815,8 @@ func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7410,19 +6974,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7430,41 +6986,21 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7568,12 +7104,12 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7585,10 +7121,10 @@ type scratchFanBranchFailsExecutorFan struct {
 	done     chan int
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
@@ -7609,14 +7145,14 @@ func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7684,7 +7220,7 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -7706,21 +7242,21 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -7728,17 +7264,17 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -7747,31 +7283,31 @@ func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7959,19 +7495,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7979,41 +7507,21 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -8120,12 +7628,12 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8137,13 +7645,13 @@ type scratchFanErrorOnConflictExecutorFan struct {
 	done     chan int
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
@@ -8183,14 +7691,14 @@ func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scrat
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8207,8 +7715,8 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8276,7 +7784,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8293,7 +7801,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflictsFan(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
@@ -8302,23 +7810,23 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -8326,17 +7834,17 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -8345,36 +7853,36 @@ func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Jo
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8532,19 +8040,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -8552,41 +8052,21 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -8690,12 +8170,12 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8707,13 +8187,13 @@ type scratchFanJoinFailsExecutorFan struct {
 	done     chan int
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
@@ -8734,14 +8214,14 @@ func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8758,8 +8238,8 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8824,7 +8304,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8843,32 +8323,32 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9056,19 +8536,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -9076,41 +8548,21 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -9217,12 +8669,12 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9234,13 +8686,13 @@ type scratchFanKeepFirstExecutorFan struct {
 	done     chan int
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
@@ -9261,14 +8713,14 @@ func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9285,8 +8737,8 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9354,7 +8806,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -9376,23 +8828,23 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
-	} else if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
+	} else if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -9400,17 +8852,17 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -9419,36 +8871,36 @@ func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9636,19 +9088,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -9656,41 +9100,21 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -9797,12 +9221,12 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9814,13 +9238,13 @@ type scratchFanMergeUpdateExecutorFan struct {
 	done     chan int
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
@@ -9841,14 +9265,14 @@ func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9865,8 +9289,8 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9934,7 +9358,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -9956,23 +9380,23 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -9980,17 +9404,17 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -9999,36 +9423,36 @@ func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10216,19 +9640,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10236,41 +9652,21 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10377,12 +9773,12 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -10394,13 +9790,13 @@ type scratchFanNoMergeExecutorFan struct {
 	done     chan int
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
@@ -10421,14 +9817,14 @@ func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -10445,8 +9841,8 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -10514,7 +9910,7 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -10537,14 +9933,14 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -10552,17 +9948,17 @@ func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -10571,36 +9967,36 @@ func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10687,16 +10083,11 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10708,26 +10099,14 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10825,8 +10204,8 @@ func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10913,16 +10292,11 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10934,26 +10308,14 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11051,8 +10413,8 @@ func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11144,16 +10506,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11165,26 +10522,14 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11282,17 +10627,17 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -11376,7 +10721,7 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -11392,15 +10737,15 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11522,16 +10867,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11543,26 +10883,14 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11663,12 +10991,12 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -11680,9 +11008,9 @@ type scratchGoexitParallelExecutorFan struct {
 	done     chan int
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
@@ -11703,7 +11031,7 @@ func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchGoexitParallelExecutorFan()
@@ -11776,7 +11104,7 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -11799,20 +11127,20 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11899,16 +11227,11 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11920,26 +11243,14 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12037,8 +11348,8 @@ func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12126,16 +11437,11 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -12147,26 +11453,14 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12264,8 +11558,8 @@ func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12349,16 +11643,11 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runHeld(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Arrival), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Arrival), err
 	}
 	return out, nil
 }
@@ -12370,24 +11659,14 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runHeld(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12485,8 +11764,8 @@ func (e *HeldExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepHeld.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12621,16 +11900,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runOuter(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -12642,26 +11916,14 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12765,7 +12027,7 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runOuter runs the Pipeline "outer".
-func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
@@ -12773,17 +12035,17 @@ func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyOuter is the composition of "outer".
-func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFirst flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFirst(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFirst = o
@@ -12792,25 +12054,25 @@ func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runInner(ctx, outFirst, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outInner = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outInner
 	}
 	return outInner, nil
 }
 
 // runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFirst.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runInner runs the Pipeline "inner".
-func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
@@ -12818,17 +12080,17 @@ func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyInner is the composition of "inner".
-func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outSecond flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSecond(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outSecond = o
@@ -12837,26 +12099,26 @@ func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runThird(ctx, outSecond, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outThird = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outThird
 	}
 	return outThird, nil
 }
 
 // runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepSecond.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepThird.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12940,16 +12202,11 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runIo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Arrival), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Arrival), err
 	}
 	return out, nil
 }
@@ -12961,24 +12218,14 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runIo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13076,8 +12323,8 @@ func (e *IOBurstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepIo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13199,16 +12446,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runJoined(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13220,26 +12462,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13340,7 +12570,7 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runJoined runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
@@ -13348,35 +12578,35 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 }
 
 // bodyJoined is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outFan
 	}
 	return outFan, nil
 }
 
 // runFan runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -13388,9 +12618,9 @@ type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	done     chan int
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
@@ -13411,7 +12641,7 @@ func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.J
 }
 
 // bodyFan is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
@@ -13481,7 +12711,7 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -13501,20 +12731,20 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13606,16 +12836,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13627,26 +12852,14 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13744,17 +12957,17 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -13838,7 +13051,7 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -13854,15 +13067,15 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13949,16 +13162,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13970,26 +13178,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14087,17 +13283,17 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -14120,7 +13316,7 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -14136,15 +13332,15 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14278,19 +13474,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runMaybe(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14298,41 +13486,21 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "maybe", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("maybe", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14433,12 +13601,12 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runMaybe runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14450,10 +13618,10 @@ type scratchMaybeConflictExecutorMaybe struct {
 	done     chan int
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 }
 
@@ -14494,14 +13662,14 @@ func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchM
 }
 
 // bodyMaybe is the composition of "maybe".
-func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
 	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -14518,8 +13686,8 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -14571,7 +13739,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -14588,7 +13756,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflictsMaybe(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
@@ -14597,26 +13765,26 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepX.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepY.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14727,16 +13895,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14748,26 +13911,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14868,12 +14019,12 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14888,7 +14039,7 @@ func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, er
 }
 
 // bodyRoute is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -14910,7 +14061,7 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = nerr, nerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -14923,14 +14074,14 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runInner runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
@@ -14938,36 +14089,36 @@ func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Jo
 }
 
 // bodyInner is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var outPanicdeep flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runPanicdeep(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outPanicdeep = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outPanicdeep
 	}
 	return outPanicdeep, nil
 }
 
 // runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanicdeep.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15054,16 +14205,11 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15075,26 +14221,14 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15192,8 +14326,8 @@ func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15310,16 +14444,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15331,26 +14460,14 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15451,12 +14568,12 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15468,9 +14585,9 @@ type scratchParallelBlocksExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
@@ -15491,7 +14608,7 @@ func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelBlocksExecutorFan()
@@ -15562,7 +14679,7 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -15585,20 +14702,20 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15720,16 +14837,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15741,26 +14853,14 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15861,12 +14961,12 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15878,9 +14978,9 @@ type scratchParallelIgnoreExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
@@ -15901,7 +15001,7 @@ func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelIgnoreExecutorFan()
@@ -15971,7 +15071,7 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -15988,20 +15088,20 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16123,16 +15223,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -16144,26 +15239,14 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16264,12 +15347,12 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16281,9 +15364,9 @@ type scratchParallelPropagateExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
@@ -16304,7 +15387,7 @@ func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) 
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelPropagateExecutorFan()
@@ -16377,7 +15460,7 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -16400,20 +15483,20 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16559,16 +15642,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -16580,26 +15658,14 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16703,7 +15769,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runSpend runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
@@ -16711,17 +15777,17 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 }
 
 // bodySpend is the composition of "spend".
-func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan = o
@@ -16730,25 +15796,25 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 	{
 		var cr flujo.StepResult
 		o, abort := e.runAfter(ctx, outFan, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outAfter = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outAfter
 	}
 	return outAfter, nil
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16760,9 +15826,9 @@ type scratchParallelSpendExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelSpendExecutorFan returns working space for parallel "fan".
@@ -16783,7 +15849,7 @@ func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelSpendExecutorFan()
@@ -16856,7 +15922,7 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -16879,25 +15945,25 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLeft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRight.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepAfter.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17008,16 +16074,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17029,26 +16090,14 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17149,12 +16198,12 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -17169,7 +16218,7 @@ func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err 
 }
 
 // bodyRoute is the composition of "route".
-func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -17191,7 +16240,7 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 		res.Err, res.Feedback = nerr, nerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -17204,20 +16253,20 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17352,16 +16401,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17373,26 +16417,14 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17496,12 +16528,12 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -17516,7 +16548,7 @@ func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, er
 }
 
 // bodyRoute is the composition of "route".
-func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -17536,7 +16568,7 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	default:
 		o, abort = e.runOther(ctx, in, r, &cr)
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -17549,25 +16581,25 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepOther.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17702,16 +16734,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17723,26 +16750,14 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17846,7 +16861,7 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runSpend runs the Pipeline "spend".
-func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
@@ -17854,17 +16869,17 @@ func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *fluj
 }
 
 // bodySpend is the composition of "spend".
-func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outS1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS1 = o
@@ -17873,7 +16888,7 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS2(ctx, outS1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS2 = o
@@ -17882,31 +16897,31 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS3(ctx, outS2, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS3 = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outS3
 	}
 	return outS3, nil
 }
 
 // runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18000,19 +17015,11 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLogflake(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18020,41 +17027,21 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("logflake", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLogflake(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18152,8 +17139,8 @@ func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLogflake.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18241,16 +17228,11 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18262,26 +17244,14 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18379,8 +17349,8 @@ func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18553,16 +17523,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTwo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18574,26 +17539,14 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18700,7 +17653,7 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTwo runs the Pipeline "two".
-func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
@@ -18708,17 +17661,17 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 }
 
 // bodyTwo is the composition of "two".
-func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFan1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan1 = o
@@ -18727,25 +17680,25 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan2(ctx, outFan1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan2 = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outFan2
 	}
 	return outFan2, nil
 }
 
 // runFan1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -18757,9 +17710,9 @@ type scratchTwoFansExecutorFan1 struct {
 	done     chan int
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
@@ -18780,7 +17733,7 @@ func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out fluj
 }
 
 // bodyFan1 is the composition of "fan1".
-func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
 	sc := e.getscratchTwoFansExecutorFan1()
@@ -18853,7 +17806,7 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -18876,29 +17829,29 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFan2 runs the Parallel "fan2".
-func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -18910,9 +17863,9 @@ type scratchTwoFansExecutorFan2 struct {
 	done     chan int
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
@@ -18933,7 +17886,7 @@ func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out fluj
 }
 
 // bodyFan2 is the composition of "fan2".
-func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
 	sc := e.getscratchTwoFansExecutorFan2()
@@ -19006,7 +17959,7 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -19029,20 +17982,20 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19130,16 +18083,11 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19151,26 +18099,14 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19268,8 +18204,8 @@ func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19380,16 +18316,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19401,26 +18332,14 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19521,7 +18440,7 @@ func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -19536,13 +18455,13 @@ func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.J
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFailtoo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19653,16 +18572,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19674,26 +18588,14 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19794,7 +18696,7 @@ func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -19809,13 +18711,13 @@ func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r 
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.

@@ -67,14 +67,6 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
-// flujogenRun is one run: the configuration it runs with, whether its results are recorded, its state and its budget.
-type flujogenRun[S any] struct {
-	eng    *flujoimpl.Engine
-	record bool
-	state  *S
-	budget *runtime.Budget
-}
-
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
 	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
@@ -159,16 +151,11 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -180,26 +167,14 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -297,8 +272,8 @@ func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -384,16 +359,11 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -405,26 +375,14 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -522,8 +480,8 @@ func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -609,16 +567,11 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCancel(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -630,26 +583,14 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCancel(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -747,8 +688,8 @@ func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepCancel.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -834,16 +775,11 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -855,26 +791,14 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -972,8 +896,8 @@ func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1059,16 +983,11 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1080,26 +999,14 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1197,8 +1104,8 @@ func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1284,16 +1191,11 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1305,26 +1207,14 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1422,8 +1312,8 @@ func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1509,16 +1399,11 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1530,26 +1415,14 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1647,8 +1520,8 @@ func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1735,16 +1608,11 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1756,26 +1624,14 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -1873,8 +1729,8 @@ func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1960,16 +1816,11 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -1981,26 +1832,14 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runUpstream(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2098,8 +1937,8 @@ func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2186,16 +2025,11 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -2207,26 +2041,14 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2324,8 +2146,8 @@ func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2436,16 +2258,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPrimary(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -2457,26 +2274,14 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2577,7 +2382,7 @@ func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPrimary runs "primary" and, when it fails, its fallback "rescue".
-func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	out, abort := e.primaryPrimary(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -2592,13 +2397,13 @@ func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bi
 }
 
 // primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPrimary.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPrimary.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2714,16 +2519,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -2735,26 +2535,14 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -2855,12 +2643,12 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -2872,9 +2660,9 @@ type scratchBudgetFanExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetFanExecutorFan returns working space for parallel "fan".
@@ -2895,7 +2683,7 @@ func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (o
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetFanExecutorFan()
@@ -2966,7 +2754,7 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -2989,20 +2777,20 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepFree.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepFree.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3166,16 +2954,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -3187,26 +2970,14 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3313,12 +3084,12 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3330,13 +3101,13 @@ type scratchBudgetFan4ExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 	o2       flujotest.Charge
-	r2       flujogenRun[struct{}]
+	r2       flujoimpl.Run[struct{}]
 	o3       flujotest.Charge
-	r3       flujogenRun[struct{}]
+	r3       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
@@ -3357,7 +3128,7 @@ func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetFan4ExecutorFan()
@@ -3460,7 +3231,7 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3483,30 +3254,30 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB4.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepB4.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3622,16 +3393,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -3643,26 +3409,14 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -3763,12 +3517,12 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -3780,9 +3534,9 @@ type scratchBudgetHoldFanExecutorFan struct {
 	done     chan int
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Charge
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
@@ -3803,7 +3557,7 @@ func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge
 }
 
 // bodyFan is the composition of "fan".
-func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchBudgetHoldFanExecutorFan()
@@ -3874,7 +3628,7 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -3897,20 +3651,20 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepHold.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepHold.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -3996,16 +3750,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 		return *new([]flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4017,26 +3766,14 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4134,17 +3871,17 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -4226,7 +3963,7 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -4242,15 +3979,15 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepItem.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepItem.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4337,16 +4074,11 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4358,26 +4090,14 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4475,8 +4195,8 @@ func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4563,16 +4283,11 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Charge), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Charge), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Charge), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Charge), err
 	}
 	return out, nil
 }
@@ -4584,26 +4299,14 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRejected(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4701,8 +4404,8 @@ func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4785,16 +4488,11 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -4806,24 +4504,14 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -4921,8 +4609,8 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5005,16 +4693,11 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5026,24 +4709,14 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5141,8 +4814,8 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5225,16 +4898,11 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5246,24 +4914,14 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5361,8 +5019,8 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5466,16 +5124,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -5487,24 +5140,14 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5605,7 +5248,7 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTags runs "tags" and, when it fails, its fallback "spare".
-func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	out, abort := e.primaryTags(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -5620,13 +5263,13 @@ func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujote
 }
 
 // primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepSpare.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepSpare.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5709,16 +5352,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -5730,24 +5368,14 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -5845,12 +5473,12 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -5865,7 +5493,7 @@ func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -5876,7 +5504,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -5897,7 +5525,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -5909,8 +5537,8 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -5993,16 +5621,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -6014,24 +5637,14 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6129,12 +5742,12 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6149,7 +5762,7 @@ func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -6160,7 +5773,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6181,7 +5794,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6193,8 +5806,8 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6277,16 +5890,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 		return *new(int), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(int), abort
-	}
-	if !res.Success {
-		return *new(int), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(int), err
 	}
 	return out, nil
 }
@@ -6298,24 +5906,14 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6413,12 +6011,12 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runCount runs the Loop "count".
-func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyCount(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -6433,7 +6031,7 @@ func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
 }
 
 // bodyCount is the composition of "count".
-func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6444,7 +6042,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
+		if r.Record || !cr.Success {
 			res.Steps = append(res.Steps, cr)
 		}
 		res.Cost += cr.Cost
@@ -6465,7 +6063,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		}
 		if done {
 			res.Success = true
-			if r.record {
+			if r.Record {
 				res.Output = v
 			}
 			return v, nil
@@ -6477,8 +6075,8 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 }
 
 // runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6585,16 +6183,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new([]string), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFailfirst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]string), abort
-	}
-	if !res.Success {
-		return *new([]string), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]string), err
 	}
 	return out, nil
 }
@@ -6606,26 +6199,14 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -6726,7 +6307,7 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFailfirst runs the Pipeline "failfirst".
-func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	cctx := ctx
 	out, abort := e.bodyFailfirst(cctx, in, r, res)
 	_ = cctx
@@ -6753,17 +6334,17 @@ func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop
 }
 
 // bodyFailfirst is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
+func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFail flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFail(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new([]string), abort
 		}
 		outFail = o
@@ -6772,26 +6353,26 @@ func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujote
 	{
 		var cr flujo.StepResult
 		o, abort := e.runTags(ctx, outFail, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new([]string), abort
 		}
 		outTags = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outTags
 	}
 	return outTags, nil
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
+	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6877,16 +6458,11 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -6898,26 +6474,14 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7015,8 +6579,8 @@ func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7173,19 +6737,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7193,41 +6749,21 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7331,12 +6867,12 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7348,10 +6884,10 @@ type scratchFanBranchFailsExecutorFan struct {
 	done     chan int
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
@@ -7372,14 +6908,14 @@ func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanBranchFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7447,7 +6983,7 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -7469,21 +7005,21 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -7491,17 +7027,17 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -7510,31 +7046,31 @@ func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7721,19 +7257,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -7741,41 +7269,21 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -7882,12 +7390,12 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -7899,13 +7407,13 @@ type scratchFanErrorOnConflictExecutorFan struct {
 	done     chan int
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
@@ -7945,14 +7453,14 @@ func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scrat
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanErrorOnConflictExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -7969,8 +7477,8 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8038,7 +7546,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8055,7 +7563,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflictsFan(r.state, sc); err != nil {
+	if err := e.conflictsFan(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
@@ -8064,23 +7572,23 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -8088,17 +7596,17 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -8107,36 +7615,36 @@ func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Jo
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8293,19 +7801,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -8313,41 +7813,21 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -8451,12 +7931,12 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8468,13 +7948,13 @@ type scratchFanJoinFailsExecutorFan struct {
 	done     chan int
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
@@ -8495,14 +7975,14 @@ func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanJoinFailsExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8519,8 +7999,8 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -8585,7 +8065,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -8604,32 +8084,32 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[1].Success && sc.w1.B != r.state.B {
-		r.state.B = sc.w1.B
+	if sc.results[1].Success && sc.w1.B != r.State.B {
+		r.State.B = sc.w1.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -8816,19 +8296,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -8836,41 +8308,21 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -8977,12 +8429,12 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -8994,13 +8446,13 @@ type scratchFanKeepFirstExecutorFan struct {
 	done     chan int
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
@@ -9021,14 +8473,14 @@ func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fl
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanKeepFirstExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9045,8 +8497,8 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9114,7 +8566,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -9136,23 +8588,23 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
-	} else if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
+	if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
+	} else if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -9160,17 +8612,17 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -9179,36 +8631,36 @@ func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9395,19 +8847,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -9415,41 +8859,21 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -9556,12 +8980,12 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -9573,13 +8997,13 @@ type scratchFanMergeUpdateExecutorFan struct {
 	done     chan int
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
@@ -9600,14 +9024,14 @@ func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanMergeUpdateExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9624,8 +9048,8 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -9693,7 +9117,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -9715,23 +9139,23 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
-	if sc.results[0].Success && sc.w0.B != r.state.B {
-		r.state.B = sc.w0.B
+	if sc.results[0].Success && sc.w0.B != r.State.B {
+		r.State.B = sc.w0.B
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -9739,17 +9163,17 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -9758,36 +9182,36 @@ func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -9974,19 +9398,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -9994,41 +9410,21 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "fan", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("fan", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10135,12 +9531,12 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -10152,13 +9548,13 @@ type scratchFanNoMergeExecutorFan struct {
 	done     chan int
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 	o2       flujotest.Job
-	r2       flujogenRun[flujotest.State]
+	r2       flujoimpl.Run[flujotest.State]
 }
 
 // getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
@@ -10179,14 +9575,14 @@ func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 fluj
 }
 
 // bodyFan is the composition of "fan".
-func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchFanNoMergeExecutorFan()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -10203,8 +9599,8 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -10272,7 +9668,7 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -10295,14 +9691,14 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runP1 runs the Pipeline "p1".
-func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyP1(cctx, in, r, res)
 	_ = cctx
@@ -10310,17 +9706,17 @@ func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyP1 is the composition of "p1".
-func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outA1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outA1 = o
@@ -10329,36 +9725,36 @@ func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outB = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outB
 	}
 	return outB, nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10444,16 +9840,11 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10465,26 +9856,14 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10582,8 +9961,8 @@ func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10669,16 +10048,11 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10690,26 +10064,14 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFlaky(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -10807,8 +10169,8 @@ func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -10899,16 +10261,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -10920,26 +10277,14 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11037,17 +10382,17 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -11131,7 +10476,7 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -11147,15 +10492,15 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11276,16 +10621,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11297,26 +10637,14 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11417,12 +10745,12 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -11434,9 +10762,9 @@ type scratchGoexitParallelExecutorFan struct {
 	done     chan int
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
@@ -11457,7 +10785,7 @@ func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchGoexitParallelExecutorFan()
@@ -11530,7 +10858,7 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -11553,20 +10881,20 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11652,16 +10980,11 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11673,26 +10996,14 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -11790,8 +11101,8 @@ func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -11878,16 +11189,11 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -11899,26 +11205,14 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runExit(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12016,8 +11310,8 @@ func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12100,16 +11394,11 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 		return *new(flujotest.Arrival), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runHeld(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Arrival), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Arrival), err
 	}
 	return out, nil
 }
@@ -12121,24 +11410,14 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runHeld(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12236,8 +11515,8 @@ func (e *HeldExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepHeld.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12371,16 +11650,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runOuter(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -12392,26 +11666,14 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12515,7 +11777,7 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runOuter runs the Pipeline "outer".
-func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyOuter(cctx, in, r, res)
 	_ = cctx
@@ -12523,17 +11785,17 @@ func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyOuter is the composition of "outer".
-func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFirst flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFirst(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFirst = o
@@ -12542,25 +11804,25 @@ func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runInner(ctx, outFirst, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outInner = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outInner
 	}
 	return outInner, nil
 }
 
 // runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFirst.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFirst.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runInner runs the Pipeline "inner".
-func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
@@ -12568,17 +11830,17 @@ func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flu
 }
 
 // bodyInner is the composition of "inner".
-func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outSecond flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runSecond(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outSecond = o
@@ -12587,26 +11849,26 @@ func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *fl
 	{
 		var cr flujo.StepResult
 		o, abort := e.runThird(ctx, outSecond, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outThird = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outThird
 	}
 	return outThird, nil
 }
 
 // runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepSecond.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepSecond.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepThird.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepThird.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12689,16 +11951,11 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 		return *new(flujotest.Arrival), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runIo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Arrival), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Arrival), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Arrival), err
 	}
 	return out, nil
 }
@@ -12710,24 +11967,14 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
-	if _, err := runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runIo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -12825,8 +12072,8 @@ func (e *IOBurstExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepIo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
+func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
+	return e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -12947,16 +12194,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runJoined(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -12968,26 +12210,14 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13088,7 +12318,7 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runJoined runs the Pipeline "joined".
-func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyJoined(cctx, in, r, res)
 	_ = cctx
@@ -13096,35 +12326,35 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 }
 
 // bodyJoined is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outFan
 	}
 	return outFan, nil
 }
 
 // runFan runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -13136,9 +12366,9 @@ type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	done     chan int
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
@@ -13159,7 +12389,7 @@ func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.J
 }
 
 // bodyFan is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
@@ -13229,7 +12459,7 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -13249,20 +12479,20 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13353,16 +12583,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13374,26 +12599,14 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13491,17 +12704,17 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -13585,7 +12798,7 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -13601,15 +12814,15 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -13695,16 +12908,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 		return *new([]flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new([]flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new([]flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new([]flujotest.Job), err
 	}
 	return out, nil
 }
@@ -13716,26 +12924,14 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -13833,17 +13029,17 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runEach runs the Map "each".
-func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyEach(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
 // bodyEach is the composition of "each".
-func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -13866,7 +13062,7 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 	}
 	for i := range results {
 		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
+			if r.Record || abort != nil || failed >= 0 {
 				res.Steps = append(res.Steps, results[i])
 			}
 			res.Cost += results[i].Cost
@@ -13882,15 +13078,15 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 		return nil, nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outs
 	}
 	return outs, nil
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14023,19 +13219,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runMaybe(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14043,41 +13231,21 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "maybe", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("maybe", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14178,12 +13346,12 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runMaybe runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyMaybe(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14195,10 +13363,10 @@ type scratchMaybeConflictExecutorMaybe struct {
 	done     chan int
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[flujotest.State]
+	r0       flujoimpl.Run[flujotest.State]
 	w0       flujotest.State
 	o1       flujotest.Job
-	r1       flujogenRun[flujotest.State]
+	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
 }
 
@@ -14239,14 +13407,14 @@ func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchM
 }
 
 // bodyMaybe is the composition of "maybe".
-func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "maybe"
 	res.Attempts = 1
 	sc := e.getscratchMaybeConflictExecutorMaybe()
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	sc.w0 = *r.state
-	sc.r0.state = &sc.w0
+	sc.w0 = *r.State
+	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -14263,8 +13431,8 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		sc.done <- 0
 	}()
 	sc.r1 = *r
-	sc.w1 = *r.state
-	sc.r1.state = &sc.w1
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
@@ -14316,7 +13484,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -14333,7 +13501,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
 		return *new(flujotest.Job), nil
 	}
-	if err := e.conflictsMaybe(r.state, sc); err != nil {
+	if err := e.conflictsMaybe(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
@@ -14342,26 +13510,26 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Err, res.Feedback = jerr, jerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if sc.results[1].Success && sc.w1.A != r.state.A {
-		r.state.A = sc.w1.A
-	} else if sc.results[0].Success && sc.w0.A != r.state.A {
-		r.state.A = sc.w0.A
+	if sc.results[1].Success && sc.w1.A != r.State.A {
+		r.State.A = sc.w1.A
+	} else if sc.results[0].Success && sc.w0.A != r.State.A {
+		r.State.A = sc.w0.A
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepX.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepX.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepY.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepY.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14471,16 +13639,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14492,26 +13655,14 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14612,12 +13763,12 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -14632,7 +13783,7 @@ func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, er
 }
 
 // bodyRoute is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -14654,7 +13805,7 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = nerr, nerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -14667,14 +13818,14 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runInner runs the Pipeline "inner".
-func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyInner(cctx, in, r, res)
 	_ = cctx
@@ -14682,36 +13833,36 @@ func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Jo
 }
 
 // bodyInner is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var outPanicdeep flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runPanicdeep(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outPanicdeep = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outPanicdeep
 	}
 	return outPanicdeep, nil
 }
 
 // runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanicdeep.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanicdeep.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -14797,16 +13948,11 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -14818,26 +13964,14 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runPanic(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -14935,8 +14069,8 @@ func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15052,16 +14186,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15073,26 +14202,14 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15193,12 +14310,12 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15210,9 +14327,9 @@ type scratchParallelBlocksExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
@@ -15233,7 +14350,7 @@ func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelBlocksExecutorFan()
@@ -15304,7 +14421,7 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		}
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -15327,20 +14444,20 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15461,16 +14578,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15482,26 +14594,14 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -15602,12 +14702,12 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -15619,9 +14719,9 @@ type scratchParallelIgnoreExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
@@ -15642,7 +14742,7 @@ func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (ou
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelIgnoreExecutorFan()
@@ -15712,7 +14812,7 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -15729,20 +14829,20 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -15863,16 +14963,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -15884,26 +14979,14 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16004,12 +15087,12 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16021,9 +15104,9 @@ type scratchParallelPropagateExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
@@ -16044,7 +15127,7 @@ func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) 
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelPropagateExecutorFan()
@@ -16117,7 +15200,7 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -16140,20 +15223,20 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16298,16 +15381,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -16319,26 +15397,14 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16442,7 +15508,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runSpend runs the Pipeline "spend".
-func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
@@ -16450,17 +15516,17 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 }
 
 // bodySpend is the composition of "spend".
-func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFan flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan = o
@@ -16469,25 +15535,25 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 	{
 		var cr flujo.StepResult
 		o, abort := e.runAfter(ctx, outFan, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outAfter = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outAfter
 	}
 	return outAfter, nil
 }
 
 // runFan runs the Parallel "fan".
-func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16499,9 +15565,9 @@ type scratchParallelSpendExecutorFan struct {
 	done     chan int
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchParallelSpendExecutorFan returns working space for parallel "fan".
@@ -16522,7 +15588,7 @@ func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out
 }
 
 // bodyFan is the composition of "fan".
-func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan"
 	res.Attempts = 1
 	sc := e.getscratchParallelSpendExecutorFan()
@@ -16595,7 +15661,7 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -16618,25 +15684,25 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLeft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLeft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRight.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRight.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepAfter.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepAfter.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -16746,16 +15812,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -16767,26 +15828,14 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -16887,12 +15936,12 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -16907,7 +15956,7 @@ func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err 
 }
 
 // bodyRoute is the composition of "route".
-func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -16929,7 +15978,7 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 		res.Err, res.Feedback = nerr, nerr.Error()
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -16942,20 +15991,20 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17089,16 +16138,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17110,26 +16154,14 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17233,12 +16265,12 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runRoute runs the Branch "route".
-func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyRoute(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -17253,7 +16285,7 @@ func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, er
 }
 
 // bodyRoute is the composition of "route".
-func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "route"
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
@@ -17273,7 +16305,7 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	default:
 		o, abort = e.runOther(ctx, in, r, &cr)
 	}
-	if r.record || !cr.Success {
+	if r.Record || !cr.Success {
 		res.Steps = []flujo.StepResult{cr}
 	}
 	res.Cost, res.Tokens = cr.Cost, cr.Tokens
@@ -17286,25 +16318,25 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = o
 	}
 	return o, nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepOther.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepOther.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17438,16 +16470,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17459,26 +16486,14 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17582,7 +16597,7 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 }
 
 // runSpend runs the Pipeline "spend".
-func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodySpend(cctx, in, r, res)
 	_ = cctx
@@ -17590,17 +16605,17 @@ func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *fluj
 }
 
 // bodySpend is the composition of "spend".
-func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var outS1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS1 = o
@@ -17609,7 +16624,7 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS2(ctx, outS1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS2 = o
@@ -17618,31 +16633,31 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	{
 		var cr flujo.StepResult
 		o, abort := e.runS3(ctx, outS2, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outS3 = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outS3
 	}
 	return outS3, nil
 }
 
 // runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS3.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepS3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17735,19 +16750,11 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine()}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
+	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
 	out, abort := e.runLogflake(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17755,41 +16762,21 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	state, limits := flujoimpl.ExecOptionsOf(opts)
-	if st == nil && state != nil {
-		s, ok := state.(*flujotest.State)
-		if !ok {
-			return nil, &flujo.StateTypeError{Node: "logflake", Expected: reflect.TypeFor[*flujotest.State](), Got: reflect.TypeOf(state)}
-		}
-		st = s
+	st, err := flujoimpl.RunState("logflake", st, state)
+	if err != nil {
+		return nil, err
 	}
 	if !e.svc.Track.Enter() {
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[flujotest.State]{eng: e.svc.Engine(), record: true}
-	r.state = st
-	if st == nil {
-		r.state = new(flujotest.State)
-	}
-	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	r := flujoimpl.NewRun(e.svc, st, true)
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runLogflake(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	pr.FinalState = r.state
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -17887,8 +16874,8 @@ func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLogflake.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -17975,16 +16962,11 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -17996,26 +16978,14 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runBlock(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18113,8 +17083,8 @@ func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18286,16 +17256,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runTwo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18307,26 +17272,14 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = res.Steps
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -18433,7 +17386,7 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runTwo runs the Pipeline "two".
-func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	cctx := ctx
 	out, abort := e.bodyTwo(cctx, in, r, res)
 	_ = cctx
@@ -18441,17 +17394,17 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 }
 
 // bodyTwo is the composition of "two".
-func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
-	if r.record {
+	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var outFan1 flujotest.Job
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan1 = o
@@ -18460,25 +17413,25 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 	{
 		var cr flujo.StepResult
 		o, abort := e.runFan2(ctx, outFan1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
+		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
 			return *new(flujotest.Job), abort
 		}
 		outFan2 = o
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = outFan2
 	}
 	return outFan2, nil
 }
 
 // runFan1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan1(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -18490,9 +17443,9 @@ type scratchTwoFansExecutorFan1 struct {
 	done     chan int
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
@@ -18513,7 +17466,7 @@ func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out fluj
 }
 
 // bodyFan1 is the composition of "fan1".
-func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan1"
 	res.Attempts = 1
 	sc := e.getscratchTwoFansExecutorFan1()
@@ -18586,7 +17539,7 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -18609,29 +17562,29 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFan2 runs the Parallel "fan2".
-func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
 	cctx := ctx
 	out, abort := e.bodyFan2(cctx, in, r, res)
 	_ = cctx
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
+	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
 
@@ -18643,9 +17596,9 @@ type scratchTwoFansExecutorFan2 struct {
 	done     chan int
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
-	r0       flujogenRun[struct{}]
+	r0       flujoimpl.Run[struct{}]
 	o1       flujotest.Job
-	r1       flujogenRun[struct{}]
+	r1       flujoimpl.Run[struct{}]
 }
 
 // getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
@@ -18666,7 +17619,7 @@ func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out fluj
 }
 
 // bodyFan2 is the composition of "fan2".
-func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "fan2"
 	res.Attempts = 1
 	sc := e.getscratchTwoFansExecutorFan2()
@@ -18739,7 +17692,7 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
+	if r.Record || abort != nil || failed >= 0 {
 		res.Steps = append(res.Steps, sc.results[:]...)
 	}
 	for i := range sc.results {
@@ -18762,20 +17715,20 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
-	if r.record {
+	if r.Record {
 		res.Output = out
 	}
 	return out, nil
 }
 
 // runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepL2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR2.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepR2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -18862,16 +17815,11 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -18883,26 +17831,14 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runDraft(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19000,8 +17936,8 @@ func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19111,16 +18047,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19132,26 +18063,14 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19252,7 +18171,7 @@ func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs "fail" and, when it fails, its fallback "failtoo".
-func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -19267,13 +18186,13 @@ func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.J
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFailtoo.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFailtoo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -19383,16 +18302,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 		return *new(flujotest.Job), flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine()}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
 	out, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
-		return *new(flujotest.Job), abort
-	}
-	if !res.Success {
-		return *new(flujotest.Job), flujoimpl.FailedRunError(res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
 	}
 	return out, nil
 }
@@ -19404,26 +18318,14 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 		return nil, flujo.ErrClosed
 	}
 	defer e.svc.Track.Exit()
-	r := flujogenRun[struct{}]{eng: e.svc.Engine(), record: true}
-	r.state = nil
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
 	var err error
-	if r.budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
 		return nil, err
 	}
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
-	e.svc.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	pr := &flujo.PipelineResult{Output: res.Output, Success: res.Success && abort == nil, TotalCost: res.Cost, TotalTokens: res.Tokens, Latency: res.Latency}
-	pr.Steps = []flujo.StepResult{res}
-	switch {
-	case abort != nil:
-		pr.Output = nil
-		runtime.CompleteUsageLimitError(abort, pr, r.budget)
-		pr.Err = abort
-	case !res.Success:
-		pr.Err = flujoimpl.FailedRunError(res)
-	}
-	return pr, pr.Err
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
@@ -19524,7 +18426,7 @@ func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
 }
 
 // runFail runs "fail" and, when it fails, its fallback "rescue".
-func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
 	if abort != nil || res.Success {
 		return out, abort
@@ -19539,13 +18441,13 @@ func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r 
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRescue.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
+func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
