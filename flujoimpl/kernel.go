@@ -83,3 +83,14 @@ func NewRun[S any](s *Services, st *S, record bool) Run[S] { return kernel.NewRu
 func RunState[S any](node string, st *S, given any) (*S, error) {
 	return kernel.RunState(node, st, given)
 }
+
+// Methods are the methods a generated executor has on its services.
+type Methods = kernel.Methods
+
+// MethodsOf returns the methods on s.
+func MethodsOf(s *Services) Methods { return kernel.MethodsOf(s) }
+
+// WithMetrics returns a recorded run's result and error with its metrics.
+func WithMetrics(pr *runtime.PipelineResult, err error) (*runtime.PipelineResult, runtime.Metrics, error) {
+	return kernel.WithMetrics(pr, err)
+}

@@ -34,6 +34,8 @@ var Surface = []string{
 	"IsUsageLimit",
 	"JSONKey",
 	"Leaf",
+	"Methods",
+	"MethodsOf",
 	"Ms",
 	"NewRun",
 	"NewServices",
@@ -44,4 +46,5 @@ var Surface = []string{
 	"Step",
 	"StepCounters",
 	"UnkeyedCache",
+	"WithMetrics",
 }

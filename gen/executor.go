@@ -74,6 +74,9 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 	f.Line()
 	f.Comment("This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
 	f.Const().Id("_").Op("=").Add(qi(supportVersion))
+	f.Line()
+	f.Comment("flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.")
+	f.Type().Id("flujogenMethods").Op("=").Add(qi("Methods"))
 }
 
 // configCode emits statements that set the fields of c which differ from
@@ -188,31 +191,8 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	}
 	f.Comment("ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.")
 	f.Add(recv()).Id("ExecuteWithMonitoring").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), qf("Metrics"), jen.Error()).Block(
-		c("res, err := e.ExecuteResult("+callArgs+", opts...)"),
-		c("if res == nil {\nvar m {}\nreturn nil, m, err\n}", qf("Metrics")),
-		c("return res, {}(res), err", qi("RunMetrics")),
+		c("return {}(e.ExecuteResult("+callArgs+", opts...))", qi("WithMetrics")),
 	)
-
-	f.Comment("OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.")
-	f.Add(recv()).Id("OptimizationStats").Params().Add(qr("Stats")).Block(c("return e.svc.Stats()"))
-
-	f.Comment("PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.")
-	f.Add(recv()).Id("PerformanceRecommendations").Params().Index().Add(qr("Recommendation")).Block(c("return e.svc.Recommendations()"))
-
-	f.Comment("OptimizationConfig returns a copy of the configuration in force.")
-	f.Add(recv()).Id("OptimizationConfig").Params().Add(qr("OptimizationConfig")).Block(c("return e.svc.Config()"))
-
-	f.Comment("ExportConfig encodes the configuration in force in format (\"json\").")
-	f.Add(recv()).Id("ExportConfig").Params(jen.Id("format").String()).Params(jen.Index().Byte(), jen.Error()).Block(c("return e.svc.Export(format)"))
-
-	f.Commentf("ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code %s was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.", X)
-	f.Add(recv()).Id("ImportConfig").Params(jen.Id("data").Index().Byte(), jen.Id("format").String()).Error().Block(c("return e.svc.ImportConfig(data, format)"))
-
-	f.Comment("TuningHistory returns the changes the auto-tuner applied, oldest first.")
-	f.Add(recv()).Id("TuningHistory").Params().Index().Add(qr("TuningChange")).Block(c("return e.svc.TuningHistory()"))
-
-	f.Comment("Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.")
-	f.Add(recv()).Id("Close").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(c("return e.svc.Close(ctx)"))
 
 	pg.emitServices(f)
 

@@ -35,6 +35,7 @@ func (pg *pipelineGen) breakers() bool {
 // fields returns the executor struct's fields.
 func (pg *pipelineGen) fields() []jen.Code {
 	fields := []jen.Code{
+		jen.Id("flujogenMethods").Comment("OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them"),
 		jen.Id("svc").Op("*").Add(qi("Services")).Comment("configuration, components, run gate and counters"),
 	}
 	if pg.pooled() {
@@ -127,7 +128,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	if len(pg.caches) > 0 {
 		deps[jen.Id("PauseCaches")] = jen.Func().Params(jen.Id("_").Op("*").Add(qi("Engine")), jen.Id("pause").Bool()).Block(c("e.cachesShrunk.Store(pause)"))
 	}
-	b = append(b, check("e.svc, err = {}(cfg, {})", qi("NewServices"), qi("Deps").Values(deps)))
+	b = append(b, check("e.svc, err = {}(cfg, {})", qi("NewServices"), qi("Deps").Values(deps)), c("e.flujogenMethods = {}(e.svc)", qi("MethodsOf")))
 	for i, lp := range pg.leaves {
 		b = append(b, pg.leafInit(lp, i))
 	}

@@ -416,6 +416,10 @@ func (cc *cacheCore[E]) unhit(key uint64) {
 }
 
 func (cc *cacheCore[E]) stats() ResultCacheStats {
+	// Evictions and the size settle in the cache's maintenance, which runs
+	// in the background: run what is pending, so that a snapshot counts
+	// every eviction the writes so far have caused.
+	cc.c.CleanUp()
 	s := ResultCacheStats{
 		Evictions:    cc.evictions.Load(),
 		Expiries:     cc.expiries.Load(),

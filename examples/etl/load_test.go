@@ -70,7 +70,7 @@ func TestLoadPhaseWithTheRecommendedCacheIsQuiet(t *testing.T) {
 	small := runLoadExport(t, LoadConfig())
 	recs := cacheRecommendations(small.Recommendations)
 	if len(recs) != 1 {
-		t.Fatalf("cache recommendations %v, want one", recommendationIDs(small.Recommendations))
+		t.Fatalf("cache recommendations %v, want one; cache %+v pressure %v", recommendationIDs(small.Recommendations), small.Stats.Cache, small.Stats.Memory.PressureLevel)
 	}
 	cfg := LoadConfig()
 	cfg.CacheMaxSize = recs[0].Change.Recommended.(int)

@@ -33,10 +33,14 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
-	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchTriageExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchTriageExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "classify".
 	stepClassify flujoimpl.Step[Ticket, Classification]
@@ -146,6 +150,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepClassify = flujoimpl.Step[Ticket, Classification]{
 		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
 			Name: "classify",
@@ -296,47 +301,7 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *TriageExecutor) ExecuteWithMonitoring(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *TriageExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *TriageExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *TriageExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *TriageExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code TriageExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *TriageExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *TriageExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *TriageExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that TriageExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.

@@ -199,3 +199,12 @@ func (s *Services) EndRecordedRun(res *runtime.StepResult, abort error, finalSta
 	s.RecordRun(int64(pr.Latency), pr.Success)
 	return pr, pr.Err
 }
+
+// WithMetrics returns a recorded run's result and error with its metrics,
+// as ExecuteWithMonitoring reports them.
+func WithMetrics(pr *runtime.PipelineResult, err error) (*runtime.PipelineResult, runtime.Metrics, error) {
+	if pr == nil {
+		return nil, runtime.Metrics{}, err
+	}
+	return pr, RunMetrics(pr), err
+}

@@ -590,3 +590,39 @@ func (s *Services) RunTunerOnce() ([]runtime.TuningChange, error) {
 	}
 	return t.RunOnce()
 }
+
+// Methods are the methods an executor has on its services, as the
+// ExecutorCore has them: a generated executor embeds them.
+type Methods struct{ s *Services }
+
+// MethodsOf returns the methods on s.
+func MethodsOf(s *Services) Methods { return Methods{s} }
+
+// OptimizationStats returns a snapshot of the executor's live counters with
+// the configuration in force.
+func (m Methods) OptimizationStats() runtime.Stats { return m.s.Stats() }
+
+// PerformanceRecommendations derives recommendations from
+// OptimizationStats and the configuration in force.
+func (m Methods) PerformanceRecommendations() []runtime.Recommendation { return m.s.Recommendations() }
+
+// OptimizationConfig returns a copy of the configuration in force.
+func (m Methods) OptimizationConfig() runtime.OptimizationConfig { return m.s.Config() }
+
+// ExportConfig encodes the configuration in force in format ("json").
+func (m Methods) ExportConfig(format string) ([]byte, error) { return m.s.Export(format) }
+
+// ImportConfig lays data over the configuration in force and applies it as
+// the ExecutorCore does; the fields that decide what code the executor was
+// generated with keep their values and are named in the error.
+func (m Methods) ImportConfig(data []byte, format string) error {
+	return m.s.ImportConfig(data, format)
+}
+
+// TuningHistory returns the changes the auto-tuner applied, oldest first.
+func (m Methods) TuningHistory() []runtime.TuningChange { return m.s.TuningHistory() }
+
+// Close stops the executor: later runs return ErrClosed, and Close waits
+// until every run and every goroutine the executor started has ended, or
+// until ctx is done.
+func (m Methods) Close(ctx context.Context) error { return m.s.Close(ctx) }

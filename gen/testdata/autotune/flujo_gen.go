@@ -21,13 +21,17 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // TunedExecutor runs the pipeline Tuned ("tuned") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TunedExecutor struct {
-	svc          *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchTunedExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                        // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                       // cache keys
-	coarse       *runtime.CoarseClock                               // cache expiry against the system clock
+	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchTunedExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                        // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                       // cache keys
+	coarse          *runtime.CoarseClock                               // cache expiry against the system clock
 
 	// Step "square".
 	stepSquare  flujoimpl.Step[int, int]
@@ -111,6 +115,7 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSquare = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "square",
@@ -177,47 +182,7 @@ func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *TunedExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *TunedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *TunedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *TunedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *TunedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code TunedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *TunedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *TunedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *TunedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that TunedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.

@@ -34,10 +34,14 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
@@ -125,6 +129,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -241,47 +246,7 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudConflictExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudConflictExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudConflictExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudConflictExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudConflictExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudConflictExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that LoudConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -550,8 +515,9 @@ func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudIgnoreExecutor struct {
-	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
@@ -639,6 +605,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -755,47 +722,7 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudIgnoreExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudIgnoreExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudIgnoreExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudIgnoreExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudIgnoreExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudIgnoreExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudIgnoreExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that LoudIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1055,8 +982,9 @@ func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudKeepFirstExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
@@ -1144,6 +1072,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -1260,47 +1189,7 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudKeepFirstExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudKeepFirstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudKeepFirstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudKeepFirstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudKeepFirstExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudKeepFirstExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudKeepFirstExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that LoudKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1569,11 +1458,12 @@ func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujoimpl
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudMapExecutor struct {
-	svc          *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchLoudMapExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                         // cache keys
-	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                         // cache keys
+	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "lm".
 	stepLm  flujoimpl.Step[Item, Item]
@@ -1643,6 +1533,7 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "lm",
@@ -1700,47 +1591,7 @@ func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudMapExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudMapExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudMapExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudMapExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudMapExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudMapExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that LoudMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1936,8 +1787,9 @@ func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujoimpl.Run[s
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
-	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
@@ -2025,6 +1877,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -2141,47 +1994,7 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudNoMergeExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudNoMergeExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudNoMergeExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudNoMergeExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudNoMergeExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudNoMergeExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudNoMergeExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that LoudNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -2444,11 +2257,12 @@ func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.R
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudSeqExecutor struct {
-	svc          *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchLoudSeqExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                         // cache keys
-	coarse       *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudSeqExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                         // cache keys
+	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
 
 	// Step "seed".
 	stepSeed flujoimpl.Step[Item, Item]
@@ -2548,6 +2362,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "seed",
@@ -2675,47 +2490,7 @@ func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State,
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudSeqExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudSeqExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudSeqExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudSeqExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudSeqExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudSeqExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudSeqExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudSeqExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that LoudSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -3050,8 +2825,9 @@ func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[S
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
-	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
@@ -3139,6 +2915,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -3255,47 +3032,7 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LoudUpdateExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LoudUpdateExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LoudUpdateExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LoudUpdateExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LoudUpdateExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LoudUpdateExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LoudUpdateExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LoudUpdateExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that LoudUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -3564,8 +3301,9 @@ func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFanExecutor struct {
-	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
@@ -3639,6 +3377,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qc",
@@ -3710,47 +3449,7 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapFanExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *MapFanExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *MapFanExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *MapFanExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *MapFanExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code MapFanExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *MapFanExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *MapFanExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *MapFanExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that MapFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4077,8 +3776,9 @@ func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[st
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
@@ -4160,6 +3860,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -4262,47 +3963,7 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietConflictExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietConflictExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietConflictExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietConflictExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietConflictExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietConflictExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4550,8 +4211,9 @@ func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujoimpl
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
-	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
@@ -4633,6 +4295,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -4735,47 +4398,7 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietIgnoreExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietIgnoreExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietIgnoreExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietIgnoreExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietIgnoreExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietIgnoreExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietIgnoreExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -5014,8 +4637,9 @@ func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.R
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
@@ -5097,6 +4721,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -5199,47 +4824,7 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietKeepFirstExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietKeepFirstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietKeepFirstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietKeepFirstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietKeepFirstExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietKeepFirstExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietKeepFirstExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -5487,8 +5072,9 @@ func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujoimp
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietMapExecutor struct {
-	svc     *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qm".
 	stepQm flujoimpl.Step[Item, Item]
@@ -5548,6 +5134,7 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qm",
@@ -5603,47 +5190,7 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietMapExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietMapExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietMapExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietMapExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietMapExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietMapExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that QuietMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -5819,8 +5366,9 @@ func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietNoMergeExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
@@ -5902,6 +5450,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -6004,47 +5553,7 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietNoMergeExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietNoMergeExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietNoMergeExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietNoMergeExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietNoMergeExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietNoMergeExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietNoMergeExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -6286,11 +5795,12 @@ func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
-	svc          *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchQuietSeqExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                          // cache keys
-	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietSeqExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                          // cache keys
+	coarse          *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "seed".
 	stepSeed flujoimpl.Step[Item, Item]
@@ -6392,6 +5902,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "seed",
@@ -6521,47 +6032,7 @@ func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietSeqExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietSeqExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietSeqExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietSeqExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietSeqExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietSeqExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietSeqExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietSeqExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -6879,8 +6350,9 @@ func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
@@ -6954,6 +6426,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -7035,47 +6508,7 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietTimeoutExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietTimeoutExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietTimeoutExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietTimeoutExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietTimeoutExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietTimeoutExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietTimeoutExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietTimeoutExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietTimeoutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -7291,8 +6724,9 @@ func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
-	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
@@ -7374,6 +6808,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -7476,47 +6911,7 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *QuietUpdateExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *QuietUpdateExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *QuietUpdateExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *QuietUpdateExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code QuietUpdateExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *QuietUpdateExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *QuietUpdateExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *QuietUpdateExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that QuietUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.

@@ -23,10 +23,14 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // BurstExecutor runs the pipeline Burst ("burst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BurstExecutor struct {
-	svc     *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBurstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBurstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a".
 	stepA flujoimpl.Step[int, int]
@@ -98,6 +102,7 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "a",
@@ -173,47 +178,7 @@ func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BurstExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BurstExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BurstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BurstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BurstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BurstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BurstExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BurstExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BurstExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BurstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -356,8 +321,9 @@ func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujoimpl.Run[struc
 
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OverloadExecutor struct {
-	svc     *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchOverloadExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchOverloadExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "call".
 	stepCall flujoimpl.Step[Request, Request]
@@ -413,6 +379,7 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCall = flujoimpl.Step[Request, Request]{
 		Leaf: &flujoimpl.Leaf[Request, Request]{
 			Name: "call",
@@ -462,47 +429,7 @@ func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts .
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *OverloadExecutor) ExecuteWithMonitoring(ctx context.Context, in Request, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *OverloadExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *OverloadExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *OverloadExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *OverloadExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code OverloadExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *OverloadExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *OverloadExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *OverloadExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that OverloadExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.

@@ -22,10 +22,14 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // OneExecutor runs the pipeline One ("one") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OneExecutor struct {
-	svc     *flujoimpl.Services                              // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchOneExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchOneExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "inc".
 	stepInc flujoimpl.Step[int, int]
@@ -83,6 +87,7 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "inc",
@@ -132,47 +137,7 @@ func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.E
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *OneExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *OneExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *OneExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *OneExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *OneExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code OneExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *OneExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *OneExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *OneExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that OneExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.

@@ -67,10 +67,14 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
-	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBackoffLongExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBackoffLongExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -127,6 +131,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "fail",
@@ -180,47 +185,7 @@ func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BackoffLongExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BackoffLongExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BackoffLongExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BackoffLongExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BackoffLongExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BackoffLongExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BackoffLongExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BackoffLongExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BackoffLongExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -279,8 +244,9 @@ func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BadInputRetriedExecutor struct {
-	svc     *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBadInputRetriedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBadInputRetriedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "upstream".
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -337,6 +303,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "upstream",
@@ -389,47 +356,7 @@ func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotes
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BadInputRetriedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BadInputRetriedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BadInputRetriedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BadInputRetriedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BadInputRetriedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BadInputRetriedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BadInputRetriedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BadInputRetriedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BadInputRetriedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -488,8 +415,9 @@ func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCancelsExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerCancelsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerCancelsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "cancel".
 	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -546,6 +474,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "cancel",
@@ -598,47 +527,7 @@ func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerCancelsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerCancelsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerCancelsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerCancelsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerCancelsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerCancelsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerCancelsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerCancelsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerCancelsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -697,8 +586,9 @@ func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCustomExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerCustomExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerCustomExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "upstream".
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -755,6 +645,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "upstream",
@@ -807,47 +698,7 @@ func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerCustomExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerCustomExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerCustomExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerCustomExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerCustomExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerCustomExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerCustomExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerCustomExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerCustomExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -906,8 +757,9 @@ func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Jo
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
-	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerFailExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerFailExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -964,6 +816,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "fail",
@@ -1016,47 +869,7 @@ func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerFailExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerFailExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerFailExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerFailExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerFailExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerFailExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerFailExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerFailExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerFailExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1115,8 +928,9 @@ func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerFlakyExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerFlakyExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -1173,6 +987,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "flaky",
@@ -1225,47 +1040,7 @@ func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerFlakyExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerFlakyExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerFlakyExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerFlakyExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerFlakyExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerFlakyExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerFlakyExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerFlakyExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerFlakyExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1324,8 +1099,9 @@ func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerPanicsExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "panic".
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -1382,6 +1158,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "panic",
@@ -1434,47 +1211,7 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerPanicsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerPanicsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerPanicsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerPanicsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerPanicsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerPanicsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerPanicsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerPanicsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerPanicsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1533,8 +1270,9 @@ func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, 
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerTimesOutExecutor struct {
-	svc     *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "block".
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -1591,6 +1329,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "block",
@@ -1644,47 +1383,7 @@ func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotes
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerTimesOutExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerTimesOutExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerTimesOutExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerTimesOutExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerTimesOutExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerTimesOutExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerTimesOutExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerTimesOutExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerTimesOutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1743,8 +1442,9 @@ func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerUpstreamExecutor struct {
-	svc     *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerUpstreamExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerUpstreamExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "upstream".
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -1801,6 +1501,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "upstream",
@@ -1853,47 +1554,7 @@ func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotes
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerUpstreamExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerUpstreamExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerUpstreamExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerUpstreamExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerUpstreamExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerUpstreamExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerUpstreamExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerUpstreamExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerUpstreamExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -1952,8 +1613,9 @@ func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerValidatedExecutor struct {
-	svc     *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBreakerValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBreakerValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "draft".
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -2010,6 +1672,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "draft",
@@ -2063,47 +1726,7 @@ func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujote
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BreakerValidatedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BreakerValidatedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BreakerValidatedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BreakerValidatedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BreakerValidatedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BreakerValidatedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BreakerValidatedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BreakerValidatedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BreakerValidatedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -2162,8 +1785,9 @@ func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Jo
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFallbackExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "primary".
 	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -2228,6 +1852,7 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "primary",
@@ -2297,47 +1922,7 @@ func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetFallbackExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetFallbackExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetFallbackExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetFallbackExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetFallbackExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetFallbackExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetFallbackExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetFallbackExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -2419,8 +2004,9 @@ func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bil
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFanExecutor struct {
-	svc     *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "paid".
 	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -2491,6 +2077,7 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "paid",
@@ -2559,47 +2146,7 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetFanExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetFanExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetFanExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetFanExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetFanExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetFanExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetFanExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetFanExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -2807,8 +2354,9 @@ func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *f
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFan4Executor struct {
-	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetFan4Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFan4Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "b1".
 	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -2895,6 +2443,7 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "b1",
@@ -2995,47 +2544,7 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetFan4Executor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetFan4Executor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetFan4Executor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetFan4Executor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetFan4Executor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetFan4Executor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetFan4Executor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetFan4Executor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetFan4Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -3295,8 +2804,9 @@ func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *fl
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetHoldFanExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetHoldFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetHoldFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "paid".
 	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -3367,6 +2877,7 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "paid",
@@ -3435,47 +2946,7 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetHoldFanExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetHoldFanExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetHoldFanExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetHoldFanExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetHoldFanExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetHoldFanExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetHoldFanExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetHoldFanExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetHoldFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -3683,8 +3154,9 @@ func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, 
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetMapExecutor struct {
-	svc     *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "item".
 	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -3741,6 +3213,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "item",
@@ -3793,47 +3266,7 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetMapExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetMapExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetMapExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetMapExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetMapExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetMapExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4007,8 +3440,9 @@ func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *f
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetRejectedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetRejectedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "rejected".
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -4065,6 +3499,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "rejected",
@@ -4118,47 +3553,7 @@ func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetRejectedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetRejectedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetRejectedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetRejectedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetRejectedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetRejectedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetRejectedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetRejectedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetRejectedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4217,8 +3612,9 @@ func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.B
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedRetriesExecutor struct {
-	svc     *flujoimpl.Services                                                // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchBudgetRejectedRetriesExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                                // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchBudgetRejectedRetriesExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "rejected".
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -4275,6 +3671,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 			Name: "rejected",
@@ -4328,47 +3725,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *BudgetRejectedRetriesExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *BudgetRejectedRetriesExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *BudgetRejectedRetriesExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *BudgetRejectedRetriesExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code BudgetRejectedRetriesExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *BudgetRejectedRetriesExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *BudgetRejectedRetriesExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *BudgetRejectedRetriesExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that BudgetRejectedRetriesExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4427,11 +3784,12 @@ func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in fluj
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
-	svc          *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchCachedTagsExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                             // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                            // cache keys
-	coarse       *runtime.CoarseClock                                    // cache expiry against the system clock
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                             // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                            // cache keys
+	coarse          *runtime.CoarseClock                                    // cache expiry against the system clock
 
 	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
@@ -4500,6 +3858,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			Name: "tags",
@@ -4554,47 +3913,7 @@ func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CachedTagsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CachedTagsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CachedTagsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CachedTagsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CachedTagsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CachedTagsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CachedTagsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CachedTagsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CachedTagsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4675,11 +3994,12 @@ func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *f
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
-	svc          *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchCachedTagsSharedExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                                   // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                                  // cache keys
-	coarse       *runtime.CoarseClock                                          // cache expiry against the system clock
+	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsSharedExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                                   // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                                  // cache keys
+	coarse          *runtime.CoarseClock                                          // cache expiry against the system clock
 
 	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
@@ -4748,6 +4068,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			Name: "tags",
@@ -4801,47 +4122,7 @@ func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujote
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CachedTagsSharedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CachedTagsSharedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CachedTagsSharedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CachedTagsSharedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CachedTagsSharedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CachedTagsSharedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CachedTagsSharedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CachedTagsSharedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CachedTagsSharedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -4922,11 +4203,12 @@ func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
-	svc          *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchCachedTagsTTLExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                                // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                               // cache keys
-	coarse       *runtime.CoarseClock                                       // cache expiry against the system clock
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsTTLExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                                // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                               // cache keys
+	coarse          *runtime.CoarseClock                                       // cache expiry against the system clock
 
 	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
@@ -4995,6 +4277,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			Name: "tags",
@@ -5049,47 +4332,7 @@ func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CachedTagsTTLExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CachedTagsTTLExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CachedTagsTTLExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CachedTagsTTLExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CachedTagsTTLExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CachedTagsTTLExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CachedTagsTTLExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CachedTagsTTLExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CachedTagsTTLExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -5170,11 +4413,12 @@ func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsWithFallbackExecutor struct {
-	svc          *flujoimpl.Services                                                 // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchCachedTagsWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                                         // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                                        // cache keys
-	coarse       *runtime.CoarseClock                                                // cache expiry against the system clock
+	flujogenMethods                                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                                 // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                                         // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                                        // cache keys
+	coarse          *runtime.CoarseClock                                                // cache expiry against the system clock
 
 	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
@@ -5251,6 +4495,7 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
 			Name: "tags",
@@ -5318,47 +4563,7 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in f
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CachedTagsWithFallbackExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CachedTagsWithFallbackExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CachedTagsWithFallbackExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CachedTagsWithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CachedTagsWithFallbackExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CachedTagsWithFallbackExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CachedTagsWithFallbackExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CachedTagsWithFallbackExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CachedTagsWithFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -5463,8 +4668,9 @@ func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujot
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchCountForeverExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCountForeverExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "add".
 	stepAdd flujoimpl.Step[int, int]
@@ -5521,6 +4727,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "add",
@@ -5570,47 +4777,7 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CountForeverExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CountForeverExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CountForeverExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CountForeverExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CountForeverExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CountForeverExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CountForeverExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CountForeverExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CountForeverExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -5733,8 +4900,9 @@ func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujoimpl.
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchCountForever2Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCountForever2Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "add".
 	stepAdd flujoimpl.Step[int, int]
@@ -5791,6 +4959,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "add",
@@ -5840,47 +5009,7 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CountForever2Executor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CountForever2Executor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CountForever2Executor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CountForever2Executor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CountForever2Executor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CountForever2Executor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CountForever2Executor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CountForever2Executor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CountForever2Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -6003,8 +5132,9 @@ func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujoimpl
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
-	svc     *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchCountTo3Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchCountTo3Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "add".
 	stepAdd flujoimpl.Step[int, int]
@@ -6061,6 +5191,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name: "add",
@@ -6110,47 +5241,7 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *CountTo3Executor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *CountTo3Executor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *CountTo3Executor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *CountTo3Executor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code CountTo3Executor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *CountTo3Executor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *CountTo3Executor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *CountTo3Executor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that CountTo3Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -6273,11 +5364,12 @@ func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailBeforeCachedExecutor struct {
-	svc          *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchFailBeforeCachedExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                                   // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                                  // cache keys
-	coarse       *runtime.CoarseClock                                          // cache expiry against the system clock
+	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFailBeforeCachedExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                                   // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                                  // cache keys
+	coarse          *runtime.CoarseClock                                          // cache expiry against the system clock
 
 	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6354,6 +5446,7 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "fail",
@@ -6424,47 +5517,7 @@ func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujote
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FailBeforeCachedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FailBeforeCachedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FailBeforeCachedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FailBeforeCachedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FailBeforeCachedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FailBeforeCachedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FailBeforeCachedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FailBeforeCachedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that FailBeforeCachedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -6612,8 +5665,9 @@ func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
-	svc     *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFailOnceExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFailOnceExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6670,6 +5724,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "fail",
@@ -6722,47 +5777,7 @@ func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FailOnceExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FailOnceExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FailOnceExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FailOnceExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FailOnceExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FailOnceExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FailOnceExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FailOnceExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that FailOnceExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -6821,8 +5836,9 @@ func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flu
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanBranchFailsExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFanBranchFailsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFanBranchFailsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
 	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6903,6 +5919,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "a1",
@@ -7005,47 +6022,7 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FanBranchFailsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FanBranchFailsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FanBranchFailsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FanBranchFailsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanBranchFailsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FanBranchFailsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FanBranchFailsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FanBranchFailsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that FanBranchFailsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -7312,8 +6289,9 @@ func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, 
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanErrorOnConflictExecutor struct {
-	svc     *flujoimpl.Services                                             // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFanErrorOnConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                             // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFanErrorOnConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
 	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -7402,6 +6380,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "a1",
@@ -7526,47 +6505,7 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FanErrorOnConflictExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FanErrorOnConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FanErrorOnConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FanErrorOnConflictExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanErrorOnConflictExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FanErrorOnConflictExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FanErrorOnConflictExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FanErrorOnConflictExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that FanErrorOnConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -7887,8 +6826,9 @@ func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.J
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFanJoinFailsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFanJoinFailsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
 	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -7969,6 +6909,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "a1",
@@ -8071,47 +7012,7 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FanJoinFailsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FanJoinFailsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FanJoinFailsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FanJoinFailsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanJoinFailsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FanJoinFailsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FanJoinFailsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FanJoinFailsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that FanJoinFailsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -8353,8 +7254,9 @@ func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r 
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanKeepFirstExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFanKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFanKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
 	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -8443,6 +7345,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "a1",
@@ -8567,47 +7470,7 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FanKeepFirstExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FanKeepFirstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FanKeepFirstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FanKeepFirstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanKeepFirstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FanKeepFirstExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FanKeepFirstExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FanKeepFirstExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that FanKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -8905,8 +7768,9 @@ func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r 
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanMergeUpdateExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFanMergeUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFanMergeUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
 	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -8995,6 +7859,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "a1",
@@ -9119,47 +7984,7 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FanMergeUpdateExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FanMergeUpdateExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FanMergeUpdateExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FanMergeUpdateExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanMergeUpdateExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FanMergeUpdateExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FanMergeUpdateExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FanMergeUpdateExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that FanMergeUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -9457,8 +8282,9 @@ func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, 
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanNoMergeExecutor struct {
-	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFanNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFanNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "a1".
 	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -9547,6 +8373,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "a1",
@@ -9671,47 +8498,7 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FanNoMergeExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FanNoMergeExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FanNoMergeExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FanNoMergeExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FanNoMergeExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FanNoMergeExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FanNoMergeExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FanNoMergeExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that FanNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -10001,8 +8788,9 @@ func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *f
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFlakyDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFlakyDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -10059,6 +8847,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "flaky",
@@ -10111,47 +8900,7 @@ func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FlakyDefaultExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FlakyDefaultExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FlakyDefaultExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FlakyDefaultExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FlakyDefaultExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FlakyDefaultExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FlakyDefaultExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FlakyDefaultExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that FlakyDefaultExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -10210,8 +8959,9 @@ func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchFlakyRetries3Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchFlakyRetries3Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -10268,6 +9018,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "flaky",
@@ -10320,47 +9071,7 @@ func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *FlakyRetries3Executor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *FlakyRetries3Executor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *FlakyRetries3Executor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *FlakyRetries3Executor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code FlakyRetries3Executor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *FlakyRetries3Executor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *FlakyRetries3Executor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *FlakyRetries3Executor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that FlakyRetries3Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -10419,8 +9130,9 @@ func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, 
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitMapExecutor struct {
-	svc     *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchGoexitMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchGoexitMapExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -10479,6 +9191,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "exit",
@@ -10534,47 +9247,7 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *GoexitMapExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *GoexitMapExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *GoexitMapExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *GoexitMapExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code GoexitMapExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *GoexitMapExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *GoexitMapExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *GoexitMapExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that GoexitMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -10750,8 +9423,9 @@ func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *fl
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitParallelExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchGoexitParallelExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchGoexitParallelExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -10824,6 +9498,7 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "exit",
@@ -10895,47 +9570,7 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *GoexitParallelExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *GoexitParallelExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *GoexitParallelExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *GoexitParallelExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code GoexitParallelExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *GoexitParallelExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *GoexitParallelExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *GoexitParallelExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that GoexitParallelExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -11145,8 +9780,9 @@ func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, 
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitStepExecutor struct {
-	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchGoexitStepExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchGoexitStepExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -11203,6 +9839,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "exit",
@@ -11255,47 +9892,7 @@ func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *GoexitStepExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *GoexitStepExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *GoexitStepExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *GoexitStepExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code GoexitStepExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *GoexitStepExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *GoexitStepExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *GoexitStepExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that GoexitStepExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -11354,8 +9951,9 @@ func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *f
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitTimedExecutor struct {
-	svc     *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchGoexitTimedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchGoexitTimedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -11412,6 +10010,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "exit",
@@ -11465,47 +10064,7 @@ func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Jo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *GoexitTimedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *GoexitTimedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *GoexitTimedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *GoexitTimedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code GoexitTimedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *GoexitTimedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *GoexitTimedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *GoexitTimedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that GoexitTimedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -11564,8 +10123,9 @@ func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HeldExecutor struct {
-	svc     *flujoimpl.Services                               // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchHeldExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                   // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                               // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchHeldExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "held".
 	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
@@ -11622,6 +10182,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
 			Name: "held",
@@ -11671,47 +10232,7 @@ func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *HeldExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *HeldExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *HeldExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *HeldExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code HeldExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *HeldExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *HeldExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *HeldExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that HeldExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -11770,8 +10291,9 @@ func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flu
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
-	svc     *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchHistoryExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchHistoryExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "first".
 	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -11844,6 +10366,7 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "first",
@@ -11928,47 +10451,7 @@ func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *HistoryExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *HistoryExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *HistoryExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *HistoryExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code HistoryExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *HistoryExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *HistoryExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *HistoryExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that HistoryExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -12123,8 +10606,9 @@ func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flu
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type IOBurstExecutor struct {
-	svc     *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchIOBurstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchIOBurstExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "io".
 	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
@@ -12181,6 +10665,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
 			Name: "io",
@@ -12230,47 +10715,7 @@ func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arriva
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *IOBurstExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *IOBurstExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *IOBurstExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *IOBurstExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code IOBurstExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *IOBurstExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *IOBurstExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *IOBurstExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that IOBurstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -12329,8 +10774,9 @@ func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *fl
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type JoinFailsAfterIgnoredExecutor struct {
-	svc     *flujoimpl.Services                                                // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                                // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -12403,6 +10849,7 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "echo",
@@ -12474,47 +10921,7 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *JoinFailsAfterIgnoredExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *JoinFailsAfterIgnoredExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *JoinFailsAfterIgnoredExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *JoinFailsAfterIgnoredExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code JoinFailsAfterIgnoredExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *JoinFailsAfterIgnoredExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *JoinFailsAfterIgnoredExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *JoinFailsAfterIgnoredExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that JoinFailsAfterIgnoredExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -12749,8 +11156,9 @@ func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotes
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
-	svc     *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchMapEchoExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchMapEchoExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -12809,6 +11217,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "echo",
@@ -12864,47 +11273,7 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *MapEchoExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *MapEchoExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *MapEchoExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *MapEchoExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code MapEchoExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *MapEchoExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *MapEchoExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *MapEchoExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that MapEchoExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -13080,8 +11449,9 @@ func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *fluj
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
-	svc     *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchMapFlakyInOrderExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchMapFlakyInOrderExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -13138,6 +11508,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "flaky",
@@ -13190,47 +11561,7 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *MapFlakyInOrderExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *MapFlakyInOrderExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *MapFlakyInOrderExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *MapFlakyInOrderExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code MapFlakyInOrderExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *MapFlakyInOrderExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *MapFlakyInOrderExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *MapFlakyInOrderExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that MapFlakyInOrderExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -13345,8 +11676,9 @@ func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MaybeConflictExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchMaybeConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchMaybeConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "x".
 	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -13419,6 +11751,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "x",
@@ -13505,47 +11838,7 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *MaybeConflictExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *MaybeConflictExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *MaybeConflictExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *MaybeConflictExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code MaybeConflictExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *MaybeConflictExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *MaybeConflictExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *MaybeConflictExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that MaybeConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -13789,8 +12082,9 @@ func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *f
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
-	svc     *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchPanicAtTwoDepthsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchPanicAtTwoDepthsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "panicdeep".
 	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -13855,6 +12149,7 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "panicdeep",
@@ -13923,47 +12218,7 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *PanicAtTwoDepthsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *PanicAtTwoDepthsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *PanicAtTwoDepthsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *PanicAtTwoDepthsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code PanicAtTwoDepthsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *PanicAtTwoDepthsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *PanicAtTwoDepthsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *PanicAtTwoDepthsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that PanicAtTwoDepthsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -14123,8 +12378,9 @@ func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Jo
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
-	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "panic".
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -14181,6 +12437,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "panic",
@@ -14233,47 +12490,7 @@ func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *PanicsExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *PanicsExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *PanicsExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *PanicsExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code PanicsExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *PanicsExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *PanicsExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *PanicsExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that PanicsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -14332,8 +12549,9 @@ func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *fluj
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchParallelBlocksExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchParallelBlocksExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "block".
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -14404,6 +12622,7 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "block",
@@ -14472,47 +12691,7 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *ParallelBlocksExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *ParallelBlocksExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *ParallelBlocksExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *ParallelBlocksExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code ParallelBlocksExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *ParallelBlocksExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *ParallelBlocksExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *ParallelBlocksExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that ParallelBlocksExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -14720,8 +12899,9 @@ func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, 
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchParallelIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchParallelIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -14794,6 +12974,7 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "echo",
@@ -14865,47 +13046,7 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *ParallelIgnoreExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *ParallelIgnoreExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *ParallelIgnoreExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *ParallelIgnoreExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code ParallelIgnoreExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *ParallelIgnoreExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *ParallelIgnoreExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *ParallelIgnoreExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that ParallelIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -15106,8 +13247,9 @@ func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, 
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
-	svc     *flujoimpl.Services                                            // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchParallelPropagateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                            // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchParallelPropagateExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -15180,6 +13322,7 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "echo",
@@ -15251,47 +13394,7 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *ParallelPropagateExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *ParallelPropagateExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *ParallelPropagateExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *ParallelPropagateExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code ParallelPropagateExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *ParallelPropagateExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *ParallelPropagateExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *ParallelPropagateExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that ParallelPropagateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -15501,8 +13604,9 @@ func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Jo
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
-	svc     *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchParallelSpendExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchParallelSpendExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "left".
 	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -15583,6 +13687,7 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "left",
@@ -15670,47 +13775,7 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *ParallelSpendExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *ParallelSpendExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *ParallelSpendExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *ParallelSpendExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code ParallelSpendExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *ParallelSpendExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *ParallelSpendExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *ParallelSpendExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that ParallelSpendExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -15968,8 +14033,9 @@ func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, 
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
-	svc     *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchRouteNoDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchRouteNoDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "lower".
 	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -16034,6 +14100,7 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "lower",
@@ -16102,47 +14169,7 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *RouteNoDefaultExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *RouteNoDefaultExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *RouteNoDefaultExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *RouteNoDefaultExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code RouteNoDefaultExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *RouteNoDefaultExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *RouteNoDefaultExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *RouteNoDefaultExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that RouteNoDefaultExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -16271,8 +14298,9 @@ func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job,
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
-	svc     *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchRouteWithDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchRouteWithDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "lower".
 	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -16345,6 +14373,7 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "lower",
@@ -16429,47 +14458,7 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *RouteWithDefaultExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *RouteWithDefaultExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *RouteWithDefaultExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *RouteWithDefaultExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code RouteWithDefaultExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *RouteWithDefaultExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *RouteWithDefaultExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *RouteWithDefaultExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that RouteWithDefaultExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -16604,8 +14593,9 @@ func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Jo
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
-	svc     *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchSpend3Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchSpend3Executor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "s1".
 	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -16678,6 +14668,7 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "s1",
@@ -16762,47 +14753,7 @@ func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, op
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *Spend3Executor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *Spend3Executor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *Spend3Executor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *Spend3Executor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code Spend3Executor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *Spend3Executor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *Spend3Executor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *Spend3Executor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that Spend3Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -16926,8 +14877,9 @@ func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujoim
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
-	svc     *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchStateRetryExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchStateRetryExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "logflake".
 	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -16984,6 +14936,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "logflake",
@@ -17046,47 +14999,7 @@ func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, st, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *StateRetryExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *StateRetryExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *StateRetryExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *StateRetryExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code StateRetryExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *StateRetryExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *StateRetryExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *StateRetryExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
 // build builds the parts of next that StateRetryExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -17145,8 +15058,9 @@ func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, 
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
-	svc     *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "block".
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -17203,6 +15117,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "block",
@@ -17256,47 +15171,7 @@ func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *TimesOutExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *TimesOutExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *TimesOutExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *TimesOutExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code TimesOutExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *TimesOutExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *TimesOutExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *TimesOutExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that TimesOutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -17355,8 +15230,9 @@ func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *fl
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TwoFansExecutor struct {
-	svc     *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchTwoFansExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchTwoFansExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "l1".
 	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -17448,6 +15324,7 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "l1",
@@ -17551,47 +15428,7 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *TwoFansExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *TwoFansExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *TwoFansExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *TwoFansExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code TwoFansExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *TwoFansExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *TwoFansExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *TwoFansExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that TwoFansExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -18000,8 +15837,9 @@ func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujoi
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
-	svc     *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "draft".
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -18058,6 +15896,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "draft",
@@ -18111,47 +15950,7 @@ func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job,
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *ValidatedExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *ValidatedExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *ValidatedExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *ValidatedExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code ValidatedExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *ValidatedExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *ValidatedExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *ValidatedExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that ValidatedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -18210,8 +16009,9 @@ func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *f
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
-	svc     *flujoimpl.Services                                             // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchWithFailedFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                             // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchWithFailedFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -18276,6 +16076,7 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "fail",
@@ -18344,47 +16145,7 @@ func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujo
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *WithFailedFallbackExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *WithFailedFallbackExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *WithFailedFallbackExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *WithFailedFallbackExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code WithFailedFallbackExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *WithFailedFallbackExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *WithFailedFallbackExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *WithFailedFallbackExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that WithFailedFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -18466,8 +16227,9 @@ func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotes
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
-	svc     *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -18532,6 +16294,7 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 			Name: "fail",
@@ -18600,47 +16363,7 @@ func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *WithFallbackExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *WithFallbackExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *WithFallbackExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *WithFallbackExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code WithFallbackExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *WithFallbackExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *WithFallbackExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *WithFallbackExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that WithFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.

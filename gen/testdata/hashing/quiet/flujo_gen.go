@@ -22,13 +22,17 @@ var (
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
 const _ = flujoimpl.SupportPackageIsVersion3
 
+// flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
+type flujogenMethods = flujoimpl.Methods
+
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
-	svc          *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchLookerExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                        // cache keys
-	coarse       *runtime.CoarseClock                                // cache expiry against the system clock
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchLookerExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                        // cache keys
+	coarse          *runtime.CoarseClock                                // cache expiry against the system clock
 
 	// Step "lookup".
 	stepLookup  flujoimpl.Step[hashing.Key, int]
@@ -99,6 +103,7 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLookup = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
 			Name: "lookup",
@@ -152,47 +157,7 @@ func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *LookerExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *LookerExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *LookerExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *LookerExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code LookerExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *LookerExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *LookerExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *LookerExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that LookerExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -273,8 +238,9 @@ func (e *LookerExecutor) runLookup(ctx context.Context, in hashing.Key, r *flujo
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PlainExecutor struct {
-	svc     *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch atomic.Pointer[runtime.Pool[scratchPlainExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchPlainExecutor]] // working space of Parallel runs (enable_object_pool)
 
 	// Step "plain".
 	stepPlain flujoimpl.Step[hashing.Key, int]
@@ -333,6 +299,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPlain = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
 			Name: "plain",
@@ -382,47 +349,7 @@ func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *PlainExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *PlainExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *PlainExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *PlainExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *PlainExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code PlainExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *PlainExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *PlainExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *PlainExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that PlainExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
@@ -481,11 +408,12 @@ func (e *PlainExecutor) runPlain(ctx context.Context, in hashing.Key, r *flujoim
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type SearcherExecutor struct {
-	svc          *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch      atomic.Pointer[runtime.Pool[scratchSearcherExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
-	seed         runtime.Hash                                          // cache keys
-	coarse       *runtime.CoarseClock                                  // cache expiry against the system clock
+	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
+	scratch         atomic.Pointer[runtime.Pool[scratchSearcherExecutor]] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                          // cache keys
+	coarse          *runtime.CoarseClock                                  // cache expiry against the system clock
 
 	// Step "search".
 	stepSearch  flujoimpl.Step[hashing.Query, hashing.Result]
@@ -556,6 +484,7 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	}); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSearch = flujoimpl.Step[hashing.Query, hashing.Result]{
 		Leaf: &flujoimpl.Leaf[hashing.Query, hashing.Result]{
 			Name: "search",
@@ -610,47 +539,7 @@ func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, 
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
-	res, err := e.ExecuteResult(ctx, in, opts...)
-	if res == nil {
-		var m flujo.Metrics
-		return nil, m, err
-	}
-	return res, flujoimpl.RunMetrics(res), err
-}
-
-// OptimizationStats returns a snapshot of the executor's live counters with the configuration in force, filled as the ExecutorCore fills it.
-func (e *SearcherExecutor) OptimizationStats() runtime.Stats {
-	return e.svc.Stats()
-}
-
-// PerformanceRecommendations derives recommendations from OptimizationStats and the configuration in force.
-func (e *SearcherExecutor) PerformanceRecommendations() []runtime.Recommendation {
-	return e.svc.Recommendations()
-}
-
-// OptimizationConfig returns a copy of the configuration in force.
-func (e *SearcherExecutor) OptimizationConfig() runtime.OptimizationConfig {
-	return e.svc.Config()
-}
-
-// ExportConfig encodes the configuration in force in format ("json").
-func (e *SearcherExecutor) ExportConfig(format string) ([]byte, error) {
-	return e.svc.Export(format)
-}
-
-// ImportConfig lays data over the configuration in force and applies it as the ExecutorCore does: runs that start afterwards use it. The fields that decide what code SearcherExecutor was generated with (flujoimpl.CompiledIn) keep their values and are named in the error; the rest is applied all the same. A document that is invalid, or a change a component refuses, changes nothing. After Close it returns flujo.ErrClosed and changes nothing.
-func (e *SearcherExecutor) ImportConfig(data []byte, format string) error {
-	return e.svc.ImportConfig(data, format)
-}
-
-// TuningHistory returns the changes the auto-tuner applied, oldest first.
-func (e *SearcherExecutor) TuningHistory() []runtime.TuningChange {
-	return e.svc.TuningHistory()
-}
-
-// Close stops the executor: later runs return flujo.ErrClosed, and Close waits until every run and every goroutine the executor started has ended, or until ctx is done; then it stops the executor's components.
-func (e *SearcherExecutor) Close(ctx context.Context) error {
-	return e.svc.Close(ctx)
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
 // build builds the parts of next that SearcherExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
