@@ -175,7 +175,9 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 			}
 			prev = err
 		}
-		if e := ctx.Err(); e != nil {
+		// runtime.ContextErr, not ctx.Err: the executor's own look does
+		// not mark a pooled CancelScope observed, so the scope is reused.
+		if e := runtime.ContextErr(ctx); e != nil {
 			return zero, s.aborted(env, res, start, timed, e)
 		}
 		var permit runtime.BreakerPermit
@@ -225,10 +227,10 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				}
 			}
 		}
-		if err != nil && ctx.Err() != nil {
+		if err != nil && runtime.ContextErr(ctx) != nil {
 			// The caller gave up; the failure says nothing about the step,
 			// so neither the breaker nor the classifier hears of it.
-			return zero, s.aborted(env, res, start, timed, ctx.Err())
+			return zero, s.aborted(env, res, start, timed, runtime.ContextErr(ctx))
 		}
 		if br != nil {
 			switch {
