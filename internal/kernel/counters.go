@@ -21,9 +21,11 @@ type StepCounters struct {
 func (s *StepCounters) Record(res *runtime.StepResult, slowNs int64) {
 	s.Execs.Add(1)
 	lat := int64(res.Latency)
-	s.TotalNs.Add(lat)
-	if lat > s.MaxNs.Load() {
-		s.MaxNs.Store(lat) // racy maximum: a concurrent larger value may be lost for one snapshot
+	if lat != 0 { // an untimed execution adds nothing to the latencies
+		s.TotalNs.Add(lat)
+		if lat > s.MaxNs.Load() {
+			s.MaxNs.Store(lat) // racy maximum: a concurrent larger value may be lost for one snapshot
+		}
 	}
 	if lat > slowNs {
 		s.Slow.Add(1)

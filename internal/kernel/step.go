@@ -175,7 +175,9 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 			}
 			prev = err
 		}
-		if e := ctx.Err(); e != nil {
+		// runtime.ContextErr, not ctx.Err: the executor's own look does
+		// not mark a pooled CancelScope observed, so the scope is reused.
+		if e := runtime.ContextErr(ctx); e != nil {
 			return zero, s.aborted(env, res, start, timed, e)
 		}
 		var permit runtime.BreakerPermit
@@ -205,7 +207,11 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 			}
 		}
 		res.Attempts = attempt
-		out, err = s.attemptHeld(ctx, env, in, fr.State)
+		if s.Timeout <= 0 {
+			out, err = s.attemptDirect(ctx, lim, in, fr.State)
+		} else {
+			out, err = s.attemptTimed(ctx, env, in, fr.State)
+		}
 		if err == nil {
 			// Every output is charged, one a validator rejects too.
 			if s.Usage != nil {
@@ -221,10 +227,10 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				}
 			}
 		}
-		if err != nil && ctx.Err() != nil {
+		if err != nil && runtime.ContextErr(ctx) != nil {
 			// The caller gave up; the failure says nothing about the step,
 			// so neither the breaker nor the classifier hears of it.
-			return zero, s.aborted(env, res, start, timed, ctx.Err())
+			return zero, s.aborted(env, res, start, timed, runtime.ContextErr(ctx))
 		}
 		if br != nil {
 			switch {
@@ -301,8 +307,8 @@ func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, 
 		}
 		// Only an execution that held a permit is a sample: a cache hit, a
 		// breaker or limiter rejection took no service time.
-		if env.Limiter != nil && res.Attempts > 0 && !res.CacheHit {
-			env.Limiter.Observe(end-served, runtime.LimiterDrop(outcome))
+		if l := env.Limiter; l != nil && l.Adaptive() && res.Attempts > 0 && !res.CacheHit {
+			l.Observe(end-served, runtime.LimiterDrop(outcome))
 		}
 	}
 	if t := env.Telemetry; t != nil {
@@ -330,33 +336,60 @@ func (s *Step[In, Out]) now(env *Env, timed bool) int64 {
 	return env.Clock.Nanotime()
 }
 
-// attemptHeld is attempt holding a permit of the limiter, released however
-// the attempt ends: a step that calls runtime.Goexit must not take it along.
-func (s *Step[In, Out]) attemptHeld(ctx context.Context, env *Env, in In, state any) (Out, error) {
+// attemptTimed is attempt holding a permit of the limiter, released
+// however the attempt ends: a step that calls runtime.Goexit must not take
+// it along.
+func (s *Step[In, Out]) attemptTimed(ctx context.Context, env *Env, in In, state any) (Out, error) {
 	if env.Limiter != nil {
 		defer env.Limiter.Release()
 	}
 	return s.attempt(ctx, env, in, state)
 }
 
-// attempt calls the step function once. A StepS works on a private copy of
-// the state, written back only when the call succeeds. With a Timeout, the
-// call runs in its own goroutine and is abandoned when it overruns.
-func (s *Step[In, Out]) attempt(ctx context.Context, env *Env, in In, state any) (Out, error) {
-	if s.Attempt != nil && s.Timeout <= 0 {
-		return s.attemptInPlace(ctx, in, state)
+// attemptDirect makes an attempt without a Timeout on the caller's
+// goroutine, holding a permit of lim (nil for none) that it releases however
+// the attempt ends: Attempt in place, or Fork, Call and Join. A panic of the
+// step function becomes a *runtime.PanicError; one of Fork or Join goes on,
+// as under a Timeout. One deferred call releases the permit and recovers.
+func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter, in In, state any) (out Out, err error) {
+	calling := false
+	defer func() {
+		if lim != nil {
+			lim.Release()
+		}
+		if calling {
+			if v := recover(); v != nil {
+				var zero Out
+				out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
+			}
+		}
+	}()
+	if s.Attempt != nil {
+		calling = true
+		return s.Attempt(ctx, in, state)
 	}
 	var work any
 	if s.Fork != nil {
 		work = s.Fork(state)
 	}
-	var out Out
-	var err error
-	if s.Timeout <= 0 {
-		out, err = s.call(ctx, in, work)
-	} else {
-		out, err = s.attemptTimeout(ctx, env, in, work)
+	calling = true
+	out, err = s.Call(ctx, in, work)
+	calling = false
+	if err == nil && s.Join != nil {
+		s.Join(state, work)
 	}
+	return out, err
+}
+
+// attempt calls the step function once under a Timeout: the call runs in
+// its own goroutine and is abandoned when it overruns. A StepS works on a
+// private copy of the state, written back only when the call succeeds.
+func (s *Step[In, Out]) attempt(ctx context.Context, env *Env, in In, state any) (Out, error) {
+	var work any
+	if s.Fork != nil {
+		work = s.Fork(state)
+	}
+	out, err := s.attemptTimeout(ctx, env, in, work)
 	if err == nil && s.Join != nil {
 		s.Join(state, work)
 	}
@@ -409,17 +442,6 @@ func (s *Step[In, Out]) attemptTimeout(ctx context.Context, env *Env, in In, wor
 		}
 		return zero, &runtime.StepTimeoutError{Step: s.Name, Timeout: s.Timeout}
 	}
-}
-
-// attemptInPlace runs Attempt, turning a panic into a *runtime.PanicError.
-func (s *Step[In, Out]) attemptInPlace(ctx context.Context, in In, state any) (out Out, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			var zero Out
-			out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return s.Attempt(ctx, in, state)
 }
 
 // call runs the step function, turning a panic into a *runtime.PanicError.
