@@ -79,23 +79,11 @@ func (r execRun) composite(ctx context.Context, n Node, in any, fr frame, res *S
 	case *mapNode:
 		abort = r.mapEach(cctx, n, in, fr, res)
 	}
-	if abort != nil && cctx != ctx && ctx.Err() == nil && cctx.Err() != nil && !isUsageLimit(abort) {
-		// The node's own deadline passed: a failure of this node, not an
-		// abort of the run.
-		abort = nil
-		res.Success, res.Output = false, nil
-		res.Err = &StepTimeoutError{Step: b.name, Timeout: b.set.timeout}
-		res.Feedback = failureFeedback(res.Err)
+	if cctx != ctx {
+		_, abort = kernel.CompositeTimeout[any](ctx, cctx, b.name, b.set.timeout, res, nil, abort)
 	}
-	if abort == nil && res.Success {
-		for _, v := range b.set.validators {
-			if err := v(res.Output); err != nil {
-				res.Success, res.Output = false, nil
-				res.Err = &ValidationFailedError{Step: b.name, Err: err}
-				res.Feedback = failureFeedback(res.Err)
-				break
-			}
-		}
+	for _, v := range b.set.validators {
+		kernel.Validated(b.name, v, res, res.Output, abort)
 	}
 	if timed {
 		res.Latency = time.Duration(r.core.clock.Nanotime() - start)
