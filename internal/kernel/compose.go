@@ -242,20 +242,23 @@ func MapSeq[Out any](ctx context.Context, outs []Out, results []runtime.StepResu
 func MapWorkers[Out any](ctx, mctx context.Context, cancel func(), track *runtime.RunGate, workers int, body string, outs []Out, results []runtime.StepResult, finished []bool, run MapElement[Out]) (abort error, failed int, cerr error) {
 	var next atomic.Int64
 	var mu sync.Mutex
-	failed = -1
+	// first and worst are written by the workers, under mu, possibly
+	// after MapWorkers returned.
+	var first error
+	worst := -1
 	record := func(i int, cr *runtime.StepResult, o Out, ab error) {
 		mu.Lock()
 		defer mu.Unlock()
 		results[i], finished[i], outs[i] = *cr, true, o
 		switch {
 		case ab != nil && (runtime.ContextErr(ctx) != nil || IsUsageLimit(ab)):
-			if abort == nil {
-				abort = ab
+			if first == nil {
+				first = ab
 			}
 			cancel()
 		case ab != nil:
-		case !cr.Success && (failed < 0 || i < failed):
-			failed = i
+		case !cr.Success && (worst < 0 || i < worst):
+			worst = i
 			cancel()
 		}
 	}
@@ -291,11 +294,12 @@ func MapWorkers[Out any](ctx, mctx context.Context, cancel func(), track *runtim
 		case <-done:
 		case <-runtime.ContextDone(ctx):
 			mu.Lock()
-			defer mu.Unlock()
+			abort, failed = first, worst
+			mu.Unlock()
 			return abort, failed, runtime.ContextErr(ctx)
 		}
 	}
-	return abort, failed, nil
+	return first, worst, nil
 }
 
 // Elements folds the results of the elements a Map ran, those marked

@@ -269,29 +269,7 @@ func (e *DoublerExecutor) shrink(level runtime.PressureLevel) {
 
 // runDoubler runs the Pipeline "doubler".
 func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	cctx := ctx
-	out, abort := e.bodyDoubler(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
+	return e.bodyDoubler(ctx, in, r, res)
 }
 
 // bodyDoubler is the composition of "doubler".
@@ -301,23 +279,15 @@ func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRu
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outDouble int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runDouble(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(int), abort
-		}
-		outDouble = o
+	var crDouble flujo.StepResult
+	outDouble, abort := e.runDouble(ctx, in, r, &crDouble)
+	if stop, abort := flujoimpl.Child(res, &crDouble, r.record, abort); stop {
+		return *new(int), abort
 	}
-	var outInc int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runInc(ctx, outDouble, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(int), abort
-		}
-		outInc = o
+	var crInc flujo.StepResult
+	outInc, abort := e.runInc(ctx, outDouble, r, &crInc)
+	if stop, abort := flujoimpl.Child(res, &crInc, r.record, abort); stop {
+		return *new(int), abort
 	}
 	res.Success = true
 	if r.record {

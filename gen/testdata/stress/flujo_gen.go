@@ -5,13 +5,11 @@ package stress
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -382,9 +380,7 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 // runLfan runs the Parallel "lfan".
 func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -436,17 +432,9 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -454,87 +442,29 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -924,9 +854,7 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // runLfan runs the Parallel "lfan".
 func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -978,17 +906,9 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -996,78 +916,29 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
 	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -1457,9 +1328,7 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // runLfan runs the Parallel "lfan".
 func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -1511,17 +1380,9 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -1529,87 +1390,29 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -1927,9 +1730,7 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 // runLmap runs the Map "lmap".
 func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLmap(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLmap(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -1941,96 +1742,25 @@ func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRu
 	outs := make([]Item, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
+		return e.runLm(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runLm(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "lm")
-						record(cur, &cr, *new(Item), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runLm(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "lm", outs, results, finished, run)
+		if cerr != nil {
+			res.Err = cerr
+			return nil, cerr
 		}
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -2383,9 +2113,7 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // runLfan runs the Parallel "lfan".
 func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -2437,17 +2165,9 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -2455,87 +2175,29 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	res.Success = true
@@ -2966,29 +2628,7 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 
 // runLseq runs the Pipeline "lseq".
 func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	cctx := ctx
-	out, abort := e.bodyLseq(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
+	return e.bodyLseq(ctx, in, r, res)
 }
 
 // bodyLseq is the composition of "lseq".
@@ -2998,23 +2638,15 @@ func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSeed Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSeed(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Item), abort
-		}
-		outSeed = o
+	var crSeed flujo.StepResult
+	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	if stop, abort := flujoimpl.Child(res, &crSeed, r.record, abort); stop {
+		return *new(Item), abort
 	}
-	var outLfan Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runLfan(ctx, outSeed, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Item), abort
-		}
-		outLfan = o
+	var crLfan flujo.StepResult
+	outLfan, abort := e.runLfan(ctx, outSeed, r, &crLfan)
+	if stop, abort := flujoimpl.Child(res, &crLfan, r.record, abort); stop {
+		return *new(Item), abort
 	}
 	res.Success = true
 	if r.record {
@@ -3031,9 +2663,7 @@ func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[S
 // runLfan runs the Parallel "lfan".
 func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -3085,17 +2715,9 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -3103,87 +2725,29 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -3553,9 +3117,7 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 // runLfan runs the Parallel "lfan".
 func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyLfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -3607,17 +3169,9 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -3625,87 +3179,29 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -4019,9 +3515,7 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 // runMfan runs the Map "mfan".
 func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyMfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyMfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -4033,98 +3527,27 @@ func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun
 	outs := make([]Item, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
+		return e.runInner(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(3, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runInner(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(3, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "inner")
-						record(cur, &cr, *new(Item), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runInner(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "inner", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -4136,9 +3559,7 @@ func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun
 // runInner runs the Parallel "inner".
 func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyInner(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyInner(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -4183,90 +3604,32 @@ func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qc")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQc(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qm")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQm(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQm(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinInner(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "inner", jerr)
 		return *new(Item), nil
 	}
 	res.Success = true
@@ -4602,9 +3965,7 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 // runQfan runs the Parallel "qfan".
 func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -4655,17 +4016,9 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -4673,90 +4026,32 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -5103,9 +4398,7 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // runQfan runs the Parallel "qfan".
 func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -5156,17 +4449,9 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -5174,81 +4459,32 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
 	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -5595,9 +4831,7 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // runQfan runs the Parallel "qfan".
 func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -5648,17 +4882,9 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -5666,90 +4892,32 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -6010,9 +5178,7 @@ func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
 // runQmap runs the Map "qmap".
 func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQmap(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQmap(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -6024,98 +5190,27 @@ func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenR
 	outs := make([]Item, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
+		return e.runQm(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runQm(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "qm")
-						record(cur, &cr, *new(Item), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runQm(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "qm", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -6445,9 +5540,7 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // runQfan runs the Parallel "qfan".
 func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -6498,17 +5591,9 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -6516,90 +5601,32 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	res.Success = true
@@ -7014,10 +6041,7 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 
 // runQseq runs the Pipeline "qseq".
 func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	cctx := ctx
-	out, abort := e.bodyQseq(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyQseq(ctx, in, r, res)
 }
 
 // bodyQseq is the composition of "qseq".
@@ -7027,23 +6051,15 @@ func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSeed Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSeed(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Item), abort
-		}
-		outSeed = o
+	var crSeed flujo.StepResult
+	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	if stop, abort := flujoimpl.Child(res, &crSeed, r.record, abort); stop {
+		return *new(Item), abort
 	}
-	var outQfan Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runQfan(ctx, outSeed, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Item), abort
-		}
-		outQfan = o
+	var crQfan flujo.StepResult
+	outQfan, abort := e.runQfan(ctx, outSeed, r, &crQfan)
+	if stop, abort := flujoimpl.Child(res, &crQfan, r.record, abort); stop {
+		return *new(Item), abort
 	}
 	res.Success = true
 	if r.record {
@@ -7060,9 +6076,7 @@ func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[
 // runQfan runs the Parallel "qfan".
 func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -7113,17 +6127,9 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -7131,90 +6137,32 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -7529,9 +6477,7 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 // runQtfan runs the Parallel "qtfan".
 func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQtfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQtfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -7579,90 +6525,32 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qc")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQc(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinQtfan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qtfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -8001,9 +6889,7 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 // runQfan runs the Parallel "qfan".
 func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyQfan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -8054,17 +6940,9 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
+			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -8072,90 +6950,32 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
+			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
+			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
 	}
 	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {

@@ -5,14 +5,12 @@ package defaults
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -2857,9 +2855,7 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -2905,87 +2901,29 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[0], "paid")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
+			return e.runPaid(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[1], "free")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
+			return e.runFree(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Charge), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Charge), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
@@ -3315,9 +3253,7 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -3367,119 +3303,45 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[0], "b1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
+			return e.runB1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[1], "b2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
+			return e.runB2(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[2], "b3")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) {
+			return e.runB3(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
 	sc.r3 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[3], "b4")
-				sc.done <- 3
-			}
-		}()
-		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
-		exited = false
-		sc.done <- 3
+		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) {
+			return e.runB4(bctx, in, &sc.r3, &sc.results[3])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 4 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Charge), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Charge), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
@@ -3765,9 +3627,7 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -3813,87 +3673,29 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[0], "paid")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
+			return e.runPaid(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[1], "hold")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
+			return e.runHold(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Charge), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Charge), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
 	res.Success = true
@@ -4136,9 +3938,7 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyEach(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -4150,96 +3950,25 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 	outs := make([]flujotest.Charge, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Charge, error) {
+		return e.runItem(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o flujotest.Charge, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "item")
-						record(cur, &cr, *new(flujotest.Charge), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runItem(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "item", outs, results, finished, run)
+		if cerr != nil {
+			res.Err = cerr
+			return nil, cerr
 		}
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -5847,9 +5576,7 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyCount(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyCount(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -5876,23 +5603,13 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 			return *new(int), abort
-		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
 		}
 		v = nv
 		done, perr := e.untilCount(v)
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
@@ -5903,8 +5620,7 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 			return v, nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "count", MaxLoops: 5}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "count", 5)
 	return *new(int), nil
 }
 
@@ -6131,9 +5847,7 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyCount(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyCount(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -6160,23 +5874,13 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 			return *new(int), abort
-		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
 		}
 		v = nv
 		done, perr := e.untilCount(v)
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
@@ -6187,8 +5891,7 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 			return v, nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "count", MaxLoops: 2}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "count", 2)
 	return *new(int), nil
 }
 
@@ -6415,9 +6118,7 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyCount(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyCount(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -6444,23 +6145,13 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 			return *new(int), abort
-		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
 		}
 		v = nv
 		done, perr := e.untilCount(v)
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
@@ -6471,8 +6162,7 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 			return v, nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "count", MaxLoops: 5}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "count", 5)
 	return *new(int), nil
 }
 
@@ -6727,29 +6417,7 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 
 // runFailfirst runs the Pipeline "failfirst".
 func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	cctx := ctx
-	out, abort := e.bodyFailfirst(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
+	return e.bodyFailfirst(ctx, in, r, res)
 }
 
 // bodyFailfirst is the composition of "failfirst".
@@ -6759,23 +6427,15 @@ func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujote
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFail flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFail(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new([]string), abort
-		}
-		outFail = o
+	var crFail flujo.StepResult
+	outFail, abort := e.runFail(ctx, in, r, &crFail)
+	if stop, abort := flujoimpl.Child(res, &crFail, r.record, abort); stop {
+		return *new([]string), abort
 	}
-	var outTags []string
-	{
-		var cr flujo.StepResult
-		o, abort := e.runTags(ctx, outFail, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new([]string), abort
-		}
-		outTags = o
+	var crTags flujo.StepResult
+	outTags, abort := e.runTags(ctx, outFail, r, &crTags)
+	if stop, abort := flujoimpl.Child(res, &crTags, r.record, abort); stop {
+		return *new([]string), abort
 	}
 	res.Success = true
 	if r.record {
@@ -7333,9 +6993,7 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -7383,90 +7041,32 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -7484,10 +7084,7 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 
 // runP1 runs the Pipeline "p1".
 func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyP1(ctx, in, r, res)
 }
 
 // bodyP1 is the composition of "p1".
@@ -7497,23 +7094,15 @@ func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -7884,9 +7473,7 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -7956,17 +7543,9 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -7974,86 +7553,28 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	if err := e.conflictsFan(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
@@ -8061,7 +7582,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[1].Success && sc.w1.A != r.state.A {
@@ -8081,10 +7602,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 
 // runP1 runs the Pipeline "p1".
 func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyP1(ctx, in, r, res)
 }
 
 // bodyP1 is the composition of "p1".
@@ -8094,23 +7612,15 @@ func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Jo
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -8453,9 +7963,7 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -8506,17 +8014,9 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "a1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runA1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -8524,84 +8024,32 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "b")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runB(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "fail")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.runFail(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		if _, ok := jerr.(*flujo.PanicError); !ok {
-			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
-		}
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -8979,9 +8427,7 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -9032,17 +8478,9 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -9050,90 +8488,32 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
@@ -9153,10 +8533,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 
 // runP1 runs the Pipeline "p1".
 func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyP1(ctx, in, r, res)
 }
 
 // bodyP1 is the composition of "p1".
@@ -9166,23 +8543,15 @@ func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -9558,9 +8927,7 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -9611,17 +8978,9 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -9629,90 +8988,32 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[1].Success && sc.w1.A != r.state.A {
@@ -9732,10 +9033,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 
 // runP1 runs the Pipeline "p1".
 func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyP1(ctx, in, r, res)
 }
 
 // bodyP1 is the composition of "p1".
@@ -9745,23 +9043,15 @@ func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -10137,9 +9427,7 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -10190,17 +9478,9 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -10208,90 +9488,32 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -10303,10 +9525,7 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 
 // runP1 runs the Pipeline "p1".
 func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyP1(ctx, in, r, res)
 }
 
 // bodyP1 is the composition of "p1".
@@ -10316,23 +9535,15 @@ func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *fl
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -11039,9 +10250,7 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyEach(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -11053,98 +10262,27 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 	outs := make([]flujotest.Job, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
+		return e.runExit(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(2, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(2, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o flujotest.Job, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "exit")
-						record(cur, &cr, *new(flujotest.Job), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runExit(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "exit", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -11419,9 +10557,7 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -11466,90 +10602,32 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "exit")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runExit(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "echo")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -12516,10 +11594,7 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 
 // runOuter runs the Pipeline "outer".
 func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyOuter(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyOuter(ctx, in, r, res)
 }
 
 // bodyOuter is the composition of "outer".
@@ -12529,23 +11604,15 @@ func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *fl
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFirst flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFirst(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFirst = o
+	var crFirst flujo.StepResult
+	outFirst, abort := e.runFirst(ctx, in, r, &crFirst)
+	if stop, abort := flujoimpl.Child(res, &crFirst, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outInner flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runInner(ctx, outFirst, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outInner = o
+	var crInner flujo.StepResult
+	outInner, abort := e.runInner(ctx, outFirst, r, &crInner)
+	if stop, abort := flujoimpl.Child(res, &crInner, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -12561,10 +11628,7 @@ func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flu
 
 // runInner runs the Pipeline "inner".
 func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyInner(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyInner(ctx, in, r, res)
 }
 
 // bodyInner is the composition of "inner".
@@ -12574,23 +11638,15 @@ func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *fl
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSecond flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSecond(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outSecond = o
+	var crSecond flujo.StepResult
+	outSecond, abort := e.runSecond(ctx, in, r, &crSecond)
+	if stop, abort := flujoimpl.Child(res, &crSecond, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outThird flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runThird(ctx, outSecond, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outThird = o
+	var crThird flujo.StepResult
+	outThird, abort := e.runThird(ctx, outSecond, r, &crThird)
+	if stop, abort := flujoimpl.Child(res, &crThird, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -13089,10 +12145,7 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 
 // runJoined runs the Pipeline "joined".
 func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyJoined(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyJoined(ctx, in, r, res)
 }
 
 // bodyJoined is the composition of "joined".
@@ -13102,14 +12155,10 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujo
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var outFan flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan = o
+	var crFan flujo.StepResult
+	outFan, abort := e.runFan(ctx, in, r, &crFan)
+	if stop, abort := flujoimpl.Child(res, &crFan, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -13121,9 +12170,7 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujo
 // runFan runs the Parallel "fan".
 func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -13168,84 +12215,32 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "echo")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		if _, ok := jerr.(*flujo.PanicError); !ok {
-			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
-		}
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -13493,9 +12488,7 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyEach(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -13507,98 +12500,27 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 	outs := make([]flujotest.Job, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
+		return e.runEcho(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(3, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(3, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o flujotest.Job, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "echo")
-						record(cur, &cr, *new(flujotest.Job), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runEcho(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "echo", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -13835,9 +12757,7 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyEach(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -13849,37 +12769,12 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 	outs := make([]flujotest.Job, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
-	var abort error
-	for i := range in {
-		ab := error(nil)
-		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
-		finished[i] = true
-		if ab != nil {
-			abort = ab
-			break
-		}
-		if !results[i].Success {
-			failed = i
-			break
-		}
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
+		return e.runFlaky(ctx, in[i], r, cr)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	abort, failed := flujoimpl.MapSeq(ctx, outs, results, finished, run)
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
-	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
 	}
 	res.Success = true
 	if r.record {
@@ -14180,9 +13075,7 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 // runMaybe runs the Parallel "maybe".
 func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyMaybe(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyMaybe(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -14250,17 +13143,9 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "x")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runX(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -14268,70 +13153,20 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "y")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runY(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	if err := e.conflictsMaybe(r.state, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
@@ -14339,7 +13174,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	}
 	out, jerr := e.joinMaybe(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "maybe", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[1].Success && sc.w1.A != r.state.A {
@@ -14614,9 +13449,7 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyRoute(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -14637,7 +13470,7 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
 	}
 	res.BranchKey = key
@@ -14650,21 +13483,11 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	case "top":
 		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
-		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
-		res.Err, res.Feedback = nerr, nerr.Error()
+		flujoimpl.NoCase(res, "route", key)
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(flujotest.Job), abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(flujotest.Job), nil
 	}
 	res.Success = true
 	if r.record {
@@ -14675,10 +13498,7 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 
 // runInner runs the Pipeline "inner".
 func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyInner(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyInner(ctx, in, r, res)
 }
 
 // bodyInner is the composition of "inner".
@@ -14688,14 +13508,10 @@ func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.J
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var outPanicdeep flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runPanicdeep(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outPanicdeep = o
+	var crPanicdeep flujo.StepResult
+	outPanicdeep, abort := e.runPanicdeep(ctx, in, r, &crPanicdeep)
+	if stop, abort := flujoimpl.Child(res, &crPanicdeep, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -15195,9 +14011,7 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -15243,87 +14057,29 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "block")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runBlock(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "echo")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -15604,9 +14360,7 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -15651,81 +14405,32 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "echo")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -16006,9 +14711,7 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -16053,90 +14756,32 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "echo")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -16443,10 +15088,7 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 
 // runSpend runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodySpend(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodySpend(ctx, in, r, res)
 }
 
 // bodySpend is the composition of "spend".
@@ -16456,23 +15098,15 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFan flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan = o
+	var crFan flujo.StepResult
+	outFan, abort := e.runFan(ctx, in, r, &crFan)
+	if stop, abort := flujoimpl.Child(res, &crFan, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outAfter flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runAfter(ctx, outFan, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outAfter = o
+	var crAfter flujo.StepResult
+	outAfter, abort := e.runAfter(ctx, outFan, r, &crAfter)
+	if stop, abort := flujoimpl.Child(res, &crAfter, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -16484,9 +15118,7 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 // runFan runs the Parallel "fan".
 func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -16531,90 +15163,32 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "left")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runLeft(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "right")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runRight(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -16889,9 +15463,7 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyRoute(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -16912,7 +15484,7 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
 	}
 	res.BranchKey = key
@@ -16925,21 +15497,11 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 	case "upper":
 		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
-		res.Err, res.Feedback = nerr, nerr.Error()
+		flujoimpl.NoCase(res, "route", key)
 		return *new(flujotest.Job), nil
 	}
-	if r.record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(flujotest.Job), abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(flujotest.Job), nil
 	}
 	res.Success = true
 	if r.record {
@@ -17235,9 +15797,7 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyRoute(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -17258,7 +15818,7 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
 	}
 	res.BranchKey = key
@@ -17273,17 +15833,8 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	default:
 		o, abort = e.runOther(ctx, in, r, &cr)
 	}
-	if r.record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(flujotest.Job), abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(flujotest.Job), nil
 	}
 	res.Success = true
 	if r.record {
@@ -17583,10 +16134,7 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 
 // runSpend runs the Pipeline "spend".
 func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodySpend(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodySpend(ctx, in, r, res)
 }
 
 // bodySpend is the composition of "spend".
@@ -17596,32 +16144,20 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outS1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runS1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outS1 = o
+	var crS1 flujo.StepResult
+	outS1, abort := e.runS1(ctx, in, r, &crS1)
+	if stop, abort := flujoimpl.Child(res, &crS1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outS2 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runS2(ctx, outS1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outS2 = o
+	var crS2 flujo.StepResult
+	outS2, abort := e.runS2(ctx, outS1, r, &crS2)
+	if stop, abort := flujoimpl.Child(res, &crS2, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outS3 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runS3(ctx, outS2, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outS3 = o
+	var crS3 flujo.StepResult
+	outS3, abort := e.runS3(ctx, outS2, r, &crS3)
+	if stop, abort := flujoimpl.Child(res, &crS3, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -18434,10 +16970,7 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 
 // runTwo runs the Pipeline "two".
 func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyTwo(cctx, in, r, res)
-	_ = cctx
-	return out, abort
+	return e.bodyTwo(ctx, in, r, res)
 }
 
 // bodyTwo is the composition of "two".
@@ -18447,23 +16980,15 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFan1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan1 = o
+	var crFan1 flujo.StepResult
+	outFan1, abort := e.runFan1(ctx, in, r, &crFan1)
+	if stop, abort := flujoimpl.Child(res, &crFan1, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outFan2 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan2(ctx, outFan1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan2 = o
+	var crFan2 flujo.StepResult
+	outFan2, abort := e.runFan2(ctx, outFan1, r, &crFan2)
+	if stop, abort := flujoimpl.Child(res, &crFan2, r.record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
 	res.Success = true
 	if r.record {
@@ -18475,9 +17000,7 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 // runFan1 runs the Parallel "fan1".
 func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan1(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan1(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -18522,90 +17045,32 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "l1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runL1(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "r1")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runR1(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan1(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan1", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
@@ -18628,9 +17093,7 @@ func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujog
 // runFan2 runs the Parallel "fan2".
 func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan2(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan2(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -18675,90 +17138,32 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "l2")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.runL2(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "r2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.runR2(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	out, jerr := e.joinFan2(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan2", jerr)
 		return *new(flujotest.Job), nil
 	}
 	res.Success = true
