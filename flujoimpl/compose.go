@@ -62,7 +62,9 @@ func Branches(res *runtime.StepResult, results []runtime.StepResult, record bool
 }
 
 // JoinFailed fails a Parallel whose join returned an error or panicked.
-func JoinFailed(res *runtime.StepResult, parallel string, err error) { kernel.JoinFailed(res, parallel, err) }
+func JoinFailed(res *runtime.StepResult, parallel string, err error) {
+	kernel.JoinFailed(res, parallel, err)
+}
 
 // MapElement runs a Map's body on one element.
 type MapElement[Out any] = kernel.MapElement[Out]

@@ -311,29 +311,7 @@ func (e *AnswerExecutor) shrink(level runtime.PressureLevel) {
 
 // runAnswer runs the Pipeline "answer".
 func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
-	cctx := ctx
-	out, abort := e.bodyAnswer(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
+	return e.bodyAnswer(ctx, in, r, res)
 }
 
 // bodyAnswer is the composition of "answer".
@@ -343,32 +321,20 @@ func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoge
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outParse Query
-	{
-		var cr flujo.StepResult
-		o, abort := e.runParse(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Reply), abort
-		}
-		outParse = o
+	var crParse flujo.StepResult
+	outParse, abort := e.runParse(ctx, in, r, &crParse)
+	if stop, abort := flujoimpl.Child(res, &crParse, r.record, abort); stop {
+		return *new(Reply), abort
 	}
-	var outRetrieve Prompt
-	{
-		var cr flujo.StepResult
-		o, abort := e.runRetrieve(ctx, outParse, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Reply), abort
-		}
-		outRetrieve = o
+	var crRetrieve flujo.StepResult
+	outRetrieve, abort := e.runRetrieve(ctx, outParse, r, &crRetrieve)
+	if stop, abort := flujoimpl.Child(res, &crRetrieve, r.record, abort); stop {
+		return *new(Reply), abort
 	}
-	var outGenerate Reply
-	{
-		var cr flujo.StepResult
-		o, abort := e.runGenerate(ctx, outRetrieve, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Reply), abort
-		}
-		outGenerate = o
+	var crGenerate flujo.StepResult
+	outGenerate, abort := e.runGenerate(ctx, outRetrieve, r, &crGenerate)
+	if stop, abort := flujoimpl.Child(res, &crGenerate, r.record, abort); stop {
+		return *new(Reply), abort
 	}
 	res.Success = true
 	if r.record {

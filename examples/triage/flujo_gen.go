@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -445,29 +444,7 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 
 // runTriage runs the Pipeline "triage".
 func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	cctx := ctx
-	out, abort := e.bodyTriage(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
+	return e.bodyTriage(ctx, in, r, res)
 }
 
 // bodyTriage is the composition of "triage".
@@ -477,32 +454,20 @@ func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenR
 	if r.record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outClassify Classification
-	{
-		var cr flujo.StepResult
-		o, abort := e.runClassify(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Routed), abort
-		}
-		outClassify = o
+	var crClassify flujo.StepResult
+	outClassify, abort := e.runClassify(ctx, in, r, &crClassify)
+	if stop, abort := flujoimpl.Child(res, &crClassify, r.record, abort); stop {
+		return *new(Routed), abort
 	}
-	var outEnrich Enriched
-	{
-		var cr flujo.StepResult
-		o, abort := e.runEnrich(ctx, outClassify, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Routed), abort
-		}
-		outEnrich = o
+	var crEnrich flujo.StepResult
+	outEnrich, abort := e.runEnrich(ctx, outClassify, r, &crEnrich)
+	if stop, abort := flujoimpl.Child(res, &crEnrich, r.record, abort); stop {
+		return *new(Routed), abort
 	}
-	var outRoute Routed
-	{
-		var cr flujo.StepResult
-		o, abort := e.runRoute(ctx, outEnrich, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.record, abort); stop {
-			return *new(Routed), abort
-		}
-		outRoute = o
+	var crRoute flujo.StepResult
+	outRoute, abort := e.runRoute(ctx, outEnrich, r, &crRoute)
+	if stop, abort := flujoimpl.Child(res, &crRoute, r.record, abort); stop {
+		return *new(Routed), abort
 	}
 	res.Success = true
 	if r.record {
@@ -539,9 +504,7 @@ func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flu
 // runEnrich runs the Parallel "enrich".
 func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEnrich(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyEnrich(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -588,17 +551,9 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(CustomerContext), nil
-				flujoimpl.GoexitResult(&sc.results[0], "crm")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) {
+			return e.runCrm(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -607,71 +562,21 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Sentiment), nil
-				flujoimpl.GoexitResult(&sc.results[1], "sentiment")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) {
+			return e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Enriched), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Enriched), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Enriched), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Enriched), nil
 	}
 	out, jerr := e.joinEnrich(sc.o0, sc.o1)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "enrich", jerr)
 		return *new(Enriched), nil
 	}
 	if sc.results[1].Success && sc.w1.Sentiment != r.state.Sentiment {
@@ -700,9 +605,7 @@ func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r 
 // runRoute runs the Branch "route".
 func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyRoute(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -723,7 +626,7 @@ func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogen
 	res.Attempts = 1
 	key, kerr := e.chooseRoute(in)
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(Routed), nil
 	}
 	res.BranchKey = key
@@ -738,17 +641,8 @@ func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogen
 	default:
 		o, abort = e.runBacklog(ctx, in, r, &cr)
 	}
-	if r.record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(Routed), abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(Routed), nil
 	}
 	res.Success = true
 	if r.record {

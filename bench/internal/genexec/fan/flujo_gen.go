@@ -7,7 +7,6 @@ package fan
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
@@ -375,9 +374,7 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 // runFan runs the Parallel "fan".
 func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
+	out, abort := e.bodyFan(ctx, in, r, res)
 	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
 	return out, abort
 }
@@ -432,17 +429,9 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[0], "a")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runA(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) {
+			return e.runA(bctx, in, &sc.r0, &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -450,17 +439,9 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[1], "b")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) {
+			return e.runB(bctx, in, &sc.r1, &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	sc.w2 = *r.state
@@ -468,17 +449,9 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[2], "c")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runC(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) {
+			return e.runC(bctx, in, &sc.r2, &sc.results[2])
+		})
 	}()
 	sc.r3 = *r
 	sc.w3 = *r.state
@@ -486,74 +459,24 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o3, sc.aborts[3] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[3], "d")
-				sc.done <- 3
-			}
-		}()
-		sc.o3, sc.aborts[3] = e.runD(bctx, in, &sc.r3, &sc.results[3])
-		exited = false
-		sc.done <- 3
+		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) {
+			return e.runD(bctx, in, &sc.r3, &sc.results[3])
+		})
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 4 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(int), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(int), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(int), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(int), nil
 	}
 	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(int), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.state.A {
